@@ -1,0 +1,95 @@
+package sessions
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// A Codec turns a session value into bytes and back.
+//
+// Marshal must be deterministic: the same value must always encode to the
+// same bytes, because the manager detects changes by comparing encodings
+// (both built-in codecs sort map keys). Unmarshal must not panic on hostile
+// input and should ignore unknown fields, so that adding or removing a field
+// of the session type keeps the rest of the stored data.
+type Codec interface {
+	Marshal(v any) ([]byte, error)
+	Unmarshal(data []byte, v any) error
+}
+
+// cborCodec is the default codec; its modes are built once.
+type cborCodec struct {
+	enc cbor.EncMode
+	dec cbor.DecMode
+}
+
+var defaultCBOR = func() cborCodec {
+	enc, err := cbor.EncOptions{
+		Sort:        cbor.SortCoreDeterministic, // deterministic maps
+		Time:        cbor.TimeRFC3339Nano,       // keep nanoseconds
+		IndefLength: cbor.IndefLengthForbidden,
+	}.EncMode()
+	if err != nil {
+		panic(err) // constant options: cannot fail
+	}
+	dec, err := cbor.DecOptions{
+		DupMapKey:        cbor.DupMapKeyEnforcedAPF, // reject duplicate keys
+		MaxNestedLevels:  32,
+		MaxArrayElements: 65536,
+		MaxMapPairs:      65536,
+		IndefLength:      cbor.IndefLengthForbidden,
+		DefaultMapType:   reflect.TypeFor[map[string]any](),
+	}.DecMode()
+	if err != nil {
+		panic(err) // constant options: cannot fail
+	}
+	return cborCodec{enc: enc, dec: dec}
+}()
+
+// CBOR returns the default codec: CBOR (RFC 8949) through
+// github.com/fxamacker/cbor/v2, with map keys sorted, times kept to the
+// nanosecond, and decoding limits for hostile input (32 levels of nesting,
+// 65536 array elements or map pairs, duplicate map keys and
+// indefinite-length items rejected). Fields are named like encoding/json
+// names them, honouring `cbor` and then `json` struct tags.
+func CBOR() Codec { return defaultCBOR }
+
+func (c cborCodec) Marshal(v any) ([]byte, error) {
+	b, err := c.enc.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("cbor: %w", err)
+	}
+	return b, nil
+}
+
+func (c cborCodec) Unmarshal(data []byte, v any) error {
+	if err := c.dec.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("cbor: %w", err)
+	}
+	return nil
+}
+
+// jsonCodec encodes with encoding/json.
+type jsonCodec struct{}
+
+// JSON returns a codec built on encoding/json: larger and slower than CBOR,
+// but readable in the store. Map keys are sorted; times keep nanoseconds.
+func JSON() Codec { return jsonCodec{} }
+
+func (jsonCodec) Marshal(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("json: %w", err)
+	}
+	return b, nil
+}
+
+func (jsonCodec) Unmarshal(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("json: %w", err)
+	}
+	return nil
+}

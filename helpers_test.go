@@ -1,0 +1,192 @@
+package sessions_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/memstore"
+)
+
+// profile is the session type most tests use.
+type profile struct {
+	Name   string
+	Visits int
+	Cart   []string
+}
+
+var errDown = errors.New("store is down")
+
+// spyStore wraps a real memstore, counts calls and can be switched off to
+// play a store outage. Which optional capabilities it exposes is chosen by
+// the constructors below, so the manager's fallbacks can be tested.
+type spyStore struct {
+	inner *memstore.Store
+
+	mu    sync.Mutex
+	calls []string
+	keys  map[string]bool // every key ever saved
+	down  atomic.Bool
+}
+
+type sessionsStore = store.Store
+
+// savedKeys returns every key ever saved.
+func (s *spyStore) savedKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.keys {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func newSpy(t *testing.T) *spyStore {
+	s := &spyStore{inner: memstore.New(), keys: map[string]bool{}}
+	t.Cleanup(func() { s.inner.Close() })
+	return s
+}
+
+func (s *spyStore) record(op string) error {
+	s.mu.Lock()
+	s.calls = append(s.calls, op)
+	s.mu.Unlock()
+	if s.down.Load() {
+		return errDown
+	}
+	return nil
+}
+
+// take returns the calls made since the last take.
+func (s *spyStore) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.calls
+	s.calls = nil
+	return c
+}
+
+func (s *spyStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.record("load"); err != nil {
+		return nil, false, err
+	}
+	return s.inner.Load(ctx, key)
+}
+
+func (s *spyStore) Save(ctx context.Context, key string, data []byte, exp time.Time) error {
+	if err := s.record("save"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.keys[key] = true
+	s.mu.Unlock()
+	return s.inner.Save(ctx, key, data, exp)
+}
+
+func (s *spyStore) Delete(ctx context.Context, key string) error {
+	if err := s.record("delete"); err != nil {
+		return err
+	}
+	return s.inner.Delete(ctx, key)
+}
+
+// touchSpy adds store.Toucher.
+type touchSpy struct{ *spyStore }
+
+func (s touchSpy) Touch(ctx context.Context, key string, exp time.Time) error {
+	if err := s.record("touch"); err != nil {
+		return err
+	}
+	return s.inner.Touch(ctx, key, exp)
+}
+
+// loadTouchSpy adds store.Toucher and store.LoadToucher.
+type loadTouchSpy struct{ touchSpy }
+
+func (s loadTouchSpy) LoadAndTouch(ctx context.Context, key string, exp time.Time) ([]byte, bool, error) {
+	if err := s.record("loadtouch"); err != nil {
+		return nil, false, err
+	}
+	return s.inner.LoadAndTouch(ctx, key, exp)
+}
+
+var (
+	_ store.Toucher     = touchSpy{}
+	_ store.LoadToucher = loadTouchSpy{}
+)
+
+// client drives a handler wrapped by a manager's middleware, keeping the
+// session cookie like a browser.
+type client struct {
+	t       *testing.T
+	handler http.Handler
+	cookie  string // current session cookie value, "" for none
+}
+
+func newClient[T any](t *testing.T, m *sessions.Manager[T], h http.HandlerFunc) *client {
+	return &client{t: t, handler: m.Middleware(h)}
+}
+
+// do sends one request and applies the Set-Cookie it gets back.
+func (c *client) do() *http.Response {
+	c.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if c.cookie != "" {
+		req.Header.Set("Cookie", "session="+c.cookie)
+	}
+	rec := httptest.NewRecorder()
+	c.handler.ServeHTTP(rec, req)
+	res := rec.Result()
+	for _, ck := range res.Cookies() {
+		if ck.Name != "session" {
+			continue
+		}
+		if ck.MaxAge < 0 {
+			c.cookie = ""
+		} else {
+			c.cookie = ck.Value
+		}
+	}
+	return res
+}
+
+// sessionCookie returns the session's Set-Cookie header, or "".
+func sessionCookie(res *http.Response) string {
+	for _, v := range res.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(v, "session=") {
+			return v
+		}
+	}
+	return ""
+}
+
+func mustNew[T any](t *testing.T, opts ...sessions.Option) *sessions.Manager[T] {
+	t.Helper()
+	m, err := sessions.New[T](opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

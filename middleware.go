@@ -1,0 +1,156 @@
+package sessions
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync/atomic"
+)
+
+// errReplaced is returned by writes after the error handler has answered
+// the request in the handler's place.
+var errReplaced = errors.New("sessions: response replaced by the session error handler")
+
+// Middleware makes the session of each request available to next through
+// Get. The session is loaded lazily, on the first Get, so a request that
+// never asks for it costs no store I/O. Changes are saved right before the
+// response starts, so the cookie can go with it, and again after next
+// returns if the handler changed the session while writing. Load and save
+// errors go to the error handler.
+func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rw := &responseWriter[T]{ResponseWriter: w}
+		s := &rw.s
+		s.init(m, tokenFromRequest(r, m.cfg.cookie.name))
+		r = r.WithContext(context.WithValue(r.Context(), m, s))
+		s.w, s.r = rw, r
+		next.ServeHTTP(rw, r)
+		rw.finish()
+	})
+}
+
+// responseWriter saves the session before the response starts. It keeps
+// Flush, Hijack and http.ResponseController working.
+type responseWriter[T any] struct {
+	http.ResponseWriter
+	s       session[T]
+	started atomic.Bool // fast path for s.started
+	failed  atomic.Bool // the error handler answered instead of the handler
+}
+
+// start commits the session and adds its headers, once, before the first
+// byte of the response. It reports whether the handler may still write.
+func (w *responseWriter[T]) start() bool {
+	if w.started.Load() {
+		return !w.failed.Load()
+	}
+	s := &w.s
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return !w.failed.Load()
+	}
+	err := s.commit(context.WithoutCancel(s.r.Context()))
+	if err == nil {
+		s.setHeaders(w.Header())
+	}
+	s.started = true
+	w.failed.Store(err != nil)
+	w.started.Store(true)
+	s.mu.Unlock()
+	if err != nil {
+		s.m.handleError(w.ResponseWriter, s.r, err)
+		return false
+	}
+	return true
+}
+
+// fail lets the error handler answer the request after a failed load.
+func (w *responseWriter[T]) fail(err error) {
+	s := &w.s
+	s.mu.Lock()
+	started := s.started
+	s.started = true
+	if !started {
+		w.failed.Store(true)
+		w.started.Store(true)
+	}
+	s.mu.Unlock()
+	if started {
+		s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: load failed after the response started", "error", err)
+		return
+	}
+	s.m.handleError(w.ResponseWriter, s.r, err)
+}
+
+// finish runs after the handler: it starts the response if the handler
+// wrote nothing, and saves changes made after the response started.
+func (w *responseWriter[T]) finish() {
+	if !w.started.Load() {
+		w.start()
+		return
+	}
+	if w.failed.Load() {
+		return
+	}
+	s := &w.s
+	s.mu.Lock()
+	err := s.commit(context.WithoutCancel(s.r.Context()))
+	s.mu.Unlock()
+	if err != nil {
+		s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: saving changes made after the response started failed", "error", err)
+	}
+}
+
+func (w *responseWriter[T]) WriteHeader(code int) {
+	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+		w.ResponseWriter.WriteHeader(code) // informational: not the response yet
+		return
+	}
+	if w.start() {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *responseWriter[T]) Write(b []byte) (int, error) {
+	if !w.start() {
+		return 0, errReplaced
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// ReadFrom keeps the underlying writer's sendfile path.
+func (w *responseWriter[T]) ReadFrom(src io.Reader) (int64, error) {
+	if !w.start() {
+		return 0, errReplaced
+	}
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(w.ResponseWriter, src)
+}
+
+// Flush implements http.Flusher.
+func (w *responseWriter[T]) Flush() { _ = w.FlushError() }
+
+// FlushError is what http.ResponseController.Flush calls.
+func (w *responseWriter[T]) FlushError() error {
+	if !w.start() {
+		return errReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements http.Hijacker. The session is saved first.
+func (w *responseWriter[T]) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if !w.start() {
+		return nil, nil, errReplaced
+	}
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter[T]) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,79 @@
+package sessions_test
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+)
+
+func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	for name, opt := range map[string]sessions.Option{
+		"empty cookie name":        sessions.WithCookie(sessions.CookieName("")),
+		"cookie name with space":   sessions.WithCookie(sessions.CookieName("my session")),
+		"cookie name with ;":       sessions.WithCookie(sessions.CookieName("a;b")),
+		"__Host- without Secure":   sessions.WithCookie(sessions.CookieName("__Host-s")),
+		"__Host- with path":        sessions.WithCookie(sessions.CookieName("__Host-s"), sessions.CookieSecure(true), sessions.CookiePath("/app")),
+		"__Host- with domain":      sessions.WithCookie(sessions.CookieName("__Host-s"), sessions.CookieSecure(true), sessions.CookieDomain("example.com")),
+		"__Secure- without Secure": sessions.WithCookie(sessions.CookieName("__Secure-s")),
+		"SameSite=None insecure":   sessions.WithCookie(sessions.CookieSameSite(http.SameSiteNoneMode)),
+		"Partitioned insecure":     sessions.WithCookie(sessions.CookiePartitioned(true)),
+		"relative path":            sessions.WithCookie(sessions.CookiePath("app")),
+		"path with ;":              sessions.WithCookie(sessions.CookiePath("/a;b")),
+		"zero lifetime":            sessions.WithLifetime(0),
+		"negative lifetime":        sessions.WithLifetime(-time.Hour),
+		"negative idle":            sessions.WithIdleTimeout(-time.Second),
+		"nil codec":                sessions.WithCodec(nil),
+		"nil store":                sessions.WithStore(nil),
+		"prefix with space":        sessions.WithKeyPrefix("a b"),
+		"directory is a file":      sessions.WithFilesystem(file),
+		"directory under a file":   sessions.WithFilesystem(filepath.Join(file, "sub")),
+	} {
+		m, err := sessions.New[profile](opt)
+		if !errors.Is(err, sessions.ErrInvalidConfig) {
+			t.Errorf("%s: New = %v, want ErrInvalidConfig", name, err)
+		}
+		if m != nil {
+			m.Close()
+		}
+	}
+}
+
+func TestNewAcceptsGoodConfig(t *testing.T) {
+	m, err := sessions.New[profile](
+		sessions.WithFilesystem(t.TempDir()),
+		sessions.WithLifetime(time.Hour),
+		sessions.WithIdleTimeout(10*time.Minute),
+		sessions.WithCodec(sessions.JSON()),
+		sessions.WithCookie(sessions.CookieName("__Host-sid"), sessions.CookieSecure(true),
+			sessions.CookieSameSite(http.SameSiteStrictMode), sessions.CookiePartitioned(true)),
+		sessions.WithKeyPrefix("shop:"),
+		sessions.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestUnencodableTypeIsAConfigError(t *testing.T) {
+	_, err := sessions.New[struct{ C chan int }]()
+	if !errors.Is(err, sessions.ErrInvalidConfig) {
+		t.Errorf("New with a channel field = %v", err)
+	}
+}

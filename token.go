@@ -1,0 +1,57 @@
+package sessions
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+)
+
+// tokenLen is the length of a session token: 32 random bytes in base64url
+// without padding.
+const tokenLen = 43
+
+// base64URLAlphabet maps every byte to its base64url value, or 0xff.
+var base64URLAlphabet = func() (t [256]byte) {
+	const chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := range len(chars) {
+		t[chars[i]] = byte(i)
+	}
+	return t
+}()
+
+// newToken returns a fresh session token with 256 bits from crypto/rand.
+func newToken() string {
+	var b [32]byte
+	rand.Read(b[:]) // never returns an error (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validToken reports whether s is exactly a token newToken could have
+// returned: 43 base64url characters whose last one carries no stray bits.
+// Anything else never reaches a store.
+func validToken(s string) bool {
+	if len(s) != tokenLen {
+		return false
+	}
+	for i := range len(s) {
+		if base64URLAlphabet[s[i]] == 0xff {
+			return false
+		}
+	}
+	// 43 characters hold 258 bits; the last two must be zero.
+	return base64URLAlphabet[s[tokenLen-1]]&3 == 0
+}
+
+// storeKey derives the store key of token: prefix plus the base64url
+// SHA-256 of the token. Read access to a store therefore does not hand out
+// live session tokens.
+func storeKey(prefix, token string) string {
+	sum := sha256.Sum256([]byte(token))
+	buf := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(len(sum)))
+	copy(buf, prefix)
+	base64.RawURLEncoding.Encode(buf[len(prefix):], sum[:])
+	return string(buf)
+}

@@ -1,0 +1,124 @@
+package sessions
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNewTokenIsValidAndUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for range 1000 {
+		tok := newToken()
+		if !validToken(tok) {
+			t.Fatalf("newToken() = %q is not valid", tok)
+		}
+		if seen[tok] {
+			t.Fatalf("duplicate token %q", tok)
+		}
+		seen[tok] = true
+	}
+}
+
+func TestValidToken(t *testing.T) {
+	good := newToken()
+	for _, tc := range []struct {
+		tok  string
+		want bool
+	}{
+		{good, true},
+		{strings.Repeat("A", 43), true},
+		{strings.Repeat("A", 42) + "E", true}, // E = 4: low two bits zero
+		{strings.Repeat("A", 42) + "B", false},
+		{strings.Repeat("A", 42), false},
+		{strings.Repeat("A", 44), false},
+		{strings.Repeat("A", 42) + "=", false},
+		{strings.Repeat("A", 41) + "+A", false},
+		{strings.Repeat("A", 41) + "/A", false},
+		{strings.Repeat("A", 41) + "\x00A", false},
+		{strings.Repeat("A", 40) + "\xc3\xa9A", false},
+		{"", false},
+	} {
+		if got := validToken(tc.tok); got != tc.want {
+			t.Errorf("validToken(%q) = %v, want %v", tc.tok, got, tc.want)
+		}
+	}
+}
+
+func TestStoreKey(t *testing.T) {
+	tok := newToken()
+	k := storeKey("session:", tok)
+	if !strings.HasPrefix(k, "session:") || len(k) != len("session:")+43 {
+		t.Errorf("storeKey = %q", k)
+	}
+	if strings.Contains(k, tok) {
+		t.Errorf("store key %q contains the token", k)
+	}
+	if storeKey("session:", tok) != k || storeKey("session:", newToken()) == k {
+		t.Errorf("storeKey is not a function of the token")
+	}
+}
+
+func TestTokenFromRequest(t *testing.T) {
+	tok, other := newToken(), newToken()
+	for _, tc := range []struct {
+		headers []string
+		want    string
+	}{
+		{nil, ""},
+		{[]string{"session=" + tok}, tok},
+		{[]string{"a=b; session=" + tok + "; c=d"}, tok},
+		{[]string{"a=b", "session=" + tok}, tok},
+		{[]string{"session=bogus; session=" + tok}, tok},
+		{[]string{"session=" + tok + "; session=" + other}, tok},
+		{[]string{"xsession=" + tok}, ""},
+		{[]string{"session=\"" + tok + "\""}, ""},
+		{[]string{"session=" + tok + "x"}, ""},
+		{[]string{"  session=" + tok + "  "}, tok},
+	} {
+		r, _ := http.NewRequest("GET", "/", nil)
+		for _, h := range tc.headers {
+			r.Header.Add("Cookie", h)
+		}
+		if got := tokenFromRequest(r, "session"); got != tc.want {
+			t.Errorf("tokenFromRequest(%q) = %q, want %q", tc.headers, got, tc.want)
+		}
+	}
+}
+
+func FuzzTokenFromRequest(f *testing.F) {
+	f.Add("session=" + newToken())
+	f.Add("a=b; session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; c")
+	f.Add(";;;=;session=;session")
+	f.Add("session=\xff\xfe\x00")
+	f.Fuzz(func(t *testing.T, header string) {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		got := tokenFromRequest(r, "session")
+		if got != "" && (!validToken(got) || !strings.Contains(header, got)) {
+			t.Fatalf("tokenFromRequest(%q) = %q", header, got)
+		}
+	})
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	in := record{deadline: time.Unix(1700000000, 123456789), persistent: true, revision: 42, payload: []byte("payload")}
+	out, err := parseRecord(appendRecord(nil, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.deadline.Equal(in.deadline) || out.persistent != in.persistent || out.revision != in.revision || string(out.payload) != "payload" {
+		t.Errorf("round trip: %+v, want %+v", out, in)
+	}
+}
+
+func TestParseRecordRejects(t *testing.T) {
+	good := appendRecord(nil, record{deadline: time.Now(), payload: []byte{1}})
+	bad := [][]byte{nil, {}, good[:recordHeaderSize-1], append([]byte{2}, good[1:]...), append([]byte{1, 0x80}, good[2:]...)}
+	for _, b := range bad {
+		if _, err := parseRecord(b); err == nil {
+			t.Errorf("parseRecord(%x) accepted a malformed record", b)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+package sessions
+
+import (
+	"context"
+	"time"
+)
+
+// Load starts a session for a transport without cookies (a token in an
+// Authorization header, a WebSocket, gRPC metadata): it loads the session
+// named by token and returns a context carrying it, for Get, Lookup, Renew,
+// Destroy and finally Commit. An empty, malformed or unknown token gives a
+// new session, never an error; a store failure returns the error.
+func (m *Manager[T]) Load(ctx context.Context, token string) (context.Context, error) {
+	s := &session[T]{}
+	s.init(m, token)
+	s.mu.Lock()
+	err := s.load(ctx)
+	s.mu.Unlock()
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, m, s), nil
+}
+
+// Commit saves the session in ctx if it changed (and slides its idle
+// timeout if it did not) and returns the token the client must present next
+// time with the time the session expires unless used again. The token is
+// empty when there is no session to come back to: it was never changed, or
+// it was destroyed. Inside Middleware, Commit saves early; the middleware
+// still sends the cookie.
+func (m *Manager[T]) Commit(ctx context.Context) (token string, expiresAt time.Time, err error) {
+	s := m.session(ctx)
+	if s == nil {
+		return "", time.Time{}, ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.commit(ctx); err != nil {
+		return "", time.Time{}, err
+	}
+	if s.token == "" || !s.exists {
+		return "", time.Time{}, nil
+	}
+	return s.token, m.expiry(s.deadline, time.Now()), nil
+}

@@ -2,7 +2,6 @@ package sessions
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 
 	"github.com/fxamacker/cbor/v2"
@@ -58,18 +57,11 @@ var defaultCBOR = func() cborCodec {
 func CBOR() Codec { return defaultCBOR }
 
 func (c cborCodec) Marshal(v any) ([]byte, error) {
-	b, err := c.enc.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("cbor: %w", err)
-	}
-	return b, nil
+	return c.enc.Marshal(v)
 }
 
 func (c cborCodec) Unmarshal(data []byte, v any) error {
-	if err := c.dec.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("cbor: %w", err)
-	}
-	return nil
+	return c.dec.Unmarshal(data, v)
 }
 
 // jsonCodec encodes with encoding/json.
@@ -80,16 +72,9 @@ type jsonCodec struct{}
 func JSON() Codec { return jsonCodec{} }
 
 func (jsonCodec) Marshal(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, fmt.Errorf("json: %w", err)
-	}
-	return b, nil
+	return json.Marshal(v)
 }
 
 func (jsonCodec) Unmarshal(data []byte, v any) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("json: %w", err)
-	}
-	return nil
+	return json.Unmarshal(data, v)
 }

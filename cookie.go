@@ -137,7 +137,7 @@ func (c cookieConfig) cookie(token string, persistent bool, deadline, now time.T
 		ck.Expires = time.Unix(1, 0)
 	case persistent:
 		ck.Expires = deadline.UTC()
-		ck.MaxAge = max(int(deadline.Sub(now).Seconds()), 1)
+		ck.MaxAge = max(int(deadline.Sub(now).Round(time.Second)/time.Second), 1)
 	}
 	return ck
 }

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 )
@@ -18,7 +19,7 @@ type fuzzData struct {
 // loads it: the manager must never panic, and must either decode the data
 // or start a fresh session.
 func FuzzLoadHostileRecord(f *testing.F) {
-	m, err := New[fuzzData]()
+	m, err := New[fuzzData](WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -69,15 +69,15 @@ func TestHijack(t *testing.T) {
 
 func TestEarlyHintsDoNotStartTheResponse(t *testing.T) {
 	m := mustNew[profile](t)
-	rec := httptest.NewRecorder()
-	m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv, c := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload")
 		w.WriteHeader(http.StatusEarlyHints)
 		m.Get(r.Context()).Visits++ // still before the response
 		w.WriteHeader(http.StatusCreated)
-	})).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != http.StatusCreated || !strings.HasPrefix(rec.Header().Get("Set-Cookie"), "session=") {
-		t.Errorf("code %d Set-Cookie %q", rec.Code, rec.Header().Get("Set-Cookie"))
+	})
+	res, _ := get(t, c, srv.URL)
+	if res.StatusCode != http.StatusCreated || sessionCookie(res) == "" {
+		t.Errorf("code %d Set-Cookie %q: a 103 must not start the session response", res.StatusCode, sessionCookie(res))
 	}
 }
 

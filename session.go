@@ -212,7 +212,6 @@ func (s *session[T]) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
-	now := time.Now()
 	switch {
 	case s.dirty || !bytes.Equal(payload, s.saved):
 		if s.token == "" && s.started {
@@ -229,7 +228,7 @@ func (s *session[T]) commit(ctx context.Context) error {
 			persistent: s.persistent,
 			payload:    payload,
 		})
-		if err := m.store.Save(ctx, key, rec, m.expiry(s.deadline, now)); err != nil {
+		if err := m.store.Save(ctx, key, rec, m.expiry(s.deadline, time.Now())); err != nil {
 			return fmt.Errorf("sessions: save: %w", err)
 		}
 		if token != s.token {
@@ -238,7 +237,7 @@ func (s *session[T]) commit(ctx context.Context) error {
 		}
 		s.saved, s.exists, s.dirty, s.touch = payload, true, false, false
 	case s.touch:
-		if err := s.slide(ctx, now); err != nil {
+		if err := s.slide(ctx, time.Now()); err != nil {
 			return fmt.Errorf("sessions: refresh idle timeout: %w", err)
 		}
 		s.touch = false

@@ -1,0 +1,162 @@
+// Package memstore keeps session records in the memory of the process: the
+// default store of a sessions.Manager.
+//
+// Records live in up to 64 shards, each a map behind its own read-write
+// lock, so goroutines handling different sessions rarely wait for each
+// other. Bytes are copied on the way in and on the way out. Expiry is
+// enforced on read; a background sweeper frees expired records (see
+// [WithCleanupInterval]), and [WithMaxEntries] bounds the number of records.
+//
+// Records do not survive a restart and are not shared between processes:
+// use another store when the application runs more than one instance.
+package memstore
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// Store is an in-memory store.Store. It also implements store.Toucher,
+// store.LoadToucher and store.ExpiredDeleter. Create it with New and stop
+// it with Close; all methods are safe for concurrent use.
+type Store struct {
+	shards  []shard
+	mask    uint64
+	seed    maphash.Seed
+	closed  atomic.Bool
+	sweeper *sweeper // nil when the sweeper is off
+}
+
+// Interface checks.
+var (
+	_ store.Store          = (*Store)(nil)
+	_ store.Toucher        = (*Store)(nil)
+	_ store.LoadToucher    = (*Store)(nil)
+	_ store.ExpiredDeleter = (*Store)(nil)
+)
+
+// New returns an empty store and starts its sweeper.
+func New(opts ...Option) *Store {
+	cfg := config{cleanupInterval: DefaultCleanupInterval}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&cfg)
+		}
+	}
+	n := shardCount(cfg.maxEntries)
+	s := &Store{
+		shards: make([]shard, n),
+		mask:   uint64(n - 1),
+		seed:   maphash.MakeSeed(),
+	}
+	for i := range s.shards {
+		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
+	}
+	if cfg.cleanupInterval > 0 {
+		s.sweeper = startSweeper(s.shards, cfg.cleanupInterval)
+		// The sweeper holds the shards, not the Store, so a Store that is
+		// dropped without Close still stops its goroutine.
+		runtime.AddCleanup(s, (*sweeper).stop, s.sweeper)
+	}
+	return s
+}
+
+// Load returns a copy of the record stored under key.
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.check(ctx, "load"); err != nil {
+		return nil, false, err
+	}
+	sh := s.shard(key)
+	sh.mu.RLock()
+	e, ok := sh.m[key]
+	sh.mu.RUnlock()
+	// e.data is never modified after Save, so it is copied outside the lock.
+	if !ok || e.expired(now()) {
+		return nil, false, nil
+	}
+	return clone(e.data), true, nil
+}
+
+// Save stores a copy of data under key until expiresAt. A deadline that
+// has passed removes the record.
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	if err := s.check(ctx, "save"); err != nil {
+		return err
+	}
+	e := entry{data: clone(data), exp: unixNano(expiresAt)}
+	t := now()
+	sh := s.shard(key)
+	sh.mu.Lock()
+	if e.expired(t) {
+		delete(sh.m, key)
+	} else {
+		sh.put(key, e, t)
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+// Delete removes the record stored under key, if any.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check(ctx, "delete"); err != nil {
+		return err
+	}
+	sh := s.shard(key)
+	sh.mu.Lock()
+	delete(sh.m, key)
+	sh.mu.Unlock()
+	return nil
+}
+
+// Len reports how many records the store holds, counting expired records
+// that the sweeper has not removed yet.
+func (s *Store) Len() int {
+	n := 0
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		n += len(sh.m)
+		sh.mu.RUnlock()
+	}
+	return n
+}
+
+// Close stops the sweeper. Calls made after Close return an error wrapping
+// store.ErrClosed. Close is idempotent and always returns nil.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	if s.sweeper != nil {
+		s.sweeper.stop()
+	}
+	return nil
+}
+
+// check returns the error that ends a call to op before it starts, if any.
+func (s *Store) check(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("memstore: %s: %w", op, store.ErrClosed)
+	}
+	return nil
+}
+
+// shard returns the shard that holds key.
+func (s *Store) shard(key string) *shard {
+	return &s.shards[maphash.String(s.seed, key)&s.mask]
+}
+
+// clone returns a copy of b that shares no memory with it. (The compiler
+// turns this make and copy into one allocation without zeroing.)
+func clone(b []byte) []byte {
+	c := make([]byte, len(b))
+	copy(c, b)
+	return c
+}

@@ -1,0 +1,256 @@
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/storetest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := New(WithCleanupInterval(100 * time.Millisecond))
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestConformanceBounded(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := New(WithMaxEntries(10_000), WithCleanupInterval(0))
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// newStore returns a store closed at the end of the test.
+func newStore(t *testing.T, opts ...Option) *Store {
+	s := New(opts...)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func save(t *testing.T, s *Store, key string, expiresAt time.Time) {
+	t.Helper()
+	if err := s.Save(t.Context(), key, []byte(key), expiresAt); err != nil {
+		t.Fatalf("Save(%q): %v", key, err)
+	}
+}
+
+// present reports whether key is found, failing the test on an error.
+func present(t *testing.T, s *Store, key string) bool {
+	t.Helper()
+	_, found, err := s.Load(t.Context(), key)
+	if err != nil {
+		t.Fatalf("Load(%q): %v", key, err)
+	}
+	return found
+}
+
+func TestSweeperRemovesExpired(t *testing.T) {
+	s := newStore(t, WithCleanupInterval(20*time.Millisecond))
+	soon := time.Now().Add(50 * time.Millisecond)
+	for i := range 100 {
+		save(t, s, fmt.Sprint("short", i), soon)
+	}
+	save(t, s, "live", time.Now().Add(time.Hour))
+	for deadline := time.Now().Add(5 * time.Second); s.Len() != 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Len() = %d five seconds after the records expired, want 1", s.Len())
+		}
+	}
+	if !present(t, s, "live") {
+		t.Fatal("the sweeper removed a live record")
+	}
+}
+
+func TestWithoutSweeperExpiredStay(t *testing.T) {
+	s := newStore(t, WithCleanupInterval(0))
+	save(t, s, "short", time.Now().Add(10*time.Millisecond))
+	save(t, s, "live", time.Now().Add(time.Hour))
+	time.Sleep(50 * time.Millisecond)
+	if present(t, s, "short") {
+		t.Fatal("an expired record was returned")
+	}
+	if n := s.Len(); n != 2 {
+		t.Fatalf("Len() = %d without a sweeper, want 2 (the expired record stays until removed)", n)
+	}
+	n, err := s.DeleteExpired(t.Context())
+	if err != nil || n != 1 {
+		t.Fatalf("DeleteExpired() = (%d, %v), want (1, nil)", n, err)
+	}
+	if n := s.Len(); n != 1 || !present(t, s, "live") {
+		t.Fatalf("after DeleteExpired: Len() = %d, live found = %v; want 1, true", n, present(t, s, "live"))
+	}
+}
+
+func TestSavePastDeadlineFreesMemory(t *testing.T) {
+	s := newStore(t)
+	save(t, s, "k", time.Now().Add(time.Hour))
+	save(t, s, "k", time.Now().Add(-time.Second))
+	if n := s.Len(); n != 0 {
+		t.Fatalf("Len() = %d after saving a past deadline, want 0", n)
+	}
+}
+
+func TestEvictsEarliestExpiry(t *testing.T) {
+	// Four entries fit in one shard, so the sample covers the whole shard.
+	s := newStore(t, WithMaxEntries(4))
+	base := time.Now()
+	for _, h := range []int{4, 1, 3, 2} {
+		save(t, s, fmt.Sprint("h", h), base.Add(time.Duration(h)*time.Hour))
+	}
+	save(t, s, "h5", base.Add(5*time.Hour))
+	wantKeys(t, s, "h2 h3 h4 h5", "h1")
+	save(t, s, "h6", base.Add(6*time.Hour))
+	wantKeys(t, s, "h3 h4 h5 h6", "h1 h2")
+}
+
+func TestEvictsExpiredFirst(t *testing.T) {
+	s := newStore(t, WithMaxEntries(4), WithCleanupInterval(0))
+	save(t, s, "old1", time.Now().Add(20*time.Millisecond))
+	save(t, s, "old2", time.Now().Add(20*time.Millisecond))
+	save(t, s, "live1", time.Now().Add(time.Hour))
+	save(t, s, "live2", time.Now().Add(2*time.Hour))
+	time.Sleep(40 * time.Millisecond)
+	save(t, s, "new1", time.Now().Add(3*time.Hour))
+	save(t, s, "new2", time.Now().Add(4*time.Hour))
+	wantKeys(t, s, "live1 live2 new1 new2", "")
+}
+
+func TestOverwriteWhenFullKeepsAll(t *testing.T) {
+	s := newStore(t, WithMaxEntries(4))
+	exp := time.Now().Add(time.Hour)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		save(t, s, k, exp)
+	}
+	save(t, s, "a", exp.Add(time.Hour))
+	wantKeys(t, s, "a b c d", "")
+}
+
+func TestMaxEntriesBound(t *testing.T) {
+	for _, max := range []int{1, 10, 100, 1000, 5000} {
+		t.Run(fmt.Sprint(max), func(t *testing.T) {
+			s := newStore(t, WithMaxEntries(max))
+			exp := time.Now().Add(time.Hour)
+			for i := range 4 * max {
+				key := fmt.Sprint("key", i)
+				save(t, s, key, exp.Add(time.Duration(i)))
+				if !present(t, s, key) {
+					t.Fatalf("the record just saved under %q was evicted", key)
+				}
+			}
+			if n := s.Len(); n != max {
+				t.Fatalf("Len() = %d after saving %d keys, want exactly %d", n, 4*max, max)
+			}
+		})
+	}
+}
+
+func TestNegativeOptionsMeanOff(t *testing.T) {
+	s := newStore(t, WithMaxEntries(-1), WithCleanupInterval(-time.Second), nil)
+	for i := range 1000 {
+		save(t, s, fmt.Sprint(i), time.Now().Add(time.Hour))
+	}
+	if n := s.Len(); n != 1000 {
+		t.Fatalf("Len() = %d, want 1000", n)
+	}
+	if s.sweeper != nil {
+		t.Fatal("a negative cleanup interval started the sweeper")
+	}
+}
+
+func TestFarDeadlines(t *testing.T) {
+	s := newStore(t)
+	save(t, s, "zero", time.Time{})
+	save(t, s, "far", time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	wantKeys(t, s, "far", "zero")
+}
+
+func TestUseAfterClose(t *testing.T) {
+	s := New()
+	save(t, s, "k", time.Now().Add(time.Hour))
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close() = %v, want nil", err)
+	}
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	_, _, errLoad := s.Load(ctx, "k")
+	_, _, errLT := s.LoadAndTouch(ctx, "k", exp)
+	_, errDE := s.DeleteExpired(ctx)
+	for name, err := range map[string]error{
+		"Load":          errLoad,
+		"Save":          s.Save(ctx, "k", nil, exp),
+		"Delete":        s.Delete(ctx, "k"),
+		"Touch":         s.Touch(ctx, "k", exp),
+		"LoadAndTouch":  errLT,
+		"DeleteExpired": errDE,
+	} {
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close = %v, want an error wrapping store.ErrClosed", name, err)
+		}
+	}
+}
+
+func TestCloseStopsSweeper(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	s := New(WithCleanupInterval(time.Millisecond))
+	time.Sleep(5 * time.Millisecond)
+	if err := goleak.Find(before); err == nil {
+		t.Fatal("no sweeper goroutine is running")
+	}
+	s.Close()
+	if err := goleak.Find(before); err != nil {
+		t.Fatalf("Close left a goroutine running: %v", err)
+	}
+}
+
+func TestDroppedStoreStopsSweeper(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	New(WithCleanupInterval(time.Millisecond)) // never closed
+	runtime.GC()
+	if err := goleak.Find(before); err != nil {
+		t.Fatalf("a Store dropped without Close left its sweeper running: %v", err)
+	}
+}
+
+func TestContextCheckedFirst(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	s.Close()
+	if _, _, err := s.Load(ctx, "k"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Load = %v, want an error wrapping context.Canceled", err)
+	}
+}
+
+// wantKeys checks that every key of the space-separated list in is
+// present and every key of out is not.
+func wantKeys(t *testing.T, s *Store, in, out string) {
+	t.Helper()
+	for _, k := range strings.Fields(in) {
+		if !present(t, s, k) {
+			t.Errorf("%q was removed, want it kept", k)
+		}
+	}
+	for _, k := range strings.Fields(out) {
+		if present(t, s, k) {
+			t.Errorf("%q is still present, want it removed", k)
+		}
+	}
+}

@@ -1,0 +1,123 @@
+// Package redisstore keeps sessions in Redis through a rueidis client.
+//
+// It works with a standalone, Cluster or Sentinel client alike: every call
+// is a single-key command, so hash slots never matter. Records are plain
+// Redis strings whose expiry is set with PXAT, so Redis itself enforces it
+// to the millisecond. LoadAndTouch uses GETEX and needs Redis 6.2 or newer.
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// minBulkLimit is the smallest proto-max-bulk-len Redis accepts.
+const minBulkLimit = 1 << 20
+
+// Store is a store.Store backed by Redis. It also implements store.Toucher
+// and store.LoadToucher. It is safe for concurrent use.
+type Store struct {
+	client rueidis.Client
+	prefix string
+}
+
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.Toucher     = (*Store)(nil)
+	_ store.LoadToucher = (*Store)(nil)
+)
+
+// New returns a Store that uses client. The client stays the caller's to
+// close.
+func New(client rueidis.Client, opts ...Option) *Store {
+	s := &Store{client: client}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Load returns the record stored under key (GET).
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	cmd := s.client.B().Get().Key(s.prefix + key).Build()
+	return value(s.client.Do(ctx, cmd), "load")
+}
+
+// Save stores data under key until expiresAt (SET key data PXAT ms). The
+// command is idempotent, so the client may retry it. A value longer than
+// the server's proto-max-bulk-len (512 MB by default) gives an error
+// wrapping store.ErrTooLarge.
+//
+// An expiresAt that is not in the future deletes the record instead (DEL).
+// Redis 7 deletes a key set with a past PXAT too, but rejects a PXAT at or
+// before the Unix epoch, such as the zero time.Time's; DEL does what is
+// meant on every server.
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	if !expiresAt.After(time.Now()) {
+		return s.del(ctx, key, "save")
+	}
+	cmd := s.client.B().Set().Key(s.prefix + key).
+		// A copy, not rueidis.BinaryString: when ctx ends first, Do returns
+		// while the command still waits to be written, and the caller may
+		// then change data.
+		Value(string(data)).
+		PxatMillisecondsTimestamp(pxat(expiresAt)).
+		Build().ToRetryable()
+	if len(data) >= minBulkLimit {
+		// Redis may refuse a value this long before reading all of it,
+		// and rueidis then recycles the command while still writing it
+		// (a data race). A pinned command is never recycled.
+		cmd = cmd.Pin()
+	}
+	err := s.client.Do(ctx, cmd).Error()
+	if rerr, ok := rueidis.IsRedisErr(err); ok && strings.Contains(rerr.Error(), "invalid bulk length") {
+		// Redis's answer to a value over proto-max-bulk-len.
+		return fmt.Errorf("redisstore: save: %w: %w", store.ErrTooLarge, err)
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: save: %w", err)
+	}
+	return nil
+}
+
+// Delete removes the record stored under key (DEL).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	return s.del(ctx, key, "delete")
+}
+
+// del removes key for op (DEL), which names the caller in errors.
+func (s *Store) del(ctx context.Context, key, op string) error {
+	cmd := s.client.B().Del().Key(s.prefix + key).Build().ToRetryable()
+	if err := s.client.Do(ctx, cmd).Error(); err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// pxat returns the PXAT argument for a record that must be gone at t.
+// Redis keeps a key through the whole millisecond its expiry names (it
+// expires when now > PXAT), so the argument is the millisecond before t:
+// the record is never visible at or after t, and disappears at most 1 ms
+// early when t has a fraction of a millisecond.
+func pxat(t time.Time) int64 {
+	return t.UnixMilli() - 1
+}
+
+// value turns the reply of GET or GETEX into Load's results. The bytes are
+// copied out of the reply, which rueidis hands out as an immutable string.
+func value(res rueidis.RedisResult, op string) ([]byte, bool, error) {
+	v, err := res.ToString()
+	if rueidis.IsRedisNil(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return []byte(v), true, nil
+}

@@ -1,0 +1,283 @@
+package redisstore_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/redisstore"
+	"github.com/sessionkit/sessions/storetest"
+)
+
+func TestMain(m *testing.M) { testbackend.Main(m) }
+
+// newClient connects to addrs and closes the client when t ends.
+func newClient(t testing.TB, addrs ...string) rueidis.Client {
+	t.Helper()
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: addrs})
+	if err != nil {
+		t.Fatalf("connect to %v: %v", addrs, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// newStore returns a store on its own random prefix, so runs never see each
+// other's keys.
+func newStore(t testing.TB, c rueidis.Client) *redisstore.Store {
+	return redisstore.New(c, redisstore.WithPrefix("test:"+rand.Text()+":"))
+}
+
+// backends runs fn as a subtest against standalone Redis and Redis Cluster.
+func backends(t *testing.T, fn func(t *testing.T, c rueidis.Client)) {
+	t.Run("standalone", func(t *testing.T) { fn(t, newClient(t, testbackend.Redis(t))) })
+	t.Run("cluster", func(t *testing.T) { fn(t, newClient(t, testbackend.RedisCluster(t)...)) })
+}
+
+func TestConformance(t *testing.T) {
+	backends(t, func(t *testing.T, c rueidis.Client) {
+		storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, c) })
+	})
+}
+
+// TestUnusualKeys round-trips binary data under keys the manager never
+// makes: empty, binary, long.
+func TestUnusualKeys(t *testing.T) {
+	backends(t, func(t *testing.T, c rueidis.Client) {
+		ctx := t.Context()
+		s := newStore(t, c)
+		data := []byte{0, 1, 2, '\r', '\n', 0xff, 0xfe, ' '}
+		for _, key := range []string{"a", "b", "", "with space", "\x00\xff", strings.Repeat("k", 1000)} {
+			if err := s.Save(ctx, key, data, time.Now().Add(time.Minute)); err != nil {
+				t.Fatalf("Save(%q): %v", key, err)
+			}
+			got, found, err := s.Load(ctx, key)
+			if err != nil || !found || !bytes.Equal(got, data) {
+				t.Fatalf("Load(%q) = %q, %v, %v; want %q", key, got, found, err, data)
+			}
+			got[0] = 'x' // the caller owns the bytes
+			if again, _, _ := s.Load(ctx, key); !bytes.Equal(again, data) {
+				t.Fatalf("Load after modifying a returned slice = %q, want %q", again, data)
+			}
+		}
+		if err := s.Delete(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Delete(ctx, "a"); err != nil {
+			t.Fatalf("Delete of a missing key: %v", err)
+		}
+		if _, found, err := s.Load(ctx, "a"); found || err != nil {
+			t.Fatalf("Load after Delete: found %v, err %v", found, err)
+		}
+	})
+}
+
+// TestSavePast checks that a Save whose expiry has passed leaves no key,
+// whatever was stored before, including the zero time.
+func TestSavePast(t *testing.T) {
+	backends(t, func(t *testing.T, c rueidis.Client) {
+		ctx := t.Context()
+		prefix := "test:" + rand.Text() + ":"
+		s := redisstore.New(c, redisstore.WithPrefix(prefix))
+		for _, exp := range []time.Time{{}, time.Unix(0, 0), time.Now().Add(-time.Hour), time.Now()} {
+			if err := s.Save(ctx, "k", []byte("old"), time.Now().Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Save(ctx, "k", []byte("v"), exp); err != nil {
+				t.Fatalf("Save(expiresAt %v): %v", exp, err)
+			}
+			n, err := c.Do(ctx, c.B().Exists().Key(prefix+"k").Build()).AsInt64()
+			if err != nil || n != 0 {
+				t.Fatalf("EXISTS after Save(expiresAt %v) = %d, %v; want 0", exp, n, err)
+			}
+		}
+	})
+}
+
+func TestTouch(t *testing.T) {
+	backends(t, func(t *testing.T, c rueidis.Client) {
+		ctx := t.Context()
+		prefix := "test:" + rand.Text() + ":"
+		s := redisstore.New(c, redisstore.WithPrefix(prefix))
+		if err := s.Touch(ctx, "missing", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, err := s.LoadAndTouch(ctx, "missing", time.Now().Add(time.Hour)); found || err != nil {
+			t.Fatalf("LoadAndTouch(missing): found %v, err %v", found, err)
+		}
+		if n, _ := c.Do(ctx, c.B().Exists().Key(prefix+"missing").Build()).AsInt64(); n != 0 {
+			t.Fatal("touching a missing key created it")
+		}
+
+		if err := s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Touch(ctx, "k", time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		assertPTTL(t, c, prefix+"k", time.Hour)
+		data, found, err := s.LoadAndTouch(ctx, "k", time.Now().Add(2*time.Hour))
+		if err != nil || !found || string(data) != "v" {
+			t.Fatalf("LoadAndTouch = %q, %v, %v", data, found, err)
+		}
+		assertPTTL(t, c, prefix+"k", 2*time.Hour)
+
+		if err := s.Touch(ctx, "k", time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, found, _ := s.Load(ctx, "k"); found {
+			t.Fatal("record found after a Touch into the past")
+		}
+		_ = s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute))
+		if _, found, err := s.LoadAndTouch(ctx, "k", time.Time{}); found || err != nil {
+			t.Fatalf("LoadAndTouch into the past: found %v, err %v", found, err)
+		}
+		if _, found, _ := s.Load(ctx, "k"); found {
+			t.Fatal("record found after a LoadAndTouch into the past")
+		}
+	})
+}
+
+// assertPTTL checks that key expires in want, give or take a second.
+func assertPTTL(t *testing.T, c rueidis.Client, key string, want time.Duration) {
+	t.Helper()
+	ms, err := c.Do(t.Context(), c.B().Pttl().Key(key).Build()).AsInt64()
+	if got := time.Duration(ms) * time.Millisecond; err != nil || got > want || got < want-time.Second {
+		t.Fatalf("PTTL %s = %v, %v; want about %v", key, got, err, want)
+	}
+}
+
+// TestLoadAndTouchOneCommand watches the server with MONITOR and checks that
+// LoadAndTouch sends exactly one command for its key: GETEX.
+func TestLoadAndTouchOneCommand(t *testing.T) {
+	addr := testbackend.Redis(t)
+	c := newClient(t, addr)
+	prefix := "test:" + rand.Text() + ":"
+	s := redisstore.New(c, redisstore.WithPrefix(prefix))
+	ctx := t.Context()
+	if err := s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+
+	lines := monitor(t, addr)
+	if _, _, err := s.LoadAndTouch(ctx, "k", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Load(ctx, "end"); err != nil { // marks the end of the trace
+		t.Fatal(err)
+	}
+	var cmds []string
+	for line := range lines {
+		if strings.Contains(line, prefix+"end") {
+			break
+		}
+		if strings.Contains(line, prefix+"k") {
+			cmds = append(cmds, line)
+		}
+	}
+	if len(cmds) != 1 || !strings.Contains(cmds[0], `"GETEX"`) {
+		t.Fatalf("LoadAndTouch sent %d commands for its key, want one GETEX:\n%s", len(cmds), strings.Join(cmds, "\n"))
+	}
+	assertPTTL(t, c, prefix+"k", time.Hour)
+}
+
+// monitor starts MONITOR on its own connection to addr and returns its
+// output lines; the connection closes when t ends.
+func monitor(t *testing.T, addr string) <-chan string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(conn)
+	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := r.ReadString('\n'); err != nil || line != "+OK\r\n" {
+		t.Fatalf("MONITOR: %q, %v", line, err)
+	}
+	lines := make(chan string)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(lines)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			select {
+			case lines <- line:
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { conn.Close(); <-done })
+	return lines
+}
+
+// TestTooLarge lowers the server's proto-max-bulk-len to its minimum, 1 MB,
+// for the length of the test and saves 2 MB.
+func TestTooLarge(t *testing.T) {
+	// The server drops the connection that sent the long value, so the
+	// configuration is changed through a client of its own.
+	addr := testbackend.Redis(t)
+	c := newClient(t, addr)
+	ctx := t.Context()
+	old, err := c.Do(ctx, c.B().ConfigGet().Parameter("proto-max-bulk-len").Build()).AsStrMap()
+	if err != nil {
+		t.Skipf("cannot read the server's configuration: %v", err)
+	}
+	set := func(v string) error {
+		return c.Do(context.Background(), c.B().ConfigSet().ParameterValue().ParameterValue("proto-max-bulk-len", v).Build()).Error()
+	}
+	if err := set("1mb"); err != nil {
+		t.Skipf("cannot change the server's configuration: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := set(old["proto-max-bulk-len"]); err != nil {
+			t.Errorf("restore proto-max-bulk-len: %v", err)
+		}
+	})
+	s := newStore(t, newClient(t, addr))
+	err = s.Save(ctx, "big", make([]byte, 2<<20), time.Now().Add(time.Minute))
+	if !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("Save of 2 MB over a 1 MB limit: err = %v, want store.ErrTooLarge", err)
+	}
+	if err := s.Save(ctx, "small", []byte("v"), time.Now().Add(time.Minute)); err != nil {
+		t.Fatalf("Save after ErrTooLarge: %v", err)
+	}
+}
+
+// TestNoLeak checks that a store leaves no goroutines behind once its
+// client is closed.
+func TestNoLeak(t *testing.T) {
+	addr := testbackend.Redis(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := newStore(t, c)
+	for i := range 10 {
+		key := fmt.Sprint(i)
+		_ = s.Save(t.Context(), key, []byte("v"), time.Now().Add(time.Minute))
+		_, _, _ = s.LoadAndTouch(t.Context(), key, time.Now().Add(time.Hour))
+	}
+}

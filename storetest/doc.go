@@ -1,0 +1,32 @@
+// Package storetest checks that a store.Store keeps the store contract.
+//
+// Every store in this module passes [Run], and so should yours. Call it
+// from a test in your store's package:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store {
+//			s, err := mystore.New()
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		})
+//	}
+//
+// The suite covers binary round trips, overwrites, deletes, expiry enforced
+// on read, key independence over the whole session-token alphabet, buffer
+// ownership, context cancellation and concurrent use, plus the optional
+// capabilities ([store.Toucher], [store.LoadToucher],
+// [store.ExpiredDeleter]) that the store implements. Each failure names the
+// rule the store broke.
+//
+// Some rules need real time to pass: records are saved with deadlines about
+// 1.5 s ahead, and the store must stop returning them within 150 ms of the
+// deadline (and not drop them more than 100 ms before it). The subtests run
+// concurrently so those waits overlap; a fast store passes in about two
+// seconds.
+//
+// This package imports only package store and the standard library, so it
+// adds no dependency to the module that uses it.
+package storetest

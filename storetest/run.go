@@ -1,0 +1,77 @@
+package storetest
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// Run runs the conformance suite against stores made by newStore.
+//
+// newStore is called once per subtest, with that subtest's t, and should
+// register any cleanup (closing the store, dropping a table) with
+// t.Cleanup. The subtests run concurrently, so newStore is called from
+// several goroutines at once. Every subtest uses its own random keys, so
+// the stores may share one backend as long as newStore does not wipe
+// records that other calls' stores hold.
+//
+// Run returns when every subtest has finished.
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Helper()
+	if newStore == nil {
+		t.Fatal("storetest.Run: newStore is nil")
+	}
+	groups := []group{
+		{"RoundTrip", roundTripChecks},
+		{"Overwrite", overwriteChecks},
+		{"Delete", deleteChecks},
+		{"Expiry", expiryChecks},
+		{"Keys", keyChecks},
+		{"Aliasing", aliasingChecks},
+		{"Context", contextChecks},
+		{"Concurrency", concurrencyChecks},
+		{"Toucher", toucherChecks},
+		{"LoadToucher", loadToucherChecks},
+		{"ExpiredDeleter", expiredDeleterChecks},
+	}
+	var wg sync.WaitGroup
+	for _, g := range groups {
+		wg.Go(func() {
+			t.Run(g.name, func(t *testing.T) { runChecks(t, g.checks, newStore) })
+		})
+	}
+	wg.Wait()
+}
+
+// A group is a named set of related checks.
+type group struct {
+	name   string
+	checks []check
+}
+
+// A check tests one rule of the contract against a fresh store.
+type check struct {
+	name string
+	run  func(t *testing.T, s store.Store)
+}
+
+// runChecks runs every check as a subtest of t, all at once, each with a
+// store of its own. Calling t.Run from several goroutines runs the subtests
+// concurrently without the -parallel limit, so the waits for deadlines
+// overlap even on a one-CPU machine.
+func runChecks(t *testing.T, checks []check, newStore func(t *testing.T) store.Store) {
+	var wg sync.WaitGroup
+	for _, c := range checks {
+		wg.Go(func() {
+			t.Run(c.name, func(t *testing.T) {
+				s := newStore(t)
+				if s == nil {
+					t.Fatal("newStore returned a nil store")
+				}
+				c.run(t, s)
+			})
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,74 @@
+package storetest
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestReferenceStorePasses(t *testing.T) {
+	Run(t, func(*testing.T) store.Store { return newMapStore("") })
+}
+
+func TestMinimalStorePasses(t *testing.T) {
+	// Embedding hides the optional methods: their checks must skip.
+	type minimal struct{ store.Store }
+	Run(t, func(*testing.T) store.Store { return minimal{newMapStore("")} })
+}
+
+// bugEnv selects the bug of the store TestBrokenChild runs Run against.
+const bugEnv = "STORETEST_BUG"
+
+// TestBrokenStoresFail runs Run against stores with one bug each, in
+// subprocesses, and checks that the subtest for the broken rule fails.
+func TestBrokenStoresFail(t *testing.T) {
+	cases := []struct{ bug, failing string }{
+		{bugIgnoresExpiry, "Expiry/ShortDeadline"},
+		{bugNoOverwrite, "Overwrite/Data"},
+		{bugNoDelete, "Delete/Removes"},
+		{bugAliasSave, "Aliasing/SaveCopies"},
+		{bugAliasLoad, "Aliasing/LoadCopies"},
+		{bugIgnoresCtx, "Context/Canceled"},
+		{bugFoldsCase, "Keys/SimilarKeys"},
+		{bugEmptyIsMissing, "RoundTrip/Empty"},
+		{bugTouchRevives, "Toucher/Expired"},
+	}
+	var wg sync.WaitGroup
+	for _, c := range cases {
+		wg.Go(func() {
+			t.Run(c.bug, func(t *testing.T) {
+				cmd := exec.CommandContext(t.Context(), os.Args[0],
+					"-test.run=^TestBrokenChild$", "-test.v", "-test.count=1", "-test.timeout=60s")
+				cmd.Env = append(os.Environ(), bugEnv+"="+c.bug)
+				out, err := cmd.CombinedOutput()
+				if exit := (*exec.ExitError)(nil); !errors.As(err, &exit) {
+					t.Fatalf("Run passed a store with bug %s (err = %v):\n%s", c.bug, err, out)
+				}
+				if want := "--- FAIL: TestBrokenChild/" + c.failing + " "; !strings.Contains(string(out), want) {
+					t.Fatalf("output does not contain %q:\n%s", want, out)
+				}
+			})
+		})
+	}
+	wg.Wait()
+}
+
+// TestBrokenChild is the subprocess of TestBrokenStoresFail.
+func TestBrokenChild(t *testing.T) {
+	bug := os.Getenv(bugEnv)
+	if bug == "" {
+		t.Skip("runs only as a subprocess of TestBrokenStoresFail")
+	}
+	Run(t, func(*testing.T) store.Store { return newMapStore(bug) })
+}

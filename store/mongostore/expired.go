@@ -1,0 +1,88 @@
+package mongostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// codeNotImplemented is the server error code for a feature the server
+// lacks; FerretDB returns it for TTL indexes.
+const codeNotImplemented = 238
+
+// ensureTTLIndex creates the TTL index on expiresAt and reports whether the
+// server supports it.
+func ensureTTLIndex(ctx context.Context, coll *mongo.Collection) (bool, error) {
+	_, err := coll.Indexes().CreateOne(ctx, mongo.IndexModel{
+		Keys:    bson.D{{Key: "expiresAt", Value: 1}},
+		Options: options.Index().SetExpireAfterSeconds(0),
+	})
+	if err == nil {
+		return true, nil
+	}
+	var ce mongo.CommandError
+	if errors.As(err, &ce) && (ce.Code == codeNotImplemented || ce.Name == "NotImplemented") {
+		return false, nil
+	}
+	return false, wrap(ctx, "create TTL index", err)
+}
+
+// DeleteExpired removes every expired record and reports how many it
+// removed. Servers with TTL indexes do this on their own about once a
+// minute; this does it now.
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
+	if s.closed.Load() {
+		return 0, fmt.Errorf("mongostore: delete expired: %w", store.ErrClosed)
+	}
+	filter := bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lte", Value: ceilMilli(s.now())}}}}
+	res, err := s.coll.DeleteMany(ctx, filter)
+	if err != nil {
+		return 0, wrap(ctx, "delete expired", err)
+	}
+	return int(res.DeletedCount), nil
+}
+
+// cleaner runs DeleteExpired periodically until stopped.
+type cleaner struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startCleaner(s *Store, interval time.Duration, logger *slog.Logger) *cleaner {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cleaner{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
+				logger.WarnContext(ctx, "mongostore: background cleanup failed", "err", err)
+			}
+		}
+	}()
+	return c
+}
+
+// stop ends the cleanup, interrupting a deletion in progress, and waits for
+// it to return.
+func (c *cleaner) stop() {
+	c.cancel()
+	<-c.done
+}

@@ -1,0 +1,50 @@
+package sqlstore
+
+import (
+	"log/slog"
+	"time"
+)
+
+// DefaultTable is the table name used unless WithTable says otherwise.
+const DefaultTable = "sessions"
+
+// DefaultCleanupInterval is how often expired rows are deleted in the
+// background unless WithCleanupInterval says otherwise.
+const DefaultCleanupInterval = 5 * time.Minute
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	table           string
+	createSchema    bool
+	cleanupInterval time.Duration
+	logger          *slog.Logger
+}
+
+// WithTable sets the name of the table. It must be 1 to 48 lower-case ASCII
+// letters, digits and underscores, not starting with a digit; the default is
+// "sessions". The store also creates an index named table+"_expires_at_idx".
+func WithTable(name string) Option {
+	return func(c *config) { c.table = name }
+}
+
+// WithoutSchemaCreation stops New from creating the table and its index,
+// for applications that manage their schema with migrations. Schema returns
+// the statements to include in them.
+func WithoutSchemaCreation() Option {
+	return func(c *config) { c.createSchema = false }
+}
+
+// WithCleanupInterval sets how often expired rows are deleted in the
+// background. Zero turns the background cleanup off; DeleteExpired still
+// works on demand.
+func WithCleanupInterval(d time.Duration) Option {
+	return func(c *config) { c.cleanupInterval = d }
+}
+
+// WithLogger sets the logger that reports failures of the background
+// cleanup. The default is slog.Default().
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.logger = l }
+}

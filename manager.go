@@ -19,7 +19,6 @@ type Manager[T any] struct {
 	cfg         config
 	store       store.Store
 	ownsStore   bool
-	toucher     store.Toucher     // nil when the store cannot touch
 	loadToucher store.LoadToucher // nil when the store cannot load and touch
 	zero        []byte            // encoding of a zero T: an untouched session
 	closeOnce   sync.Once
@@ -52,7 +51,6 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, err
 	}
 	m := &Manager[T]{cfg: cfg, store: s, ownsStore: owned, zero: zero}
-	m.toucher, _ = s.(store.Toucher)
 	m.loadToucher, _ = s.(store.LoadToucher)
 	return m, nil
 }
@@ -151,6 +149,15 @@ func (m *Manager[T]) handleError(w http.ResponseWriter, r *http.Request, err err
 	}
 	m.cfg.logger.ErrorContext(r.Context(), "sessions: request failed", "error", err, "method", r.Method, "path", r.URL.Path)
 	http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+}
+
+// refreshWindow is how far a session's stored expiry may lag behind the
+// idle timeout before a read-only request rewrites the record to slide it,
+// on stores that cannot load and touch in one round trip: a tenth of the
+// idle timeout, at most a minute. Sessions on such stores may therefore end
+// up to that much before the full idle timeout.
+func (m *Manager[T]) refreshWindow() time.Duration {
+	return min(m.cfg.idleTimeout/10, time.Minute)
 }
 
 // expiry is when the record of a session with the given absolute deadline

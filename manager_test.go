@@ -400,7 +400,7 @@ func TestIdleTimeout(t *testing.T) {
 		read []string // calls for a read-only request
 	}{
 		{"LoadToucher", func(s *spyStore) sessionsStore { return loadTouchSpy{touchSpy{s}} }, []string{"loadtouch"}},
-		{"Toucher", func(s *spyStore) sessionsStore { return touchSpy{s} }, []string{"load", "touch"}},
+		{"Toucher", func(s *spyStore) sessionsStore { return touchSpy{s} }, []string{"load", "save"}},
 		{"plain", func(s *spyStore) sessionsStore { return s }, []string{"load", "save"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -527,5 +527,35 @@ func TestKeyPrefixAndHashedKeys(t *testing.T) {
 	keys := spy.savedKeys()
 	if len(keys) != 1 || !strings.HasPrefix(keys[0], "app1:") || strings.Contains(keys[0], c.cookie) {
 		t.Errorf("store keys %q: want one prefixed key that does not contain the token %q", keys, c.cookie)
+	}
+}
+
+// TestIdleRefreshIsThrottled: on a store without a one-trip load-and-touch,
+// read-only requests rewrite the record only once its stored expiry lags
+// the idle timeout by the refresh window (a tenth of it, at most a minute).
+func TestIdleRefreshIsThrottled(t *testing.T) {
+	spy := newSpy(t)
+	m := mustNew[profile](t, sessions.WithStore(touchSpy{spy}), sessions.WithIdleTimeout(time.Second))
+	create := true
+	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+		p := m.Get(r.Context())
+		if create {
+			p.Name = "x"
+		}
+	})
+	c.do()
+	create = false
+	spy.take()
+	for range 5 {
+		c.do()
+	}
+	if got := spy.take(); !equal(got, []string{"load", "load", "load", "load", "load"}) {
+		t.Errorf("reads right after a save: calls %v, want loads only", got)
+	}
+	time.Sleep(150 * time.Millisecond) // past the 100ms window
+	c.do()
+	c.do()
+	if got := spy.take(); !equal(got, []string{"load", "save", "load"}) {
+		t.Errorf("reads after the window: calls %v, want one rewrite then loads", got)
 	}
 }

@@ -14,10 +14,12 @@ import (
 //	0      1    format version (recordVersion)
 //	1      1    flags (flagPersistent)
 //	2      8    absolute deadline, Unix nanoseconds, big endian
-//	10     8    revision counter, reserved for optimistic concurrency (0 today)
-//	18     -    payload
+//	10     8    store expiry given with this write, Unix nanoseconds
+//	18     8    revision counter, reserved for optimistic concurrency (0 today)
+//	26     -    payload
 type record struct {
 	deadline   time.Time
+	expires    time.Time // when the store was told to drop this write
 	persistent bool
 	revision   uint64
 	payload    []byte
@@ -25,7 +27,7 @@ type record struct {
 
 const (
 	recordVersion    = 1
-	recordHeaderSize = 18
+	recordHeaderSize = 26
 	flagPersistent   = 1 << 0
 	knownFlags       = flagPersistent
 )
@@ -42,6 +44,7 @@ func appendRecord(dst []byte, r record) []byte {
 	}
 	dst = append(dst, recordVersion, flags)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.deadline.UnixNano()))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(r.expires.UnixNano()))
 	dst = binary.BigEndian.AppendUint64(dst, r.revision)
 	return append(dst, r.payload...)
 }
@@ -54,7 +57,8 @@ func parseRecord(b []byte) (record, error) {
 	return record{
 		persistent: b[1]&flagPersistent != 0,
 		deadline:   time.Unix(0, int64(binary.BigEndian.Uint64(b[2:10]))),
-		revision:   binary.BigEndian.Uint64(b[10:18]),
+		expires:    time.Unix(0, int64(binary.BigEndian.Uint64(b[10:18]))),
+		revision:   binary.BigEndian.Uint64(b[18:26]),
 		payload:    b[recordHeaderSize:],
 	}, nil
 }

@@ -40,7 +40,7 @@ type session[T any] struct {
 	deadline   time.Time
 	persistent bool
 	dirty      bool   // save even if the payload did not change
-	touch      bool   // slide the idle timeout at commit unless saved
+	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
 	staleKey   string // a record to delete at commit (renewed or unreadable)
 	cookie     cookieAction
 	started    bool // the response has started: the cookie is final
@@ -123,7 +123,11 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	}
 	s.data, s.saved, s.exists = data, rec.payload, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
-	s.touch = m.cfg.idleTimeout > 0 && m.loadToucher == nil
+	// Without a one-trip LoadToucher, slide the idle timeout by rewriting
+	// the record, but only once its stored expiry lags the ideal one by
+	// more than the refresh window: most reads then cost one round trip.
+	s.refresh = m.cfg.idleTimeout > 0 && m.loadToucher == nil &&
+		rec.expires.Before(m.expiry(rec.deadline, now).Add(-m.refreshWindow()))
 	return nil
 }
 
@@ -131,7 +135,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 func (s *session[T]) reset(now time.Time) {
 	s.data = new(T)
 	s.saved = s.m.zero
-	s.exists, s.dirty, s.touch = false, false, false
+	s.exists, s.dirty, s.refresh = false, false, false
 	s.deadline = now.Add(s.m.cfg.lifetime)
 	s.persistent = s.m.cfg.cookie.persistent
 }
@@ -223,24 +227,19 @@ func (s *session[T]) commit(ctx context.Context) error {
 			token = newToken()
 			key = storeKey(m.cfg.keyPrefix, token)
 		}
-		rec := appendRecord(make([]byte, 0, recordHeaderSize+len(payload)), record{
-			deadline:   s.deadline,
-			persistent: s.persistent,
-			payload:    payload,
-		})
-		if err := m.store.Save(ctx, key, rec, m.expiry(s.deadline, time.Now())); err != nil {
+		if err := s.write(ctx, key, payload); err != nil {
 			return fmt.Errorf("sessions: save: %w", err)
 		}
 		if token != s.token {
 			s.token, s.key = token, key
 			s.cookie = cookieSet
 		}
-		s.saved, s.exists, s.dirty, s.touch = payload, true, false, false
-	case s.touch:
-		if err := s.slide(ctx, time.Now()); err != nil {
+		s.saved, s.exists, s.dirty, s.refresh = payload, true, false, false
+	case s.refresh:
+		if err := s.write(ctx, s.key, s.saved); err != nil {
 			return fmt.Errorf("sessions: refresh idle timeout: %w", err)
 		}
-		s.touch = false
+		s.refresh = false
 	}
 	if s.staleKey != "" {
 		if err := m.store.Delete(ctx, s.staleKey); err != nil {
@@ -251,19 +250,17 @@ func (s *session[T]) commit(ctx context.Context) error {
 	return nil
 }
 
-// slide moves the idle timeout of an unchanged session, without rewriting
-// the data when the store can.
-func (s *session[T]) slide(ctx context.Context, now time.Time) error {
-	expires := s.m.expiry(s.deadline, now)
-	if s.m.toucher != nil {
-		return s.m.toucher.Touch(ctx, s.key, expires)
-	}
-	rec := appendRecord(make([]byte, 0, recordHeaderSize+len(s.saved)), record{
+// write saves payload under key with the session's deadline and the expiry
+// the idle timeout gives it now.
+func (s *session[T]) write(ctx context.Context, key string, payload []byte) error {
+	expires := s.m.expiry(s.deadline, time.Now())
+	rec := appendRecord(make([]byte, 0, recordHeaderSize+len(payload)), record{
 		deadline:   s.deadline,
+		expires:    expires,
 		persistent: s.persistent,
-		payload:    s.saved,
+		payload:    payload,
 	})
-	return s.m.store.Save(ctx, s.key, rec, expires)
+	return s.m.store.Save(ctx, key, rec, expires)
 }
 
 // setHeaders adds the cookie and caching headers the session needs. It runs

@@ -1,11 +1,25 @@
 package e2etest_test
 
 import (
+	"context"
 	"crypto/rand"
+	"database/sql"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
+	_ "github.com/go-sql-driver/mysql"
 	"github.com/redis/rueidis"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/uptrace/bun/driver/sqliteshim"
+	"github.com/uptrace/bun/schema"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/sessionkit/sessions/internal/e2etest"
 	"github.com/sessionkit/sessions/internal/testbackend"
@@ -13,7 +27,9 @@ import (
 	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/memcachedstore"
 	"github.com/sessionkit/sessions/store/memstore"
+	"github.com/sessionkit/sessions/store/mongostore"
 	"github.com/sessionkit/sessions/store/redisstore"
+	"github.com/sessionkit/sessions/store/sqlstore"
 )
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
@@ -65,5 +81,77 @@ func TestMemcached(t *testing.T) {
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
 		return memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
+	})
+}
+
+func TestMongo(t *testing.T) {
+	client, err := mongo.Connect(options.Client().ApplyURI(testbackend.Mongo(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	db := client.Database("e2e")
+	e2etest.Run(t, func(t *testing.T) store.Store {
+		coll := db.Collection("s" + strings.ToLower(rand.Text()[:10]))
+		t.Cleanup(func() { coll.Drop(context.Background()) })
+		s, err := mongostore.New(t.Context(), coll, mongostore.WithCleanupInterval(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestPostgres(t *testing.T) {
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testbackend.Postgres(t))))
+	runSQL(t, sqldb, pgdialect.New())
+}
+
+func TestMariaDB(t *testing.T) {
+	runSQL(t, openMySQL(t, testbackend.MariaDB(t)), mysqldialect.New())
+}
+
+func TestMySQL(t *testing.T) {
+	if !testbackend.MySQLConfigured() {
+		t.Log("MySQL is optional and not configured; see README")
+		return
+	}
+	dsn, _ := testbackend.MySQL(t)
+	runSQL(t, openMySQL(t, dsn), mysqldialect.New())
+}
+
+func TestSQLite(t *testing.T) {
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+t.TempDir()+"/s.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	runSQL(t, sqldb, sqlitedialect.New())
+}
+
+func openMySQL(t *testing.T, dsn string) *sql.DB {
+	sqldb, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqldb
+}
+
+// runSQL runs the scenarios on tables of their own in one database.
+func runSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
+	db := bun.NewDB(sqldb, d)
+	t.Cleanup(func() { db.Close() })
+	e2etest.Run(t, func(t *testing.T) store.Store {
+		table := "e2e_" + strings.ToLower(rand.Text()[:10])
+		s, err := sqlstore.New(t.Context(), db, sqlstore.WithTable(table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			s.Close()
+			db.ExecContext(context.Background(), "DROP TABLE IF EXISTS ?", bun.Ident(table))
+		})
+		return s
 	})
 }

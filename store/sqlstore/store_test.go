@@ -88,6 +88,9 @@ func openDB(t testing.TB, sqldb *sql.DB, d schema.Dialect) *bun.DB {
 // forEachBackend runs test as a subtest on every backend.
 func forEachBackend(t *testing.T, test func(t *testing.T, db *bun.DB)) {
 	for _, b := range backends {
+		if b.name == "MySQL" && !testbackend.MySQLConfigured() {
+			continue // optional: no MySQL server package offline; see README
+		}
 		t.Run(b.name, func(t *testing.T) { test(t, b.open(t)) })
 	}
 }

@@ -4,7 +4,7 @@
 // Memcached's own expiry has whole-second granularity, so every value
 // carries a 9-byte header with the record's exact expiry, checked on every
 // read; memcached is told to keep the item a few seconds longer. Because
-// the expiry lives in the value, Touch and LoadAndTouch rewrite it with a
+// the expiry lives in the value, Touch rewrites it with a
 // gets and a cas (two round trips) instead of memcached's touch. Keys that
 // memcached would reject (empty, too long, spaces, control bytes) are
 // hashed into legal ones.
@@ -27,16 +27,15 @@ import (
 )
 
 // Store is a store.Store backed by memcached. It also implements
-// store.Toucher and store.LoadToucher. It is safe for concurrent use.
+// store.Toucher. It is safe for concurrent use.
 type Store struct {
 	client *memcache.Client
 	prefix string
 }
 
 var (
-	_ store.Store       = (*Store)(nil)
-	_ store.Toucher     = (*Store)(nil)
-	_ store.LoadToucher = (*Store)(nil)
+	_ store.Store   = (*Store)(nil)
+	_ store.Toucher = (*Store)(nil)
 )
 
 // New returns a Store that uses client.

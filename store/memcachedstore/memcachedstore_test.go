@@ -82,8 +82,8 @@ func TestLongLifetime(t *testing.T) {
 		if _, found, err := s.Load(ctx, "k"); !found || err != nil {
 			t.Fatalf("Load of a record saved for %v: found %v, err %v", d, found, err)
 		}
-		if _, found, err := s.LoadAndTouch(ctx, "k", time.Now().Add(d)); !found || err != nil {
-			t.Fatalf("LoadAndTouch of a record saved for %v: found %v, err %v", d, found, err)
+		if _, found, err := s.loadAndTouch(ctx, "k", time.Now().Add(d)); !found || err != nil {
+			t.Fatalf("loadAndTouch of a record saved for %v: found %v, err %v", d, found, err)
 		}
 		if _, err := s.client.Get(s.serverKey("k")); err != nil {
 			t.Fatalf("item touched for %v: %v", d, err)
@@ -185,8 +185,8 @@ func TestMalformed(t *testing.T) {
 		if data, found, err := s.Load(ctx, "k"); found || err != nil {
 			t.Fatalf("Load of %q = %q, %v, %v; want not found", v, data, found, err)
 		}
-		if data, found, err := s.LoadAndTouch(ctx, "k", time.Now().Add(time.Hour)); found || err != nil {
-			t.Fatalf("LoadAndTouch of %q = %q, %v, %v; want not found", v, data, found, err)
+		if data, found, err := s.loadAndTouch(ctx, "k", time.Now().Add(time.Hour)); found || err != nil {
+			t.Fatalf("loadAndTouch of %q = %q, %v, %v; want not found", v, data, found, err)
 		}
 	}
 }
@@ -204,7 +204,7 @@ func TestTouchConcurrentSave(t *testing.T) {
 	go func() {
 		var err error
 		for range 200 {
-			if _, _, err = s.LoadAndTouch(ctx, "k", exp); err != nil {
+			if _, _, err = s.loadAndTouch(ctx, "k", exp); err != nil {
 				break
 			}
 		}

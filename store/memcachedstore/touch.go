@@ -13,14 +13,14 @@ import (
 // deletes the record.
 //
 // The exact expiry lives in the value's header, which memcached's touch
-// command cannot change, so Touch costs what LoadAndTouch does: two round
+// command cannot change, so Touch costs what loadAndTouch does: two round
 // trips (gets, then cas), the record travelling both ways.
 func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) error {
-	_, _, err := s.LoadAndTouch(ctx, key, expiresAt)
+	_, _, err := s.loadAndTouch(ctx, key, expiresAt)
 	return err
 }
 
-// LoadAndTouch returns the record under key and moves its expiry to
+// loadAndTouch returns the record under key and moves its expiry to
 // expiresAt, in two round trips: gets, then cas with the new expiry in the
 // header and in memcached's expiration. A missing or expired record is not
 // created or revived; an expiresAt that is not in the future deletes the
@@ -29,7 +29,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 // When a concurrent Save, Touch or Delete changes the record between the
 // two round trips, the cas fails and that other write stands, as if it had
 // come right after this call: the record read is still returned.
-func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
+func (s *Store) loadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
 	k := s.serverKey(key)
 	var data []byte
 	var found bool

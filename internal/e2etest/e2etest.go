@@ -126,6 +126,9 @@ func handler(t *testing.T, m *sessions.Manager[data]) http.HandlerFunc {
 			err = m.Renew(ctx)
 		case "/destroy":
 			err = m.Destroy(ctx)
+		case "/untouched":
+			io.WriteString(w, "no session")
+			return
 		}
 		if err != nil {
 			t.Errorf("%s: %v", r.URL.Path, err)

@@ -1,0 +1,224 @@
+package e2etest_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bradfitz/gomemcache/memcache"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/mysqldialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/uptrace/bun/driver/sqliteshim"
+	"github.com/uptrace/bun/schema"
+	"go.mongodb.org/mongo-driver/v2/event"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionkit/sessions/internal/e2etest"
+	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/fsstore"
+	"github.com/sessionkit/sessions/store/memcachedstore"
+	"github.com/sessionkit/sessions/store/memstore"
+	"github.com/sessionkit/sessions/store/mongostore"
+	"github.com/sessionkit/sessions/store/redisstore"
+	"github.com/sessionkit/sessions/store/sqlstore"
+)
+
+// The in-process stores have no server to ask, so a wrapper counts calls.
+// countingStore exposes only the three Store methods; countingLoadToucher
+// adds LoadAndTouch, so each store is seen with the capabilities it has.
+type countingStore struct {
+	store.Store
+	n *atomic.Int64
+}
+
+func (c countingStore) Load(ctx context.Context, k string) ([]byte, bool, error) {
+	c.n.Add(1)
+	return c.Store.Load(ctx, k)
+}
+
+func (c countingStore) Save(ctx context.Context, k string, b []byte, e time.Time) error {
+	c.n.Add(1)
+	return c.Store.Save(ctx, k, b, e)
+}
+
+func (c countingStore) Delete(ctx context.Context, k string) error {
+	c.n.Add(1)
+	return c.Store.Delete(ctx, k)
+}
+
+type countingLoadToucher struct{ countingStore }
+
+func (c countingLoadToucher) LoadAndTouch(ctx context.Context, k string, e time.Time) ([]byte, bool, error) {
+	c.n.Add(1)
+	return c.Store.(store.LoadToucher).LoadAndTouch(ctx, k, e)
+}
+
+func TestBudgetMemory(t *testing.T) {
+	s := memstore.New()
+	t.Cleanup(func() { s.Close() })
+	var n atomic.Int64
+	e2etest.Budget(t, countingLoadToucher{countingStore{s, &n}}, func() int { return int(n.Load()) })
+}
+
+func TestBudgetFilesystem(t *testing.T) {
+	s, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var n atomic.Int64
+	e2etest.Budget(t, countingStore{s, &n}, func() int { return int(n.Load()) })
+}
+
+// TestBudgetRedis counts the data commands the server ran, from its own
+// statistics (connection handshakes are not session work).
+func TestBudgetRedis(t *testing.T) {
+	addr := testbackend.Redis(t)
+	c := redisClient(t, addr)
+	admin := redisClient(t, addr)
+	count := func() int {
+		s, err := admin.Do(context.Background(), admin.B().Info().Section("commandstats").Build()).ToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for line := range strings.Lines(s) {
+			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+			if !ok {
+				continue
+			}
+			switch name {
+			case "get", "set", "getex", "del", "pexpireat", "expire", "pexpire":
+				calls, _, _ := strings.Cut(rest, ",")
+				n, _ := strconv.Atoi(calls)
+				total += n
+			}
+		}
+		return total
+	}
+	quiet(t, count)
+	e2etest.Budget(t, redisstore.New(c, redisstore.WithPrefix("budget:"+rand.Text()+":")), count)
+}
+
+// TestBudgetMemcached counts commands with memcached's stats.
+func TestBudgetMemcached(t *testing.T) {
+	addr := testbackend.Memcached(t)
+	c := memcache.New(addr)
+	t.Cleanup(func() { c.Close() })
+	count := func() int {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		fmt.Fprint(conn, "stats\r\n")
+		sc := bufio.NewScanner(conn)
+		total := 0
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 1 && f[0] == "END" {
+				break
+			}
+			if len(f) == 3 {
+				switch f[1] {
+				case "cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses":
+					n, _ := strconv.Atoi(f[2])
+					total += n
+				}
+			}
+		}
+		return total
+	}
+	quiet(t, count)
+	e2etest.Budget(t, memcachedstore.New(c, memcachedstore.WithPrefix("budget:"+rand.Text()+":")), count)
+}
+
+// TestBudgetMongo counts the data commands the driver sends the server.
+func TestBudgetMongo(t *testing.T) {
+	var n atomic.Int64
+	monitor := &event.CommandMonitor{Started: func(_ context.Context, e *event.CommandStartedEvent) {
+		switch e.CommandName {
+		case "find", "insert", "update", "delete", "findAndModify", "aggregate":
+			n.Add(1)
+		}
+	}}
+	client, err := mongo.Connect(options.Client().ApplyURI(testbackend.Mongo(t)).SetMonitor(monitor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	coll := client.Database("budget").Collection("s" + strings.ToLower(rand.Text()[:10]))
+	t.Cleanup(func() { coll.Drop(context.Background()) })
+	s, err := mongostore.New(t.Context(), coll, mongostore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e2etest.Budget(t, s, func() int { return int(n.Load()) })
+}
+
+// queryCounter counts every statement bun sends.
+type queryCounter struct{ n atomic.Int64 }
+
+func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
+
+func budgetSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
+	db := bun.NewDB(sqldb, d)
+	t.Cleanup(func() { db.Close() })
+	table := "budget_" + strings.ToLower(rand.Text()[:10])
+	s, err := sqlstore.New(t.Context(), db, sqlstore.WithTable(table), sqlstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		db.ExecContext(context.Background(), "DROP TABLE IF EXISTS ?", bun.Ident(table))
+	})
+	q := &queryCounter{}
+	db.AddQueryHook(q)
+	e2etest.Budget(t, s, func() int { return int(q.n.Load()) })
+}
+
+func TestBudgetPostgres(t *testing.T) {
+	budgetSQL(t, sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testbackend.Postgres(t)))), pgdialect.New())
+}
+
+func TestBudgetMariaDB(t *testing.T) {
+	budgetSQL(t, openMySQL(t, testbackend.MariaDB(t)), mysqldialect.New())
+}
+
+func TestBudgetSQLite(t *testing.T) {
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+t.TempDir()+"/s.db?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	budgetSQL(t, sqldb, sqlitedialect.New())
+}
+
+// quiet checks that nothing else talks to the server, so the counts are
+// this test's alone.
+func quiet(t *testing.T, count func() int) {
+	a := count()
+	time.Sleep(50 * time.Millisecond)
+	if b := count(); b != a {
+		t.Fatalf("the server is busy with other clients (%d commands in 50ms); give this test its own server", b-a)
+	}
+}

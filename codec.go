@@ -1,8 +1,10 @@
 package sessions
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
+	"sync"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -21,7 +23,7 @@ type Codec interface {
 
 // cborCodec is the default codec; its modes are built once.
 type cborCodec struct {
-	enc cbor.EncMode
+	enc cbor.UserBufferEncMode
 	dec cbor.DecMode
 }
 
@@ -30,7 +32,7 @@ var defaultCBOR = func() cborCodec {
 		Sort:        cbor.SortCoreDeterministic, // deterministic maps
 		Time:        cbor.TimeRFC3339Nano,       // keep nanoseconds
 		IndefLength: cbor.IndefLengthForbidden,
-	}.EncMode()
+	}.UserBufferEncMode()
 	if err != nil {
 		panic(err) // constant options: cannot fail
 	}
@@ -77,4 +79,21 @@ func (jsonCodec) Marshal(v any) ([]byte, error) {
 
 func (jsonCodec) Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v)
+}
+
+// encodeBuffers recycles the buffers the manager encodes into when it only
+// needs to compare the encoding with what was loaded.
+var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encode marshals v with c, into buf when the codec can (the result then
+// aliases buf and is valid until buf is reused).
+func encode(c Codec, v any, buf *bytes.Buffer) ([]byte, error) {
+	if cc, ok := c.(cborCodec); ok {
+		buf.Reset()
+		if err := cc.enc.MarshalToBuffer(v, buf); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return c.Marshal(v)
 }

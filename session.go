@@ -212,7 +212,9 @@ func (s *session[T]) commit(ctx context.Context) error {
 		return nil
 	}
 	m := s.m
-	payload, err := m.cfg.codec.Marshal(s.data)
+	buf := encodeBuffers.Get().(*bytes.Buffer)
+	defer encodeBuffers.Put(buf)
+	payload, err := encode(m.cfg.codec, s.data, buf) // may alias buf
 	if err != nil {
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
@@ -227,16 +229,17 @@ func (s *session[T]) commit(ctx context.Context) error {
 			token = newToken()
 			key = storeKey(m.cfg.keyPrefix, token)
 		}
-		if err := s.write(ctx, key, payload); err != nil {
+		rec, err := s.write(ctx, key, payload)
+		if err != nil {
 			return fmt.Errorf("sessions: save: %w", err)
 		}
 		if token != s.token {
 			s.token, s.key = token, key
 			s.cookie = cookieSet
 		}
-		s.saved, s.exists, s.dirty, s.refresh = payload, true, false, false
+		s.saved, s.exists, s.dirty, s.refresh = rec[recordHeaderSize:], true, false, false
 	case s.refresh:
-		if err := s.write(ctx, s.key, s.saved); err != nil {
+		if _, err := s.write(ctx, s.key, s.saved); err != nil {
 			return fmt.Errorf("sessions: refresh idle timeout: %w", err)
 		}
 		s.refresh = false
@@ -251,8 +254,8 @@ func (s *session[T]) commit(ctx context.Context) error {
 }
 
 // write saves payload under key with the session's deadline and the expiry
-// the idle timeout gives it now.
-func (s *session[T]) write(ctx context.Context, key string, payload []byte) error {
+// the idle timeout gives it now, and returns the record it saved.
+func (s *session[T]) write(ctx context.Context, key string, payload []byte) ([]byte, error) {
 	expires := s.m.expiry(s.deadline, time.Now())
 	rec := appendRecord(make([]byte, 0, recordHeaderSize+len(payload)), record{
 		deadline:   s.deadline,
@@ -260,7 +263,7 @@ func (s *session[T]) write(ctx context.Context, key string, payload []byte) erro
 		persistent: s.persistent,
 		payload:    payload,
 	})
-	return s.m.store.Save(ctx, key, rec, expires)
+	return rec, s.m.store.Save(ctx, key, rec, expires)
 }
 
 // setHeaders adds the cookie and caching headers the session needs. It runs
@@ -269,7 +272,11 @@ func (s *session[T]) setHeaders(h http.Header) {
 	if !s.loaded && s.cookie == cookieKeep {
 		return // the handler never looked at the session
 	}
-	h.Add("Vary", "Cookie")
+	if v, ok := h["Vary"]; ok {
+		h["Vary"] = append(v, "Cookie")
+	} else {
+		h["Vary"] = varyCookie[:1:1] // shared; an append by the handler copies it
+	}
 	var c *http.Cookie
 	switch s.cookie {
 	case cookieKeep:
@@ -288,6 +295,8 @@ func (s *session[T]) setHeaders(h http.Header) {
 		h.Set("Cache-Control", `no-store`)
 	}
 }
+
+var varyCookie = []string{"Cookie"}
 
 // reportLoadError sends a failed load to the error handler, once, if the
 // response has not started.

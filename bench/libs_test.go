@@ -17,6 +17,7 @@ import (
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store/fsstore"
+	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 // A lib is one library on one store. open sets it up for one benchmark
@@ -49,7 +50,9 @@ var stores = []struct {
 		}},
 	}},
 	{"redis", []lib{
-		{"sessions", true, sessionsRedis},
+		{"sessions", true, sessionsRedis(false)},
+		// Reads served by rueidis' server-assisted client-side cache.
+		{"sessions-cached", true, sessionsRedis(true)},
 		{"scs", true, scsRedis},
 	}},
 	{"cookie", []lib{
@@ -67,15 +70,27 @@ func sessionsOn(storeOpt func(b *testing.B) sessions.Option) func(b *testing.B, 
 	}
 }
 
-func sessionsRedis(b *testing.B, idle bool) *target {
-	addr := testbackend.Redis(b)
-	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}})
-	if err != nil {
-		b.Fatal(err)
+func sessionsRedis(cached bool) func(b *testing.B, idle bool) *target {
+	return func(b *testing.B, idle bool) *target {
+		addr := testbackend.Redis(b)
+		client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lib := "sessions"
+		if cached {
+			lib = "sessions-cached"
+		}
+		prefix := redisPrefix(b, addr, lib)
+		b.Cleanup(client.Close) // runs after the manager's Close (LIFO)
+		storeOpt := sessions.WithRedis(client)
+		if cached {
+			// A short TTL so that the setup writes stop bypassing the cache
+			// early in the timed loop; entries are refetched every 100ms.
+			storeOpt = sessions.WithStore(redisstore.NewCached(client, 100*time.Millisecond))
+		}
+		return sessionsTarget(b, idle, storeOpt, sessions.WithKeyPrefix(prefix))
 	}
-	prefix := redisPrefix(b, addr, "sessions")
-	b.Cleanup(client.Close) // runs after the manager's Close (LIFO)
-	return sessionsTarget(b, idle, sessions.WithRedis(client), sessions.WithKeyPrefix(prefix))
 }
 
 func sessionsTarget(b *testing.B, idle bool, opts ...sessions.Option) *target {

@@ -58,9 +58,12 @@ type bufferedWriter struct {
 	body   []byte
 }
 
-func (b *bufferedWriter) Header() http.Header         { return b.header }
-func (b *bufferedWriter) WriteHeader(code int)        { b.code = code }
-func (b *bufferedWriter) Write(p []byte) (int, error) { b.body = append(b.body, p...); return len(p), nil }
+func (b *bufferedWriter) Header() http.Header  { return b.header }
+func (b *bufferedWriter) WriteHeader(code int) { b.code = code }
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
 
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")

@@ -74,10 +74,17 @@ func MariaDB(t testing.TB) string {
 // MySQL is optional: ok is false when neither SESSIONS_TEST_MYSQL_DSN nor
 // SESSIONS_TEST_IMAGE_MYSQL is set and no default image is present locally.
 func MySQL(t testing.TB) (dsn string, ok bool) {
-	if os.Getenv("SESSIONS_TEST_MYSQL_DSN") == "" && !mysqlConfigured() {
+	if !MySQLConfigured() {
 		return "", false
 	}
 	return addr(t, "SESSIONS_TEST_MYSQL_DSN", startMySQL), true
+}
+
+// MySQLConfigured reports whether MySQL tests run: SESSIONS_TEST_MYSQL_DSN
+// or SESSIONS_TEST_IMAGE_MYSQL is set, or the default image is present.
+// Tests register no MySQL subtest otherwise, rather than skipping one.
+func MySQLConfigured() bool {
+	return os.Getenv("SESSIONS_TEST_MYSQL_DSN") != "" || mysqlConfigured()
 }
 
 // addr returns the value of env when set, else starts (once per binary) the

@@ -1,0 +1,136 @@
+package e2etest_test
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/store/redisstore"
+)
+
+type cached struct{ Name string }
+
+// TestRedisClientCache runs two managers on two rueidis clients against one
+// server, both reading through the client-side cache, and checks the
+// documented bound: after a Save, Renew or Destroy through one, the other
+// stops returning the old data within the cache TTL (in practice within a
+// round trip, through Redis's invalidation push). It also checks that a
+// cached read-only request costs the server nothing.
+func TestRedisClientCache(t *testing.T) {
+	const ttl = 2 * time.Second
+	addr := testbackend.Redis(t)
+	prefix := "cache:" + rand.Text() + ":"
+	newManager := func() *sessions.Manager[cached] {
+		st := redisstore.NewCached(redisClient(t, addr), ttl, redisstore.WithPrefix(prefix))
+		m, err := sessions.New[cached](sessions.WithStore(st), sessions.WithIdleTimeout(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	a, b := newManager(), newManager()
+	serve := func(m *sessions.Manager[cached], token, path string) (body, newToken string) {
+		h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx := r.Context()
+			switch {
+			case strings.HasPrefix(path, "/set/"):
+				m.Get(ctx).Name = strings.TrimPrefix(path, "/set/")
+			case path == "/renew":
+				if err := m.Renew(ctx); err != nil {
+					t.Error(err)
+				}
+			case path == "/destroy":
+				if err := m.Destroy(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+			w.Write([]byte(m.Get(ctx).Name))
+		}))
+		req := httptest.NewRequest("GET", path, nil)
+		if token != "" {
+			req.Header.Set("Cookie", "session="+token)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		newToken = token
+		for _, c := range rec.Result().Cookies() {
+			newToken = c.Value
+			if c.MaxAge < 0 {
+				newToken = ""
+			}
+		}
+		return rec.Body.String(), newToken
+	}
+	gets := redisGets(t, addr)
+	// within polls b until it answers want for token, and fails if that
+	// takes longer than the bound.
+	within := func(token, want, after string) {
+		t.Helper()
+		start := time.Now()
+		for {
+			got, _ := serve(b, token, "/")
+			if got == want {
+				t.Logf("%s: the other manager saw it after %v", after, time.Since(start).Round(time.Microsecond))
+				return
+			}
+			if time.Since(start) > ttl+200*time.Millisecond {
+				t.Fatalf("%s: the other manager still reads %q after %v (bound %v)", after, got, time.Since(start), ttl)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+
+	_, token := serve(a, "", "/set/ann")
+	if got, _ := serve(b, token, "/"); got != "ann" {
+		t.Fatalf("b reads %q", got)
+	}
+	before := gets()
+	for range 10 {
+		if got, _ := serve(b, token, "/"); got != "ann" {
+			t.Fatalf("b reads %q", got)
+		}
+	}
+	if n := gets() - before; n != 0 {
+		t.Errorf("10 cached read-only requests cost %d GETs, want 0", n)
+	}
+
+	serve(a, token, "/set/bob")
+	within(token, "bob", "Save")
+
+	_, renewed := serve(a, token, "/renew")
+	within(token, "", "Renew (old token)")
+	within(renewed, "bob", "Renew (new token)")
+
+	serve(a, renewed, "/destroy")
+	within(renewed, "", "Destroy")
+}
+
+// redisGets returns a function that reports how many GET-family commands
+// the server has run.
+func redisGets(t *testing.T, addr string) func() int {
+	admin := redisClient(t, addr)
+	return func() int {
+		s, err := admin.Do(context.Background(), admin.B().Info().Section("commandstats").Build()).ToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for line := range strings.Lines(s) {
+			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+			if ok && (name == "get" || name == "getex") {
+				calls, _, _ := strings.Cut(rest, ",")
+				n, _ := strconv.Atoi(calls)
+				total += n
+			}
+		}
+		return total
+	}
+}

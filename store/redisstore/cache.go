@@ -1,0 +1,103 @@
+package redisstore
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// CachedStore is a Store whose reads are served from rueidis'
+// server-assisted client-side cache: a read-only request for a session
+// this process has seen recently costs no round trip. Redis tracks the keys
+// the client cached and pushes an invalidation when any client changes or
+// deletes one, so another process's Save, Renew or Destroy reaches this
+// cache within a round trip.
+//
+// Staleness bound: a Load never returns data that was replaced or deleted
+// more than ttl ago, whatever happens to invalidations (the local entry
+// lives at most ttl, and never past the key's own expiry). Writes made
+// through this CachedStore are read back from the server for ttl, so a
+// process always reads its own writes.
+//
+// CachedStore deliberately does not implement store.LoadToucher: GETEX
+// cannot be cached. With an idle timeout the manager slides the expiry with
+// an occasional rewrite instead, so reads stay local. The client must have
+// caching enabled (the rueidis default; not DisableCache).
+type CachedStore struct {
+	s   *Store
+	ttl time.Duration
+
+	mu      sync.Mutex
+	written map[string]time.Time // key -> until when reads bypass the cache
+	pruned  time.Time            // when written was last swept
+}
+
+var (
+	_ store.Store   = (*CachedStore)(nil)
+	_ store.Toucher = (*CachedStore)(nil)
+)
+
+// NewCached returns a CachedStore that uses client and keeps entries in the
+// local cache for at most ttl (a second or two suits sessions).
+func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) *CachedStore {
+	return &CachedStore{s: New(client, opts...), ttl: ttl, written: map[string]time.Time{}}
+}
+
+// Load returns the record under key, from the local cache when it holds it.
+func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if c.recentlyWritten(key) {
+		return c.s.Load(ctx, key)
+	}
+	cmd := c.s.client.B().Get().Key(c.s.prefix + key).Cache()
+	return value(c.s.client.DoCache(ctx, cmd, c.ttl), "load")
+}
+
+// Save stores data under key until expiresAt, like Store.Save.
+func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	defer c.markWritten(key)
+	return c.s.Save(ctx, key, data, expiresAt)
+}
+
+// Delete removes the record under key, like Store.Delete.
+func (c *CachedStore) Delete(ctx context.Context, key string) error {
+	defer c.markWritten(key)
+	return c.s.Delete(ctx, key)
+}
+
+// Touch moves the record's expiry, like Store.Touch.
+func (c *CachedStore) Touch(ctx context.Context, key string, expiresAt time.Time) error {
+	defer c.markWritten(key)
+	return c.s.Touch(ctx, key, expiresAt)
+}
+
+// markWritten makes reads of key skip the cache for ttl: the invalidation of
+// this process's own write may still be on its way.
+func (c *CachedStore) markWritten(key string) {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.pruned) > c.ttl {
+		c.pruned = now
+		for k, until := range c.written {
+			if now.After(until) {
+				delete(c.written, k)
+			}
+		}
+	}
+	c.written[key] = now.Add(c.ttl)
+}
+
+func (c *CachedStore) recentlyWritten(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, ok := c.written[key]
+	if ok && time.Now().After(until) {
+		delete(c.written, key)
+		return false
+	}
+	return ok
+}

@@ -13,7 +13,7 @@ import (
 // Timing of the expiry checks.
 const (
 	// shortTTL is how far ahead the short deadlines lie.
-	shortTTL = 1500 * time.Millisecond
+	shortTTL = 3 * time.Second
 	// longTTL is a deadline no check waits for.
 	longTTL = time.Hour
 	// lateSlack is how long after its deadline a record may still be

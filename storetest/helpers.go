@@ -163,7 +163,7 @@ func capability[C any](t *testing.T, s store.Store) C {
 	t.Helper()
 	c, ok := s.(C)
 	if !ok {
-		t.Skipf("the store does not implement %v", reflect.TypeFor[C]())
+		t.Fatalf("the store does not implement %v, although the first store newStore returned did", reflect.TypeFor[C]())
 	}
 	return c
 }

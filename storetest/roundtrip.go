@@ -39,7 +39,8 @@ func testRandom1MiB(t *testing.T, s store.Store) {
 	key := newKey("roundtrip:")
 	err := s.Save(t.Context(), key, data, time.Now().Add(longTTL))
 	if errors.Is(err, store.ErrTooLarge) {
-		t.Skipf("the store rejects 1 MiB records: %v", err)
+		t.Logf("the store rejects 1 MiB records, as the contract allows: %v", err)
+		return
 	}
 	if err != nil {
 		t.Fatalf("Save of 1 MiB: %v (a store that cannot keep it must return an error wrapping store.ErrTooLarge)", err)

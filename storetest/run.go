@@ -31,10 +31,25 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Aliasing", aliasingChecks},
 		{"Context", contextChecks},
 		{"Concurrency", concurrencyChecks},
-		{"Toucher", toucherChecks},
-		{"LoadToucher", loadToucherChecks},
-		{"ExpiredDeleter", expiredDeleterChecks},
 	}
+	// The optional capabilities are checked where the store has them.
+	t.Run("Capabilities", func(t *testing.T) {
+		s := newStore(t)
+		for _, c := range []struct {
+			name string
+			has  bool
+			g    group
+		}{
+			{"store.Toucher", is[store.Toucher](s), group{"Toucher", toucherChecks}},
+			{"store.LoadToucher", is[store.LoadToucher](s), group{"LoadToucher", loadToucherChecks}},
+			{"store.ExpiredDeleter", is[store.ExpiredDeleter](s), group{"ExpiredDeleter", expiredDeleterChecks}},
+		} {
+			if c.has {
+				groups = append(groups, c.g)
+			}
+			t.Logf("%s: %v", c.name, c.has)
+		}
+	})
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Go(func() {
@@ -42,6 +57,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		})
 	}
 	wg.Wait()
+}
+
+func is[C any](s store.Store) bool {
+	_, ok := s.(C)
+	return ok
 }
 
 // A group is a named set of related checks.

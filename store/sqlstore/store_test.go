@@ -253,10 +253,11 @@ func TestLargeValue(t *testing.T) {
 
 // TestTooLarge: on MySQL a record that cannot fit in max_allowed_packet is
 // rejected before it reaches the server.
+// Only MySQL limits the statement size below what sessions need.
 func TestTooLarge(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *bun.DB) {
 		if db.Dialect().Name() != dialect.MySQL {
-			t.Skip("only MySQL limits the statement size below what sessions need")
+			return // nothing to reject: no limit below a session's size
 		}
 		s, _ := newStore(t, db)
 		limit := base(s).maxData

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"strings"
 )
 
 // tokenLen is the length of a session token: 32 random bytes in base64url
@@ -50,8 +51,11 @@ func validToken(s string) bool {
 // live session tokens.
 func storeKey(prefix, token string) string {
 	sum := sha256.Sum256([]byte(token))
-	buf := make([]byte, len(prefix)+base64.RawURLEncoding.EncodedLen(len(sum)))
-	copy(buf, prefix)
-	base64.RawURLEncoding.Encode(buf[len(prefix):], sum[:])
-	return string(buf)
+	var enc [tokenLen]byte // 32 bytes in base64url, like a token
+	base64.RawURLEncoding.Encode(enc[:], sum[:])
+	var b strings.Builder
+	b.Grow(len(prefix) + len(enc))
+	b.WriteString(prefix)
+	b.Write(enc[:])
+	return b.String()
 }

@@ -80,7 +80,9 @@ func (w *responseWriter[T]) fail(err error) {
 	}
 	s.mu.Unlock()
 	if started {
-		s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: load failed after the response started", "error", err)
+		if !w.failed.Load() { // else already reported
+			s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: load failed after the response started", "error", err)
+		}
 		return
 	}
 	s.m.handleError(w.ResponseWriter, s.r, err)

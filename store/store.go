@@ -38,9 +38,11 @@ type Store interface {
 }
 
 // Toucher is implemented by stores that can move a record's expiry without
-// rewriting its data (Redis PEXPIREAT, memcached touch, an SQL UPDATE of one
-// column). The manager uses it to slide the idle timeout of a session that
-// was only read.
+// the caller sending the data again (Redis PEXPIREAT, an SQL UPDATE of one
+// column). The manager slides idle timeouts with LoadToucher where a store
+// has it, and otherwise with an occasional rewrite that also updates the
+// expiry it keeps inside the record; Toucher serves tools and applications
+// that extend sessions out of band.
 //
 // Touching a missing or expired record is not an error and must not create
 // or revive it.
@@ -49,7 +51,10 @@ type Toucher interface {
 }
 
 // LoadToucher is implemented by stores that can read a record and move its
-// expiry in one round trip (Redis GETEX, memcached gat). The returned data
+// expiry in one round trip (Redis GETEX, MongoDB findAndModify, SQL
+// UPDATE ... RETURNING). A store that needs more than one round trip must
+// not implement it: the manager then loads, and rewrites only when due.
+// The returned data
 // follows the same rules as Store.Load. A missing or expired record is not
 // created or revived.
 type LoadToucher interface {

@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionkit/sessions/internal/cleanup"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -36,7 +37,7 @@ type Store struct {
 	dir     string
 	sync    bool
 	closed  atomic.Bool
-	cleaner *cleaner // nil when background cleanup is off
+	cleaner *cleanup.Cleaner // nil when background cleanup is off
 }
 
 // Interface checks.
@@ -61,10 +62,15 @@ func New(dir string, opts ...Option) (*Store, error) {
 	}
 	s := &Store{dir: dir, sync: cfg.sync}
 	if cfg.cleanupInterval > 0 {
-		s.cleaner = startCleaner(dir, cfg.cleanupInterval)
+		// Errors are left for the next round: files may come and go under
+		// other processes sharing the directory.
+		s.cleaner = cleanup.Start(cfg.cleanupInterval, func(ctx context.Context) error {
+			_, err := deleteExpired(ctx, dir)
+			return err
+		}, nil)
 		// The cleaner does not hold the Store, so a Store that is dropped
 		// without Close still stops its goroutine.
-		runtime.AddCleanup(s, (*cleaner).stop, s.cleaner)
+		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
 	}
 	return s, nil
 }
@@ -152,7 +158,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	if s.cleaner != nil {
-		s.cleaner.stop()
+		s.cleaner.Stop()
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -48,41 +46,4 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 		return 0, wrap(ctx, "delete expired", err)
 	}
 	return int(res.DeletedCount), nil
-}
-
-// cleaner runs DeleteExpired periodically until stopped.
-type cleaner struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func startCleaner(s *Store, interval time.Duration, logger *slog.Logger) *cleaner {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &cleaner{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-				logger.WarnContext(ctx, "mongostore: background cleanup failed", "err", err)
-			}
-		}
-	}()
-	return c
-}
-
-// stop ends the cleanup, interrupting a deletion in progress, and waits for
-// it to return.
-func (c *cleaner) stop() {
-	c.cancel()
-	<-c.done
 }

@@ -1,9 +1,11 @@
 package mongostore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/sessionkit/sessions/internal/cleanup"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -24,7 +27,7 @@ const maxDocumentSize = 16 << 20
 type Store struct {
 	coll      *mongo.Collection
 	ttlIndex  bool             // the server removes expired documents itself
-	cleaner   *cleaner         // nil unless the store cleans up itself
+	cleaner   *cleanup.Cleaner // nil unless the store cleans up itself
 	now       func() time.Time // the clock; tests replace it
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -70,7 +73,12 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 	}
 	s.ttlIndex = ttl
 	if !ttl && cfg.cleanupInterval > 0 {
-		s.cleaner = startCleaner(s, cfg.cleanupInterval, cfg.logger)
+		s.cleaner = cleanup.Start(cfg.cleanupInterval, func(ctx context.Context) error {
+			_, err := s.DeleteExpired(ctx)
+			return err
+		}, func(ctx context.Context, err error) {
+			cmp.Or(cfg.logger, slog.Default()).WarnContext(ctx, "mongostore: background cleanup failed", "err", err)
+		})
 	}
 	return s, nil
 }
@@ -135,7 +143,7 @@ func (s *Store) delete(ctx context.Context, op, key string) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		if s.cleaner != nil {
-			s.cleaner.stop()
+			s.cleaner.Stop()
 		}
 		s.closed.Store(true)
 	})

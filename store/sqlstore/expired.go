@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/sessionkit/sessions/store"
 )
@@ -32,41 +30,4 @@ func (s *sqlStore) DeleteExpired(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
-}
-
-// cleaner runs DeleteExpired periodically until stopped.
-type cleaner struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func startCleaner(s *sqlStore, interval time.Duration, logger *slog.Logger) *cleaner {
-	if logger == nil {
-		logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c := &cleaner{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := s.DeleteExpired(ctx); err != nil && ctx.Err() == nil {
-				logger.WarnContext(ctx, "sqlstore: background cleanup failed", "err", err)
-			}
-		}
-	}()
-	return c
-}
-
-// stop ends the cleanup, interrupting a deletion in progress, and waits for
-// it to return.
-func (c *cleaner) stop() {
-	c.cancel()
-	<-c.done
 }

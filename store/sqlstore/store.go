@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
+	"github.com/sessionkit/sessions/internal/cleanup"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -43,7 +46,7 @@ type sqlStore struct {
 	maxData   int              // largest data Save accepts; 0 means no limit
 	batch     int              // rows per DeleteExpired statement
 	now       func() time.Time // the clock; tests replace it
-	cleaner   *cleaner
+	cleaner   *cleanup.Cleaner
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -92,7 +95,12 @@ func New(ctx context.Context, db *bun.DB, opts ...Option) (Store, error) {
 		}
 	}
 	if cfg.cleanupInterval > 0 {
-		s.cleaner = startCleaner(s, cfg.cleanupInterval, cfg.logger)
+		s.cleaner = cleanup.Start(cfg.cleanupInterval, func(ctx context.Context) error {
+			_, err := s.DeleteExpired(ctx)
+			return err
+		}, func(ctx context.Context, err error) {
+			cmp.Or(cfg.logger, slog.Default()).WarnContext(ctx, "sqlstore: background cleanup failed", "err", err)
+		})
 	}
 	if s.q.loadAndTouch != "" {
 		return returningStore{s}, nil
@@ -167,7 +175,7 @@ func (s *sqlStore) Delete(ctx context.Context, key string) error {
 func (s *sqlStore) Close() error {
 	s.closeOnce.Do(func() {
 		if s.cleaner != nil {
-			s.cleaner.stop()
+			s.cleaner.Stop()
 		}
 		s.closed.Store(true)
 	})

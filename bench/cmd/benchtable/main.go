@@ -201,10 +201,13 @@ func (r *results) print(w io.Writer) {
 }
 
 func ratioStr(x float64) string {
-	if x >= 10 {
+	switch {
+	case x >= 10:
 		return strconv.FormatFloat(x, 'f', 0, 64)
+	case x >= 0.1:
+		return strconv.FormatFloat(x, 'f', 1, 64)
 	}
-	return strconv.FormatFloat(x, 'f', 1, 64)
+	return strconv.FormatFloat(x, 'f', 2, 64)
 }
 
 func trim(x float64) string {

@@ -135,7 +135,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 	}
 	tmp, err := s.writeTemp(sub, rec)
 	if err == nil {
-		err = rename(tmp, path)
+		err = replace(tmp, path)
 	}
 	if err != nil {
 		return fmt.Errorf("fsstore: save: %w", err)

@@ -64,5 +64,5 @@ func (s *Store) touch(key string, expiresAt time.Time) error {
 		}
 		return err
 	}
-	return rename(tmp, path)
+	return replace(tmp, path)
 }

@@ -38,8 +38,13 @@ func (s *Store) writeTemp(dir string, r record) (name string, err error) {
 	return f.Name(), nil
 }
 
-// rename moves the temporary file tmp over path, removing tmp on failure.
-func rename(tmp, path string) error {
+// replace moves the temporary file tmp to path, atomically replacing any
+// record there, and removes tmp on failure.
+func replace(tmp, path string) error {
+	if exchanged(tmp, path) {
+		os.Remove(tmp) // it now holds the record that was replaced
+		return nil
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
 		return err

@@ -80,21 +80,3 @@ func decode(b []byte) (r record, ok bool) {
 	}
 	return record{exp: exp, data: data}, true
 }
-
-// The times that Unix nanoseconds can represent.
-var (
-	minTime = time.Unix(0, math.MinInt64)
-	maxTime = time.Unix(0, math.MaxInt64)
-)
-
-// unixNano returns t in Unix nanoseconds, clamped to the int64 range (the
-// zero Time is long expired; a deadline centuries ahead never comes).
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.Before(minTime):
-		return math.MinInt64
-	case t.After(maxTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions/internal/cleanup"
+	"github.com/sessionkit/sessions/internal/unixtime"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -126,7 +127,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 		return err
 	}
 	sub, path := s.path(key)
-	rec := record{exp: unixNano(expiresAt), data: data}
+	rec := record{exp: unixtime.Nano(expiresAt), data: data}
 	if rec.expired(time.Now()) {
 		return s.remove(path, "save")
 	}

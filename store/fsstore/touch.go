@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/sessionkit/sessions/internal/unixtime"
 )
 
 // Touch moves the expiry of a live record to expiresAt by rewriting its
@@ -51,7 +53,7 @@ func (s *Store) touch(key string, expiresAt time.Time) error {
 	if !ok || rec.expired(time.Now()) {
 		return nil
 	}
-	rec.exp = unixNano(expiresAt)
+	rec.exp = unixtime.Nano(expiresAt)
 	tmp, err := s.writeTemp(sub, rec)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionkit/sessions/internal/unixtime"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -89,7 +90,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 	if err := s.check(ctx, "save"); err != nil {
 		return err
 	}
-	e := entry{data: clone(data), exp: unixNano(expiresAt)}
+	e := entry{data: clone(data), exp: unixtime.Nano(expiresAt)}
 	t := now()
 	sh := s.shard(key)
 	sh.mu.Lock()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/sessionkit/sessions/internal/unixtime"
 )
 
 // Touch moves the expiry of a live record to expiresAt without copying its
@@ -14,7 +16,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
-	sh.touch(key, unixNano(expiresAt), now())
+	sh.touch(key, unixtime.Nano(expiresAt), now())
 	sh.mu.Unlock()
 	return nil
 }
@@ -28,7 +30,7 @@ func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Tim
 	}
 	sh := s.shard(key)
 	sh.mu.Lock()
-	e, ok := sh.touch(key, unixNano(expiresAt), now())
+	e, ok := sh.touch(key, unixtime.Nano(expiresAt), now())
 	sh.mu.Unlock()
 	if !ok {
 		return nil, false, nil

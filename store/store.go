@@ -22,6 +22,11 @@ import (
 //     error. Expiry is enforced on read, whatever the backend's own TTL
 //     mechanism does.
 //   - Save overwrites both the data and the expiry of an existing record.
+//     Saving with an expiresAt that has passed succeeds and leaves no
+//     record. Empty data is a record (found, zero length), not a missing one.
+//   - Keys are compared byte for byte (case matters). A store that cannot
+//     keep a record of some size returns an error wrapping ErrTooLarge;
+//     records of 1 MiB should fit.
 //   - Deleting a missing key is not an error.
 //   - Save copies data before it returns; Load returns bytes the caller may
 //     keep and modify.

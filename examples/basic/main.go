@@ -40,6 +40,13 @@ func main() {
 	}
 	defer mgr.Close()
 
+	log.Printf("listening on %s", *addr)
+	log.Fatal(http.ListenAndServe(*addr, newHandler(mgr)))
+}
+
+// newHandler returns the application: the pages, wrapped by the session
+// middleware.
+func newHandler(mgr *sessions.Manager[visitor]) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		v := mgr.Get(r.Context())
@@ -56,6 +63,5 @@ func main() {
 		w.Write([]byte("ok")) // never calls Get: no store I/O, no cookie
 	})
 
-	log.Printf("listening on %s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, mgr.Middleware(mux)))
+	return mgr.Middleware(mux)
 }

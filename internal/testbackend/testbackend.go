@@ -48,6 +48,17 @@ func RedisCluster(t testing.TB) []string {
 	return strings.Split(addr(t, "SESSIONS_TEST_REDIS_CLUSTER_ADDRS", startRedisCluster), ",")
 }
 
+// SentinelMasterSet is the name RedisSentinel's Sentinel monitors the
+// master under.
+const SentinelMasterSet = "sessions"
+
+// RedisSentinel returns the "host:port" of a Redis Sentinel that monitors
+// a master under SentinelMasterSet; the master address it hands out is
+// reachable from the test process.
+func RedisSentinel(t testing.TB) string {
+	return addr(t, "SESSIONS_TEST_REDIS_SENTINEL_ADDR", startRedisSentinel)
+}
+
 // Memcached returns the "host:port" of a memcached server.
 func Memcached(t testing.TB) string {
 	return addr(t, "SESSIONS_TEST_MEMCACHED_ADDR", startMemcached)

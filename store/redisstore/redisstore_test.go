@@ -40,10 +40,22 @@ func newStore(t testing.TB, c rueidis.Client) *redisstore.Store {
 	return redisstore.New(c, redisstore.WithPrefix("test:"+rand.Text()+":"))
 }
 
-// backends runs fn as a subtest against standalone Redis and Redis Cluster.
+// backends runs fn as a subtest against standalone Redis, Redis Cluster and
+// a master found through Redis Sentinel.
 func backends(t *testing.T, fn func(t *testing.T, c rueidis.Client)) {
 	t.Run("standalone", func(t *testing.T) { fn(t, newClient(t, testbackend.Redis(t))) })
 	t.Run("cluster", func(t *testing.T) { fn(t, newClient(t, testbackend.RedisCluster(t)...)) })
+	t.Run("sentinel", func(t *testing.T) {
+		c, err := rueidis.NewClient(rueidis.ClientOption{
+			InitAddress: []string{testbackend.RedisSentinel(t)},
+			Sentinel:    rueidis.SentinelOption{MasterSet: testbackend.SentinelMasterSet},
+		})
+		if err != nil {
+			t.Fatalf("connect through Sentinel: %v", err)
+		}
+		t.Cleanup(c.Close)
+		fn(t, c)
+	})
 }
 
 func TestConformance(t *testing.T) {

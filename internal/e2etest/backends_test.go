@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/internal/e2etest"
 	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store"
@@ -154,4 +156,70 @@ func runSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
 		})
 		return s
 	})
+}
+
+// TestBackendOptions builds managers through the root options (WithRedis,
+// WithMemcached, WithMongo, WithSQL) and checks a session survives a round
+// trip through each, and that Close stops what the option started.
+func TestBackendOptions(t *testing.T) {
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+t.TempDir()+"/opt.db?_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	bunDB := bun.NewDB(sqldb, sqlitedialect.New())
+	t.Cleanup(func() { bunDB.Close() })
+	for name, opt := range map[string]func(t *testing.T) sessions.Option{
+		"WithRedis": func(t *testing.T) sessions.Option { return sessions.WithRedis(redisClient(t, testbackend.Redis(t))) },
+		"WithMemcached": func(t *testing.T) sessions.Option {
+			c := memcache.New(testbackend.Memcached(t))
+			t.Cleanup(func() { c.Close() })
+			return sessions.WithMemcached(c)
+		},
+		"WithMongo": func(t *testing.T) sessions.Option {
+			client, err := mongo.Connect(options.Client().ApplyURI(testbackend.Mongo(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { client.Disconnect(context.Background()) })
+			coll := client.Database("options").Collection("s" + strings.ToLower(rand.Text()[:10]))
+			t.Cleanup(func() { coll.Drop(context.Background()) })
+			return sessions.WithMongo(coll)
+		},
+		"WithSQL": func(t *testing.T) sessions.Option { return sessions.WithSQL(bunDB) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := sessions.New[struct{ N int }](opt(t), sessions.WithKeyPrefix("opt:"+rand.Text()+":"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			sctx, err := m.Load(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Get(sctx).N = 7
+			token, _, err := m.Commit(sctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sctx, err = m.Load(ctx, token)
+			if err != nil || m.Get(sctx).N != 7 {
+				t.Fatalf("reload: %v, %+v", err, m.Get(sctx))
+			}
+			if err := m.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+		})
+	}
+	for name, opt := range map[string]sessions.Option{
+		"WithRedis(nil)":     sessions.WithRedis(nil),
+		"WithMemcached(nil)": sessions.WithMemcached(nil),
+		"WithMongo(nil)":     sessions.WithMongo(nil),
+		"WithSQL(nil)":       sessions.WithSQL(nil),
+	} {
+		if _, err := sessions.New[struct{}](opt); !errors.Is(err, sessions.ErrInvalidConfig) {
+			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)
+		}
+	}
 }

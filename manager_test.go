@@ -406,7 +406,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			spy := newSpy(t)
-			m := mustNew[profile](t, sessions.WithStore(tc.wrap(spy)), sessions.WithIdleTimeout(400*time.Millisecond))
+			m := mustNew[profile](t, sessions.WithStore(tc.wrap(spy)), sessions.WithIdleTimeout(time.Second))
 			var seen profile
 			create := true
 			c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
@@ -419,9 +419,9 @@ func TestIdleTimeout(t *testing.T) {
 			c.do()
 			create = false
 			spy.take()
-			// Activity every 200ms keeps it alive past several idle periods.
+			// Activity every 300ms keeps it alive past the idle timeout.
 			for range 5 {
-				time.Sleep(200 * time.Millisecond)
+				time.Sleep(300 * time.Millisecond)
 				c.do()
 				if seen.Name != "idle" {
 					t.Fatalf("session expired despite activity")
@@ -430,7 +430,7 @@ func TestIdleTimeout(t *testing.T) {
 					t.Fatalf("read-only calls %v, want %v", got, tc.read)
 				}
 			}
-			time.Sleep(600 * time.Millisecond)
+			time.Sleep(1200 * time.Millisecond)
 			c.do()
 			if seen.Name != "" {
 				t.Errorf("session survived its idle timeout")
@@ -440,7 +440,7 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 func TestAbsoluteLifetime(t *testing.T) {
-	m := mustNew[profile](t, sessions.WithLifetime(500*time.Millisecond), sessions.WithIdleTimeout(time.Hour))
+	m := mustNew[profile](t, sessions.WithLifetime(1500*time.Millisecond), sessions.WithIdleTimeout(time.Hour))
 	var seen profile
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		p := m.Get(r.Context())
@@ -448,8 +448,8 @@ func TestAbsoluteLifetime(t *testing.T) {
 		p.Visits++
 	})
 	c.do()
-	deadline := time.Now().Add(500 * time.Millisecond)
-	for time.Now().Before(deadline.Add(-150 * time.Millisecond)) {
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(deadline.Add(-500 * time.Millisecond)) {
 		c.do()
 		if seen.Visits == 0 {
 			t.Fatalf("session ended before its lifetime")
@@ -535,7 +535,7 @@ func TestKeyPrefixAndHashedKeys(t *testing.T) {
 // the idle timeout by the refresh window (a tenth of it, at most a minute).
 func TestIdleRefreshIsThrottled(t *testing.T) {
 	spy := newSpy(t)
-	m := mustNew[profile](t, sessions.WithStore(touchSpy{spy}), sessions.WithIdleTimeout(time.Second))
+	m := mustNew[profile](t, sessions.WithStore(touchSpy{spy}), sessions.WithIdleTimeout(10*time.Second))
 	create := true
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		p := m.Get(r.Context())
@@ -552,7 +552,7 @@ func TestIdleRefreshIsThrottled(t *testing.T) {
 	if got := spy.take(); !equal(got, []string{"load", "load", "load", "load", "load"}) {
 		t.Errorf("reads right after a save: calls %v, want loads only", got)
 	}
-	time.Sleep(150 * time.Millisecond) // past the 100ms window
+	time.Sleep(1100 * time.Millisecond) // past the 1s window
 	c.do()
 	c.do()
 	if got := spy.take(); !equal(got, []string{"load", "save", "load"}) {

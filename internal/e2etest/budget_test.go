@@ -19,10 +19,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
-	"github.com/uptrace/bun/driver/sqliteshim"
 	"github.com/uptrace/bun/schema"
 	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/sessionkit/sessions/internal/e2etest"
@@ -155,18 +153,8 @@ func TestBudgetMongo(t *testing.T) {
 			n.Add(1)
 		}
 	}}
-	client, err := mongo.Connect(options.Client().ApplyURI(testbackend.Mongo(t)).SetMonitor(monitor))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Disconnect(context.Background()) })
-	coll := client.Database("budget").Collection("s" + strings.ToLower(rand.Text()[:10]))
-	t.Cleanup(func() { coll.Drop(context.Background()) })
-	s, err := mongostore.New(t.Context(), coll, mongostore.WithCleanupInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	coll := mongoCollection(t, "budget", options.Client().SetMonitor(monitor))
+	s := mongoStore(t, coll, mongostore.WithCleanupInterval(0))
 	e2etest.Budget(t, s, func() int { return int(n.Load()) })
 }
 
@@ -180,17 +168,8 @@ func (q *queryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) conte
 func (q *queryCounter) AfterQuery(context.Context, *bun.QueryEvent) {}
 
 func budgetSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
-	db := bun.NewDB(sqldb, d)
-	t.Cleanup(func() { db.Close() })
-	table := "budget_" + strings.ToLower(rand.Text()[:10])
-	s, err := sqlstore.New(t.Context(), db, sqlstore.WithTable(table), sqlstore.WithCleanupInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		s.Close()
-		db.ExecContext(context.Background(), "DROP TABLE IF EXISTS ?", bun.Ident(table))
-	})
+	db := bunDB(t, sqldb, d)
+	s := sqlStore(t, db, sqlstore.WithCleanupInterval(0))
 	q := &queryCounter{}
 	db.AddQueryHook(q)
 	e2etest.Budget(t, s, func() int { return int(q.n.Load()) })
@@ -205,12 +184,7 @@ func TestBudgetMariaDB(t *testing.T) {
 }
 
 func TestBudgetSQLite(t *testing.T) {
-	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+t.TempDir()+"/s.db?_pragma=journal_mode(WAL)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqldb.SetMaxOpenConns(1)
-	budgetSQL(t, sqldb, sqlitedialect.New())
+	budgetSQL(t, sqliteDB(t), sqlitedialect.New())
 }
 
 // quiet checks that nothing else talks to the server, so the counts are

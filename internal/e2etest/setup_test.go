@@ -1,0 +1,93 @@
+package e2etest_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"strings"
+	"testing"
+
+	"github.com/redis/rueidis"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/sqliteshim"
+	"github.com/uptrace/bun/schema"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/store/mongostore"
+	"github.com/sessionkit/sessions/store/sqlstore"
+)
+
+// suffix returns a random lower-case name suffix.
+func suffix() string { return strings.ToLower(rand.Text()[:10]) }
+
+func redisClient(t *testing.T, addrs ...string) rueidis.Client {
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: addrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// mongoCollection connects to the test MongoDB server with opts and returns
+// a fresh collection, dropped when t ends.
+func mongoCollection(t *testing.T, db string, opts ...*options.ClientOptions) *mongo.Collection {
+	client, err := mongo.Connect(append([]*options.ClientOptions{options.Client().ApplyURI(testbackend.Mongo(t))}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Disconnect(context.Background()) })
+	coll := client.Database(db).Collection("s" + suffix())
+	t.Cleanup(func() { coll.Drop(context.Background()) })
+	return coll
+}
+
+func mongoStore(t *testing.T, coll *mongo.Collection, opts ...mongostore.Option) *mongostore.Store {
+	s, err := mongostore.New(t.Context(), coll, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// sqliteDB opens a SQLite file in a temporary directory, set up as the
+// sqlstore documentation recommends.
+func sqliteDB(t *testing.T) *sql.DB {
+	sqldb, err := sql.Open(sqliteshim.ShimName, "file:"+t.TempDir()+"/s.db?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	return sqldb
+}
+
+func openMySQL(t *testing.T, dsn string) *sql.DB {
+	sqldb, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sqldb
+}
+
+func bunDB(t *testing.T, sqldb *sql.DB, d schema.Dialect) *bun.DB {
+	db := bun.NewDB(sqldb, d)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// sqlStore returns a store on a table of its own, dropped when t ends.
+func sqlStore(t *testing.T, db *bun.DB, opts ...sqlstore.Option) sqlstore.Store {
+	table := "t_" + suffix()
+	s, err := sqlstore.New(t.Context(), db, append([]sqlstore.Option{sqlstore.WithTable(table)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		db.ExecContext(context.Background(), "DROP TABLE IF EXISTS ?", bun.Ident(table))
+	})
+	return s
+}

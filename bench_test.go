@@ -38,7 +38,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		"fsstore":  func(b *testing.B) sessions.Option { return sessions.WithFilesystem(b.TempDir()) },
 	}
 	for _, name := range []string{"memstore", "fsstore"} {
-		for _, kind := range []string{"new", "readonly", "modify", "idle-readonly"} {
+		for _, kind := range []string{"untouched", "new", "readonly", "modify", "idle-readonly"} {
 			b.Run(name+"/"+kind, func(b *testing.B) {
 				opts := []sessions.Option{stores[name](b)}
 				if kind == "idle-readonly" {
@@ -50,6 +50,10 @@ func BenchmarkMiddleware(b *testing.B) {
 				}
 				defer m.Close()
 				h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if kind == "untouched" { // a static file or a health check
+						w.Write(body)
+						return
+					}
 					p := m.Get(r.Context())
 					if kind == "new" || kind == "modify" {
 						p.Visits++

@@ -53,7 +53,7 @@ func (w *responseWriter[T]) start() bool {
 		s.mu.Unlock()
 		return !w.failed.Load()
 	}
-	err := s.commit(context.WithoutCancel(s.r.Context()))
+	err := s.commitDetached()
 	if err == nil {
 		s.setHeaders(w.Header())
 	}
@@ -100,11 +100,22 @@ func (w *responseWriter[T]) finish() {
 	}
 	s := &w.s
 	s.mu.Lock()
-	err := s.commit(context.WithoutCancel(s.r.Context()))
+	err := s.commitDetached()
 	s.mu.Unlock()
 	if err != nil {
 		s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: saving changes made after the response started failed", "error", err)
 	}
+}
+
+// commitDetached commits with the request's context minus its
+// cancellation: a client that hangs up must not stop the handler's changes
+// from being saved. A session the handler never loaded has nothing to
+// commit, and costs nothing.
+func (s *session[T]) commitDetached() error {
+	if !s.loaded {
+		return nil
+	}
+	return s.commit(context.WithoutCancel(s.r.Context()))
 }
 
 func (w *responseWriter[T]) WriteHeader(code int) {

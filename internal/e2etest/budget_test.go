@@ -86,27 +86,7 @@ func TestBudgetFilesystem(t *testing.T) {
 func TestBudgetRedis(t *testing.T) {
 	addr := testbackend.Redis(t)
 	c := redisClient(t, addr)
-	admin := redisClient(t, addr)
-	count := func() int {
-		s, err := admin.Do(context.Background(), admin.B().Info().Section("commandstats").Build()).ToString()
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := 0
-		for line := range strings.Lines(s) {
-			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
-			if !ok {
-				continue
-			}
-			switch name {
-			case "get", "set", "getex", "del", "pexpireat", "expire", "pexpire":
-				calls, _, _ := strings.Cut(rest, ",")
-				n, _ := strconv.Atoi(calls)
-				total += n
-			}
-		}
-		return total
-	}
+	count := redisCalls(t, addr, "get", "set", "getex", "del", "pexpireat", "expire", "pexpire")
 	quiet(t, count)
 	e2etest.Budget(t, redisstore.New(c, redisstore.WithPrefix("budget:"+rand.Text()+":")), count)
 }

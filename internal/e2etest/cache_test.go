@@ -1,11 +1,9 @@
 package e2etest_test
 
 import (
-	"context"
 	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +67,7 @@ func TestRedisClientCache(t *testing.T) {
 		}
 		return rec.Body.String(), newToken
 	}
-	gets := redisGets(t, addr)
+	gets := redisCalls(t, addr, "get", "getex")
 	// within polls b until it answers want for token, and fails if that
 	// takes longer than the bound.
 	within := func(token, want, after string) {
@@ -111,26 +109,4 @@ func TestRedisClientCache(t *testing.T) {
 
 	serve(a, renewed, "/destroy")
 	within(renewed, "", "Destroy")
-}
-
-// redisGets returns a function that reports how many GET-family commands
-// the server has run.
-func redisGets(t *testing.T, addr string) func() int {
-	admin := redisClient(t, addr)
-	return func() int {
-		s, err := admin.Do(context.Background(), admin.B().Info().Section("commandstats").Build()).ToString()
-		if err != nil {
-			t.Fatal(err)
-		}
-		total := 0
-		for line := range strings.Lines(s) {
-			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
-			if ok && (name == "get" || name == "getex") {
-				calls, _, _ := strings.Cut(rest, ",")
-				n, _ := strconv.Atoi(calls)
-				total += n
-			}
-		}
-		return total
-	}
 }

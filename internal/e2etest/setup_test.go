@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -90,4 +92,26 @@ func sqlStore(t *testing.T, db *bun.DB, opts ...sqlstore.Option) sqlstore.Store 
 		db.ExecContext(context.Background(), "DROP TABLE IF EXISTS ?", bun.Ident(table))
 	})
 	return s
+}
+
+// redisCalls returns a function that reports how many times the Redis
+// server at addr has run the named commands, from INFO commandstats.
+func redisCalls(t *testing.T, addr string, commands ...string) func() int {
+	admin := redisClient(t, addr)
+	return func() int {
+		s, err := admin.Do(context.Background(), admin.B().Info().Section("commandstats").Build()).ToString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := 0
+		for line := range strings.Lines(s) {
+			name, rest, ok := strings.Cut(strings.TrimPrefix(line, "cmdstat_"), ":calls=")
+			if ok && slices.Contains(commands, name) {
+				calls, _, _ := strings.Cut(rest, ",")
+				n, _ := strconv.Atoi(calls)
+				total += n
+			}
+		}
+		return total
+	}
 }

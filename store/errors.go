@@ -10,4 +10,9 @@ var (
 
 	// ErrClosed reports a call on a store that has been closed.
 	ErrClosed = errors.New("store: closed")
+
+	// ErrConflict reports a conditional write (Versioned.SaveIf) that did
+	// not happen because the record is no longer the version the caller
+	// named: another write, a delete or expiry came first.
+	ErrConflict = errors.New("store: version conflict")
 )

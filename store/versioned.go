@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// A Version names one write of a record. Versions are opaque: a store
+// chooses them and callers only hand them back to the same store. The zero
+// Version means "no record". A store never gives a key a version that key
+// had before, so a caller holding an old version can never write after the
+// record was replaced, deleted or expired (no ABA).
+type Version uint64
+
+// A Loaded record, as a versioned load returns it.
+type Loaded struct {
+	// Data follows the rules of Store.Load: the caller may keep it. It is
+	// nil when the record was not found.
+	Data []byte
+	// Version is the version of the record that was read, or zero when it
+	// was not found.
+	Version Version
+	// Touched reports that the load also moved the record's expiry to the
+	// time the caller asked for.
+	Touched bool
+}
+
+// Found reports whether a record was found.
+func (l Loaded) Found() bool { return l.Version != 0 }
+
+// Versioned is implemented by stores that can write a record only if it is
+// still the version the caller loaded, in the same number of round trips
+// as a plain Save. It is what lets two requests for one session run at
+// once without losing each other's changes, and what keeps a deleted
+// session deleted while another request still holds it.
+//
+// The rules, on top of Store's:
+//
+//   - Every successful Save or SaveIf gives the record a new version.
+//     Moving a record's expiry (LoadVersion's touch, Toucher, LoadToucher)
+//     does not change its version.
+//   - An expired record counts as absent: its version no longer matches,
+//     and SaveIf with the zero version may replace it.
+//   - A conflict writes nothing and returns an error wrapping ErrConflict.
+type Versioned interface {
+	Store
+
+	// LoadVersion returns the record stored under key with its version.
+	// When touch is not the zero time and the store can move the record's
+	// expiry to touch in the same round trip as the read, it does so and
+	// reports Touched; otherwise it moves nothing. A touch never creates or
+	// revives a record. A touch that is not in the future returns the
+	// record as it was and leaves it expired.
+	LoadVersion(ctx context.Context, key string, touch time.Time) (Loaded, error)
+
+	// SaveIf stores data under key until expiresAt, but only if the live
+	// record under key has the given version, or, for the zero version, if
+	// no live record exists. It returns the record's new version, or zero
+	// when expiresAt is not in the future (the record is then removed, as
+	// Save does).
+	SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version Version) (Version, error)
+}

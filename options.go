@@ -53,14 +53,27 @@ func (c *config) validate() error {
 	return c.cookie.validate()
 }
 
-// WithStore makes the manager keep sessions in s. The caller owns s:
-// Manager.Close does not close it.
+// WithStore makes the manager keep sessions in s. The caller owns s and
+// closes it after the manager: Manager.Close does not close it. Use it for
+// the MongoDB and SQL stores (packages store/mongostore and
+// store/sqlstore), your own stores, and a store shared by several managers.
 func WithStore(s store.Store) Option {
+	return withStore(s, false)
+}
+
+// WithOwnedStore is WithStore that hands s to the manager: Manager.Close
+// closes s (if it has a Close method), so the caller only closes the
+// manager.
+func WithOwnedStore(s store.Store) Option {
+	return withStore(s, true)
+}
+
+func withStore(s store.Store, owned bool) Option {
 	return func(c *config) error {
 		if s == nil {
 			return fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return s, false, nil }
+		c.openStore = func() (store.Store, bool, error) { return s, owned, nil }
 		return nil
 	}
 }
@@ -89,8 +102,9 @@ func WithFilesystem(dir string, opts ...fsstore.Option) Option {
 	}
 }
 
-// Backend options (WithRedis, WithMemcached, WithMongo, WithSQL) live in
-// backends.go.
+// The Redis and Memcached options live in backends.go. The MongoDB and SQL
+// stores come from their own packages through WithStore or WithOwnedStore,
+// so that a program that does not use them links no database driver.
 
 // WithLifetime sets the absolute lifetime of a session, counted from its
 // creation or its last Renew (default 24h). Activity does not extend it.

@@ -104,7 +104,7 @@ func runSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
 }
 
 // TestBackendOptions builds managers through the root options (WithRedis,
-// WithMemcached, WithMongo, WithSQL) and checks a session survives a round
+// WithMemcached, WithOwnedStore) and checks a session survives a round
 // trip through each, and that Close stops what the option started.
 func TestBackendOptions(t *testing.T) {
 	db := bunDB(t, sqliteDB(t), sqlitedialect.New())
@@ -115,8 +115,10 @@ func TestBackendOptions(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 			return sessions.WithMemcached(c)
 		},
-		"WithMongo": func(t *testing.T) sessions.Option { return sessions.WithMongo(mongoCollection(t, "options")) },
-		"WithSQL":   func(t *testing.T) sessions.Option { return sessions.WithSQL(db) },
+		"WithOwnedStore(mongostore)": func(t *testing.T) sessions.Option {
+			return sessions.WithOwnedStore(mongoStore(t, mongoCollection(t, "options")))
+		},
+		"WithOwnedStore(sqlstore)": func(t *testing.T) sessions.Option { return sessions.WithOwnedStore(sqlStore(t, db)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := sessions.New[struct{ N int }](opt(t), sessions.WithKeyPrefix("opt:"+rand.Text()+":"))
@@ -143,10 +145,10 @@ func TestBackendOptions(t *testing.T) {
 		})
 	}
 	for name, opt := range map[string]sessions.Option{
-		"WithRedis(nil)":     sessions.WithRedis(nil),
-		"WithMemcached(nil)": sessions.WithMemcached(nil),
-		"WithMongo(nil)":     sessions.WithMongo(nil),
-		"WithSQL(nil)":       sessions.WithSQL(nil),
+		"WithRedis(nil)":      sessions.WithRedis(nil),
+		"WithMemcached(nil)":  sessions.WithMemcached(nil),
+		"WithStore(nil)":      sessions.WithStore(nil),
+		"WithOwnedStore(nil)": sessions.WithOwnedStore(nil),
 	} {
 		if _, err := sessions.New[struct{}](opt); !errors.Is(err, sessions.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/rueidis"
@@ -19,7 +20,7 @@ func WithRedis(client rueidis.Client, opts ...redisstore.Option) Option {
 		if client == nil {
 			return fmt.Errorf("%w: redis client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return redisstore.New(client, opts...), true, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return redisstore.New(client, opts...), true, nil }
 		return nil
 	}
 }
@@ -31,7 +32,7 @@ func WithMemcached(client *memcache.Client, opts ...memcachedstore.Option) Optio
 		if client == nil {
 			return fmt.Errorf("%w: memcached client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return memcachedstore.New(client, opts...), true, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return memcachedstore.New(client, opts...), true, nil }
 		return nil
 	}
 }

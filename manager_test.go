@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -490,15 +491,21 @@ func TestConcurrentRequestsOneSession(t *testing.T) {
 
 func TestGetOutsideMiddleware(t *testing.T) {
 	m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
-	if p := m.Get(context.Background()); p == nil {
-		t.Fatal("Get outside middleware returned nil")
-	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Middleware") {
+				t.Errorf("Get outside middleware: recovered %v, want a panic naming Middleware", r)
+			}
+		}()
+		m.Get(context.Background())
+	}()
 	if _, err := m.Lookup(context.Background()); !errors.Is(err, sessions.ErrNoSession) {
 		t.Errorf("Lookup: %v, want ErrNoSession", err)
 	}
 	for name, err := range map[string]error{
 		"Renew":   m.Renew(context.Background()),
 		"Destroy": m.Destroy(context.Background()),
+		"Update":  m.Update(context.Background(), func(*profile) error { return nil }),
 	} {
 		if !errors.Is(err, sessions.ErrNoSession) {
 			t.Errorf("%s: %v, want ErrNoSession", name, err)

@@ -24,7 +24,7 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter[T]{ResponseWriter: w}
 		s := &rw.s
-		s.init(m, tokenFromRequest(r, m.cfg.cookie.name))
+		s.init(m, appendTokens(s.tokenBuf[:0], r, m.cfg.cookie.name))
 		r = r.WithContext(context.WithValue(r.Context(), m, s))
 		s.w, s.r = rw, r
 		next.ServeHTTP(rw, r)
@@ -62,7 +62,7 @@ func (w *responseWriter[T]) start() bool {
 	w.started.Store(true)
 	s.mu.Unlock()
 	if err != nil {
-		s.m.handleError(w.ResponseWriter, s.r, err)
+		s.m.answerError(w.ResponseWriter, s.r, err)
 		return false
 	}
 	return true
@@ -85,7 +85,7 @@ func (w *responseWriter[T]) fail(err error) {
 		}
 		return
 	}
-	s.m.handleError(w.ResponseWriter, s.r, err)
+	s.m.answerError(w.ResponseWriter, s.r, err)
 }
 
 // finish runs after the handler: it starts the response if the handler
@@ -109,8 +109,9 @@ func (w *responseWriter[T]) finish() {
 
 // commitDetached commits with the request's context minus its
 // cancellation: a client that hangs up must not stop the handler's changes
-// from being saved. A session the handler never loaded has nothing to
-// commit, and costs nothing.
+// from being saved. The store timeout still bounds every store call. A
+// session the handler never loaded has nothing to commit, and costs
+// nothing.
 func (s *session[T]) commitDetached() error {
 	if !s.loaded {
 		return nil

@@ -81,13 +81,17 @@ func TestTokenFromRequest(t *testing.T) {
 		for _, h := range tc.headers {
 			r.Header.Add("Cookie", h)
 		}
-		if got := tokenFromRequest(r, "session"); got != tc.want {
-			t.Errorf("tokenFromRequest(%q) = %q, want %q", tc.headers, got, tc.want)
+		got := ""
+		if toks := appendTokens(nil, r, "session"); len(toks) > 0 {
+			got = toks[0]
+		}
+		if got != tc.want {
+			t.Errorf("appendTokens(%q) = %q, want %q first", tc.headers, got, tc.want)
 		}
 	}
 }
 
-func FuzzTokenFromRequest(f *testing.F) {
+func FuzzAppendTokens(f *testing.F) {
 	f.Add("session=" + newToken())
 	f.Add("a=b; session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; c")
 	f.Add(";;;=;session=;session")
@@ -95,9 +99,14 @@ func FuzzTokenFromRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", header)
-		got := tokenFromRequest(r, "session")
-		if got != "" && (!validToken(got) || !strings.Contains(header, got)) {
-			t.Fatalf("tokenFromRequest(%q) = %q", header, got)
+		toks := appendTokens(nil, r, "session")
+		if len(toks) > maxPresentedTokens {
+			t.Fatalf("appendTokens(%q) returned %d tokens", header, len(toks))
+		}
+		for _, got := range toks {
+			if !validToken(got) || !strings.Contains(header, got) {
+				t.Fatalf("appendTokens(%q) = %q", header, got)
+			}
 		}
 	})
 }

@@ -36,9 +36,9 @@ type session[T any] struct {
 
 	candidates []string // well-formed tokens the request presented, in order
 	tokenBuf   [maxPresentedTokens]string
-	token      string   // current token; "" until a new session is first saved
-	key        string   // store key of token
-	presented  bool     // the request carried a well-formed token
+	token      string // current token; "" until a new session is first saved
+	key        string // store key of token
+	presented  bool   // the request carried a well-formed token
 	loaded     bool
 	loadErr    error
 	data       *T

@@ -74,7 +74,7 @@ func (s *session[T]) save(ctx context.Context, payload []byte, buf *encodeBuffer
 				s.token, s.key = token, key
 				s.cookie = cookieSet
 			}
-			s.saved, s.version = rec[recordHeaderSize:], newVersion
+			s.saved, s.version = rec[len(rec)-len(payload):], newVersion
 			s.exists, s.dirty, s.refresh = true, false, false
 			return nil
 		}
@@ -109,7 +109,7 @@ func (s *session[T]) slide(ctx context.Context) error {
 	case err != nil:
 		return err
 	}
-	s.saved, s.version, s.refresh = rec[recordHeaderSize:], version, false
+	s.saved, s.version, s.refresh = rec[len(rec)-len(s.saved):], version, false
 	return nil
 }
 
@@ -132,7 +132,7 @@ func (s *session[T]) reload(ctx context.Context) error {
 	if l.Found() {
 		rec, theirs, err = s.decode(l.Data)
 	}
-	if !l.Found() || err != nil || !time.Now().Before(rec.deadline) {
+	if !l.Found() || err != nil || rec.revoked || !time.Now().Before(rec.deadline) {
 		m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Renew, Revoke or expiry); this request's changes are dropped")
 		s.ended, s.exists, s.refresh, s.dirty = true, false, false, false
 		return nil
@@ -145,9 +145,9 @@ func (s *session[T]) reload(ctx context.Context) error {
 		return err
 	}
 	*s.data = *theirs
-	s.saved, s.version, s.deadline = rec.payload, l.Version, rec.deadline
+	s.saved, s.version, s.deadline, s.created = rec.payload, l.Version, rec.deadline, rec.created
 	if !s.dirty {
-		s.persistent = rec.persistent
+		s.persistent, s.owner = rec.persistent, rec.owner
 	}
 	return nil
 }
@@ -158,14 +158,16 @@ func (s *session[T]) reload(ctx context.Context) error {
 func (s *session[T]) write(ctx context.Context, key string, payload []byte, version store.Version) ([]byte, store.Version, error) {
 	m := s.m
 	expires := m.expiry(s.deadline, time.Now())
-	size := recordHeaderSize + len(payload)
+	size := recordSize(s.owner, payload)
 	if size > m.cfg.maxSize {
 		return nil, 0, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
 	}
 	rec := appendRecord(make([]byte, 0, size), record{
 		deadline:   s.deadline,
 		expires:    expires,
+		created:    s.created,
 		persistent: s.persistent,
+		owner:      s.owner,
 		payload:    payload,
 	})
 	ctx, cancel := m.storeContext(ctx)

@@ -47,6 +47,8 @@ type session[T any] struct {
 	exists     bool          // a record for key is in the store
 	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
+	created    time.Time
+	owner      string // SetOwner's owner, kept in the record
 	persistent bool
 	dirty      bool   // save even if the payload did not change
 	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
@@ -125,12 +127,16 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		s.staleKey = s.key
 		return nil
 	}
+	if rec.revoked {
+		return nil // a revoked session's tombstone: stays until its deadline
+	}
 	if !now.Before(rec.deadline) {
 		s.staleKey = s.key // past its lifetime: the store may not know yet
 		return nil
 	}
 	s.data, s.saved, s.version, s.exists = data, rec.payload, l.Version, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
+	s.created, s.owner = rec.created, rec.owner
 	if m.cfg.idleTimeout > 0 {
 		ideal := m.expiry(rec.deadline, now)
 		if l.Touched {
@@ -166,7 +172,7 @@ func (s *session[T]) reset(now time.Time) {
 	s.saved = s.m.zero
 	s.version = 0
 	s.exists, s.dirty, s.refresh = false, false, false
-	s.deadline = s.m.deadline(now)
+	s.deadline, s.created, s.owner = s.m.deadline(now), now, ""
 	s.persistent = s.m.cfg.cookie.persistent
 }
 
@@ -183,8 +189,9 @@ func (s *session[T]) renew(ctx context.Context) error {
 	if s.exists {
 		s.staleKey = s.key
 	}
+	now := time.Now()
 	s.token, s.key, s.exists, s.version, s.ended = "", "", false, 0, false
-	s.deadline = s.m.deadline(time.Now())
+	s.deadline, s.created = s.m.deadline(now), now
 	s.dirty = true
 	return nil
 }

@@ -88,7 +88,7 @@ func (s *session[T]) update(ctx context.Context, fn func(*T) error) error {
 				s.token, s.key = token, key
 				s.cookie = cookieSet
 			}
-			s.saved, s.version = rec[recordHeaderSize:], newVersion
+			s.saved, s.version = rec[len(rec)-len(payload):], newVersion
 			s.exists, s.dirty, s.refresh = true, false, false
 			return nil
 		}

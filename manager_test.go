@@ -217,8 +217,8 @@ func TestDestroy(t *testing.T) {
 
 	destroy = true
 	res := c.do()
-	if got := spy.take(); !equal(got, []string{"delete"}) {
-		t.Errorf("destroy: calls %v, want [delete] (no load needed)", got)
+	if got := spy.take(); !equal(got, []string{"load", "delete"}) {
+		t.Errorf("destroy: calls %v, want [load delete] (the load finds an owner index to update)", got)
 	}
 	if sc := sessionCookie(res); !strings.Contains(sc, "Max-Age=0") {
 		t.Errorf("destroy: Set-Cookie %q does not expire the cookie", sc)

@@ -176,7 +176,10 @@ func (s *session[T]) reset(now time.Time) {
 	s.persistent = s.m.cfg.cookie.persistent
 }
 
-// renew moves the data to a new token at the next commit.
+// renew moves the data to a new token, whose record is written at the
+// next commit; the old record is deleted then. A session bound to an owner
+// stays bound: its index entry moves to the new ID and the new record is
+// written at once (see SetOwner for why).
 func (s *session[T]) renew(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -186,36 +189,67 @@ func (s *session[T]) renew(ctx context.Context) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
+	m := s.m
 	if s.exists {
 		s.staleKey = s.key
 	}
+	oldKey := s.key
 	now := time.Now()
-	s.token, s.key, s.exists, s.version, s.ended = "", "", false, 0, false
-	s.deadline, s.created = s.m.deadline(now), now
+	s.assignToken()
+	s.ended = false
+	s.deadline, s.created = m.deadline(now), now
 	s.dirty = true
-	return nil
+	if s.owner == "" {
+		return nil
+	}
+	id := m.id(s.key)
+	change := withEntry(id, s.deadline)
+	if oldKey != "" {
+		old := m.id(oldKey)
+		change = func(entries []indexEntry) ([]indexEntry, error) {
+			return withEntry(id, s.deadline)(withoutIDs(entries, old))
+		}
+	}
+	if err := m.updateIndex(ctx, s.owner, change); err != nil {
+		return err
+	}
+	return s.saveNow(ctx)
 }
 
-// destroy deletes the record now and leaves a fresh session behind. After
-// the response started the record is still deleted, but the cookie cannot
-// be expired any more: destroy then reports ErrResponseStarted.
+// destroy deletes the record now, removes it from its owner's index, and
+// leaves a fresh session behind. After the response started the record is
+// still deleted, but the cookie cannot be expired any more: destroy then
+// reports ErrResponseStarted.
 func (s *session[T]) destroy(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	m := s.m
+	if !s.loaded {
+		// Learn the owner; a load error leaves the candidates to delete.
+		_ = s.load(ctx)
+		if s.loadErr != nil {
+			for _, token := range s.candidates {
+				if err := m.delete(ctx, storeKey(m.cfg.keyPrefix, token)); err != nil {
+					return fmt.Errorf("sessions: destroy: %w", err)
+				}
+			}
+		}
+	}
 	for _, key := range [...]string{s.key, s.staleKey} {
 		if key == "" {
 			continue
 		}
-		if err := s.m.delete(ctx, key); err != nil {
+		if err := m.delete(ctx, key); err != nil {
 			return fmt.Errorf("sessions: destroy: %w", err)
 		}
 	}
-	if !s.loaded {
-		// Never loaded: delete what every presented token names.
-		for _, token := range s.candidates {
-			if err := s.m.delete(ctx, storeKey(s.m.cfg.keyPrefix, token)); err != nil {
-				return fmt.Errorf("sessions: destroy: %w", err)
-			}
+	if s.owner != "" && s.key != "" {
+		ids := []string{m.id(s.key)}
+		if s.staleKey != "" {
+			ids = append(ids, m.id(s.staleKey))
+		}
+		if err := m.updateIndex(ctx, s.owner, withoutEntries(ids...)); err != nil {
+			return fmt.Errorf("sessions: destroy: %w", err)
 		}
 	}
 	if s.presented || s.token != "" || s.cookie == cookieSet {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,3 +191,22 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// indexEntries returns the number of entries in owner's index as stored.
+func indexEntries(t *testing.T, s *spyStore, owner string) int {
+	t.Helper()
+	for _, key := range s.savedKeys() {
+		if !strings.Contains(key, "owner:") {
+			continue
+		}
+		b, found, err := s.inner.Load(t.Context(), key)
+		if err != nil || !found {
+			continue
+		}
+		_ = owner // one owner per test
+		return (len(b) - len("sidx1")) / 59
+	}
+	return 0
+}
+
+func urlEscape(s string) string { return url.QueryEscape(s) }

@@ -59,9 +59,10 @@ type Toucher interface {
 // expiry in one round trip (Redis GETEX, MongoDB findAndModify, SQL
 // UPDATE ... RETURNING). A store that needs more than one round trip must
 // not implement it: the manager then loads, and rewrites only when due.
-// The returned data
-// follows the same rules as Store.Load. A missing or expired record is not
-// created or revived.
+// The returned data follows the same rules as Store.Load. A missing or
+// expired record is not created or revived. An expiresAt that is not in the
+// future returns the live record as it was (found == true) and leaves it
+// expired, as Versioned.LoadVersion does with such a touch.
 type LoadToucher interface {
 	LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) (data []byte, found bool, err error)
 }

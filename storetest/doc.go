@@ -18,8 +18,14 @@
 // on read, key independence over the whole session-token alphabet, buffer
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
-// [store.ExpiredDeleter]) that the store implements. Each failure names the
-// rule the store broke.
+// [store.ExpiredDeleter], [store.Versioned]) that the store implements.
+// Each failure names the rule the store broke.
+//
+// For [store.Versioned] the suite checks insert-if-absent, that every Save
+// and SaveIf gives a new version and a touch keeps it, that a stale version
+// conflicts after another write, a Delete or expiry (and writes nothing),
+// that of many SaveIfs racing on one version exactly one wins, and that
+// LoadVersion's Touched is true exactly when the expiry moved.
 //
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop

@@ -56,8 +56,8 @@ type Versioned interface {
 
 	// SaveIf stores data under key until expiresAt, but only if the live
 	// record under key has the given version, or, for the zero version, if
-	// no live record exists. It returns the record's new version, or zero
-	// when expiresAt is not in the future (the record is then removed, as
-	// Save does).
+	// no live record exists. It returns the record's new version, the one
+	// LoadVersion returns until the next write, or zero when expiresAt is
+	// not in the future (the record is then removed, as Save does).
 	SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version Version) (Version, error)
 }

@@ -30,8 +30,11 @@
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop
 // returning them within 150 ms of the deadline (and not drop them more than
-// 100 ms before it). The subtests run concurrently so those waits overlap;
-// a fast store passes in about four seconds.
+// 100 ms before it). SaveIf must refuse the version of an expired record
+// within 2.5 s of its deadline (a backend whose own expiry counts whole
+// seconds, like memcached, accepts a compare-and-swap until it drops the
+// item). The subtests run concurrently so those waits overlap; a fast
+// store passes in about four seconds.
 //
 // This package imports only package store and the standard library, so it
 // adds no dependency to the module that uses it.

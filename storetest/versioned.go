@@ -153,14 +153,24 @@ func testStaleAfterDelete(t *testing.T, s store.Store) {
 	wantVersion(t, vs, key, []byte("again"), v2, "a conflicting SaveIf must write nothing")
 }
 
+// testStaleAfterExpiry: once a record expired, reads report it absent
+// within lateSlack, and SaveIf refuses its version within staleSlack.
 func testStaleAfterExpiry(t *testing.T, s store.Store) {
 	vs := capability[store.Versioned](t, s)
 	key := newKey("stale:")
-	deadline := time.Now().Add(shortTTL)
-	v1 := mustSaveIf(t, vs, key, []byte("value"), deadline, 0, "SaveIf with version 0 must insert a missing record")
+	deadline := time.Now().Add(staleTTL)
+	v1, err := vs.SaveIf(t.Context(), key, []byte("value"), deadline, 0)
+	switch {
+	case err == nil && v1 == 0 && !time.Now().Before(deadline):
+		t.Fatalf("cannot check expiry: SaveIf(%q) returned after the deadline, %v after it started (machine too slow?)", key, staleTTL)
+	case err != nil || v1 == 0:
+		t.Fatalf("SaveIf with version 0 must insert a missing record: SaveIf(%q) = (%d, %v), want a non-zero version", key, v1, err)
+	}
 	sleepPast(deadline)
 	wantNoVersion(t, vs, key, "LoadVersion must never return an expired record")
-	wantConflict(t, vs, key, []byte("revived"), time.Now().Add(longTTL), v1, "an expired record counts as absent: SaveIf with its version must conflict")
+	time.Sleep(time.Until(deadline.Add(staleSlack)))
+	wantConflict(t, vs, key, []byte("revived"), time.Now().Add(longTTL), v1,
+		fmt.Sprintf("an expired record counts as absent: %v after the deadline, SaveIf with its version must conflict", staleSlack))
 	wantNoVersion(t, vs, key, "SaveIf must not revive an expired record")
 	v2 := mustSaveIf(t, vs, key, []byte("new"), time.Now().Add(longTTL), 0, "an expired record counts as absent: SaveIf with version 0 must replace it")
 	if v2 == v1 {
@@ -433,14 +443,14 @@ func wantLoadVersionTouch(t *testing.T, vs store.Versioned, key string, touch ti
 	l := mustLoadVersion(t, vs, key, touch)
 	switch {
 	case !l.Found():
-		t.Fatalf("LoadVersion(%q) with a touch %v from now found no record, want %s (a touch returns the record as it was)",
-			key, time.Until(touch).Round(time.Second), show(want))
+		t.Fatalf("LoadVersion(%q) with %s found no record, want %s (a touch returns the record as it was)",
+			key, describeTouch(touch), show(want))
 	case string(l.Data) != string(want):
-		t.Fatalf("LoadVersion(%q) with a touch = %s", key, mismatch(l.Data, want))
+		t.Fatalf("LoadVersion(%q) with %s = %s", key, describeTouch(touch), mismatch(l.Data, want))
 	case l.Version != v:
-		t.Fatalf("LoadVersion(%q) with a touch returned version %d, want %d (a touch must not change the version)", key, l.Version, v)
+		t.Fatalf("LoadVersion(%q) with %s returned version %d, want %d (a touch must not change the version)", key, describeTouch(touch), l.Version, v)
 	}
-	t.Logf("LoadVersion with a touch %v from now: Touched = %v", time.Until(touch).Round(time.Second), l.Touched)
+	t.Logf("LoadVersion with %s: Touched = %v", describeTouch(touch), l.Touched)
 	return l
 }
 
@@ -473,4 +483,12 @@ func wantConflict(t *testing.T, vs store.Versioned, key string, data []byte, exp
 	case !errors.Is(err, store.ErrConflict):
 		t.Fatalf("%s: SaveIf(%q, %s, version %d) = %v, want an error wrapping store.ErrConflict", rule, key, show(data), v, err)
 	}
+}
+
+// describeTouch describes a touch deadline for a message.
+func describeTouch(touch time.Time) string {
+	if d := time.Until(touch).Round(time.Second); d > 0 {
+		return fmt.Sprintf("a touch %v ahead", d)
+	}
+	return "a touch in the past"
 }

@@ -50,7 +50,8 @@ type Store interface {
 // that extend sessions out of band.
 //
 // Touching a missing or expired record is not an error and must not create
-// or revive it.
+// or revive it. An expiresAt that is not in the future leaves the record
+// expired, as Save with such a deadline does.
 type Toucher interface {
 	Touch(ctx context.Context, key string, expiresAt time.Time) error
 }

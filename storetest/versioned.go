@@ -30,6 +30,7 @@ var versionedChecks = []check{
 	{"TouchMissing", testVersionTouchMissing},
 	{"RaceOnVersion", testRaceOnVersion},
 	{"RaceToInsert", testRaceToInsert},
+	{"Increments", testIncrements},
 	{"SaveIfCopies", testSaveIfCopies},
 	{"LoadVersionCopies", testLoadVersionCopies},
 }
@@ -368,6 +369,62 @@ func race(t *testing.T, vs store.Versioned, key string, v store.Version) {
 		t.Fatalf("SaveIf must return a new, non-zero version: the winner of the race got version %d (it wrote over %d)", results[winner].v, v)
 	}
 	wantVersion(t, vs, key, fmt.Appendf(nil, "writer %d", winner), results[winner].v, "after a race, the record must be the winner's")
+}
+
+// testIncrements runs workers that each add 1 to a shared counter many
+// times, by LoadVersion and SaveIf, retrying on conflict: no increment may
+// be lost.
+func testIncrements(t *testing.T, s store.Store) {
+	const (
+		workers   = 4
+		perWorker = 10
+		maxTries  = 100 * workers * perWorker
+	)
+	vs := capability[store.Versioned](t, s)
+	key := newKey("counter:")
+	exp := time.Now().Add(longTTL)
+	mustSaveIf(t, vs, key, []byte("0"), exp, 0, "SaveIf with version 0 must insert a missing record")
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			done, tries := 0, 0
+			for done < perWorker {
+				if tries++; tries > maxTries {
+					errs <- fmt.Errorf("%d increments after %d tries: SaveIf keeps conflicting", done, maxTries)
+					return
+				}
+				l, err := vs.LoadVersion(t.Context(), key, time.Time{})
+				if err != nil || !l.Found() {
+					errs <- fmt.Errorf("LoadVersion(%q) = (%s, version %d, %v), want the counter", key, show(l.Data), l.Version, err)
+					return
+				}
+				var n int
+				if _, err := fmt.Sscan(string(l.Data), &n); err != nil {
+					errs <- fmt.Errorf("LoadVersion(%q) returned %s, not a counter: %v", key, show(l.Data), err)
+					return
+				}
+				_, err = vs.SaveIf(t.Context(), key, fmt.Append(nil, n+1), exp, l.Version)
+				switch {
+				case err == nil:
+					done++
+				case !errors.Is(err, store.ErrConflict):
+					errs <- fmt.Errorf("SaveIf(%q): %v, want success or an error wrapping store.ErrConflict", key, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	wantFound(t, s, key, fmt.Append(nil, workers*perWorker),
+		fmt.Sprintf("%d workers each added 1 to a counter %d times with LoadVersion and SaveIf: no increment may be lost", workers, perWorker))
 }
 
 func testSaveIfCopies(t *testing.T, s store.Store) {

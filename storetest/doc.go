@@ -24,7 +24,8 @@
 // For [store.Versioned] the suite checks insert-if-absent, that every Save
 // and SaveIf gives a new version and a touch keeps it, that a stale version
 // conflicts after another write, a Delete or expiry (and writes nothing),
-// that of many SaveIfs racing on one version exactly one wins, and that
+// that of many SaveIfs racing on one version exactly one wins, that
+// increments by LoadVersion and SaveIf lose nothing, and that
 // LoadVersion's Touched is true exactly when the expiry moved.
 //
 // Some rules need real time to pass: records are saved with deadlines about

@@ -19,7 +19,10 @@ func WithRedis(client rueidis.Client, opts ...redisstore.Option) Option {
 		if client == nil {
 			return fmt.Errorf("%w: redis client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return redisstore.New(client, opts...), true, nil }
+		c.openStore = func() (store.Store, bool, error) {
+			s, err := redisstore.New(client, opts...)
+			return s, true, err
+		}
 		return nil
 	}
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -42,13 +43,25 @@ var (
 )
 
 // NewCached returns a CachedStore that uses client and keeps entries in the
-// local cache for at most ttl (a second or two suits sessions).
-func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) *CachedStore {
-	return &CachedStore{s: New(client, opts...), ttl: ttl, written: map[string]time.Time{}}
+// local cache for at most ttl (a second or two suits sessions). The client
+// stays the caller's to close. NewCached does no I/O; it fails when client
+// is nil or ttl is not positive.
+func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) (*CachedStore, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("redisstore: cache ttl %v is not positive", ttl)
+	}
+	s, err := New(client, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &CachedStore{s: s, ttl: ttl, written: map[string]time.Time{}}, nil
 }
 
 // Load returns the record under key, from the local cache when it holds it.
 func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := c.s.check("load"); err != nil {
+		return nil, false, err
+	}
 	if c.recentlyWritten(key) {
 		return c.s.Load(ctx, key)
 	}
@@ -72,6 +85,18 @@ func (c *CachedStore) Delete(ctx context.Context, key string) error {
 func (c *CachedStore) Touch(ctx context.Context, key string, expiresAt time.Time) error {
 	defer c.markWritten(key)
 	return c.s.Touch(ctx, key, expiresAt)
+}
+
+// Close marks the store closed: later calls return an error wrapping
+// store.ErrClosed. Entries already in the client's cache stay there until
+// they expire. Close never closes the client, which stays the caller's.
+// Calling Close again does nothing.
+func (c *CachedStore) Close() error {
+	err := c.s.Close()
+	c.mu.Lock()
+	clear(c.written)
+	c.mu.Unlock()
+	return err
 }
 
 // markWritten makes reads of key skip the cache for ttl: the invalidation of

@@ -8,8 +8,10 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -25,6 +27,7 @@ const minBulkLimit = 1 << 20
 type Store struct {
 	client rueidis.Client
 	prefix string
+	closed atomic.Bool
 }
 
 var (
@@ -33,18 +36,22 @@ var (
 	_ store.LoadToucher = (*Store)(nil)
 )
 
-// New returns a Store that uses client. The client stays the caller's to
-// close.
-func New(client rueidis.Client, opts ...Option) *Store {
-	s := &Store{client: client}
-	for _, o := range opts {
-		o(s)
+// New returns a Store that uses client: a standalone, Cluster or Sentinel
+// client. The client stays the caller's to close. New does no I/O; it
+// fails only when client is nil.
+func New(client rueidis.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: client is nil")
 	}
-	return s
+	cfg := newConfig(opts)
+	return &Store{client: client, prefix: cfg.prefix}, nil
 }
 
 // Load returns the record stored under key (GET).
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	if err := s.check("load"); err != nil {
+		return nil, false, err
+	}
 	cmd := s.client.B().Get().Key(s.prefix + key).Build()
 	return value(s.client.Do(ctx, cmd), "load")
 }
@@ -59,6 +66,9 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 // before the Unix epoch, such as the zero time.Time's; DEL does what is
 // meant on every server.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	if err := s.check("save"); err != nil {
+		return err
+	}
 	if !expiresAt.After(time.Now()) {
 		return s.del(ctx, key, "save")
 	}
@@ -88,7 +98,27 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 
 // Delete removes the record stored under key (DEL).
 func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check("delete"); err != nil {
+		return err
+	}
 	return s.del(ctx, key, "delete")
+}
+
+// Close marks the store closed: later calls return an error wrapping
+// store.ErrClosed. The Store has no background work, and Close never
+// closes the client, which stays the caller's. Calling Close again does
+// nothing.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// check returns the error for op on a closed store, or nil.
+func (s *Store) check(op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("redisstore: %s: %w", op, store.ErrClosed)
+	}
+	return nil
 }
 
 // del removes key for op (DEL), which names the caller in errors.

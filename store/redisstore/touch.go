@@ -10,6 +10,9 @@ import (
 // rewriting its data (PEXPIREAT), and never creates a missing record. An
 // expiresAt that is not in the future deletes the record.
 func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) error {
+	if err := s.check("touch"); err != nil {
+		return err
+	}
 	if !expiresAt.After(time.Now()) {
 		return s.del(ctx, key, "touch")
 	}
@@ -27,6 +30,9 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 // missing record is not created. An expiresAt that is not in the future
 // deletes the record and reports it as not found.
 func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
+	if err := s.check("load and touch"); err != nil {
+		return nil, false, err
+	}
 	if !expiresAt.After(time.Now()) {
 		return nil, false, s.del(ctx, key, "load and touch")
 	}

@@ -24,10 +24,14 @@ import (
 // through this CachedStore are read back from the server for ttl, so a
 // process always reads its own writes.
 //
-// CachedStore deliberately does not implement store.LoadToucher: GETEX
-// cannot be cached. With an idle timeout the manager slides the expiry with
-// an occasional rewrite instead, so reads stay local. The client must have
-// caching enabled (the rueidis default; not DisableCache).
+// CachedStore implements store.Versioned, but its LoadVersion never
+// touches (Touched is always false), and it deliberately does not implement
+// store.LoadToucher: GETEX cannot be cached. With an idle timeout the
+// manager slides the expiry with an occasional rewrite instead, so reads
+// stay local. A version read from the cache may be stale; SaveIf checks it
+// on the server, so a stale version only costs a conflict, never a lost
+// write. The client must have caching enabled (the rueidis default; not
+// DisableCache).
 type CachedStore struct {
 	s   *Store
 	ttl time.Duration
@@ -38,8 +42,9 @@ type CachedStore struct {
 }
 
 var (
-	_ store.Store   = (*CachedStore)(nil)
-	_ store.Toucher = (*CachedStore)(nil)
+	_ store.Store     = (*CachedStore)(nil)
+	_ store.Versioned = (*CachedStore)(nil)
+	_ store.Toucher   = (*CachedStore)(nil)
 )
 
 // NewCached returns a CachedStore that uses client and keeps entries in the
@@ -59,20 +64,44 @@ func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) (*Cache
 
 // Load returns the record under key, from the local cache when it holds it.
 func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
-	if err := c.s.check("load"); err != nil {
-		return nil, false, err
+	l, err := c.load(ctx, key, "load")
+	return l.Data, l.Found(), err
+}
+
+// LoadVersion returns the record under key with its version, from the
+// local cache when it holds it. It never moves the expiry, whatever touch
+// says, and so never reports Touched.
+func (c *CachedStore) LoadVersion(ctx context.Context, key string, _ time.Time) (store.Loaded, error) {
+	return c.load(ctx, key, "load version")
+}
+
+// load reads key for op: from the server when this store wrote it within
+// the last ttl, else through the cache.
+func (c *CachedStore) load(ctx context.Context, key, op string) (store.Loaded, error) {
+	if err := c.s.check(op); err != nil {
+		return store.Loaded{}, err
 	}
 	if c.recentlyWritten(key) {
-		return c.s.Load(ctx, key)
+		return c.s.get(ctx, key, op)
 	}
 	cmd := c.s.client.B().Get().Key(c.s.prefix + key).Cache()
-	return value(c.s.client.DoCache(ctx, cmd, c.ttl), "load")
+	return loaded(c.s.client.DoCache(ctx, cmd, c.ttl), false, op)
 }
 
 // Save stores data under key until expiresAt, like Store.Save.
 func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	defer c.markWritten(key)
 	return c.s.Save(ctx, key, data, expiresAt)
+}
+
+// SaveIf stores data under key until expiresAt if the live record has the
+// given version, like Store.SaveIf. The check runs on the server. Like a
+// Save, and even after a conflict, it sends this process's reads of key to
+// the server for ttl, so a caller that reloads after a conflict sees the
+// record that won.
+func (c *CachedStore) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
+	defer c.markWritten(key)
+	return c.s.SaveIf(ctx, key, data, expiresAt, version)
 }
 
 // Delete removes the record under key, like Store.Delete.

@@ -201,12 +201,16 @@ func TestTouch(t *testing.T) {
 		if _, found, _ := s.Load(ctx, "k"); found {
 			t.Fatal("record found after a Touch into the past")
 		}
-		_ = s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute))
-		if _, found, err := s.LoadAndTouch(ctx, "k", time.Time{}); found || err != nil {
-			t.Fatalf("LoadAndTouch into the past: found %v, err %v", found, err)
-		}
-		if _, found, _ := s.Load(ctx, "k"); found {
-			t.Fatal("record found after a LoadAndTouch into the past")
+		// A touch into the past returns the record as it was and leaves
+		// it gone, down to the zero time (PXAT must be positive).
+		for _, past := range []time.Time{{}, time.Unix(0, 0), time.Now().Add(-time.Second)} {
+			_ = s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute))
+			if data, found, err := s.LoadAndTouch(ctx, "k", past); string(data) != "v" || !found || err != nil {
+				t.Fatalf("LoadAndTouch(%v) = %q, %v, %v; want the record", past, data, found, err)
+			}
+			if n, _ := c.Do(ctx, c.B().Exists().Key(prefix+"k").Build()).AsInt64(); n != 0 {
+				t.Fatalf("key still exists after LoadAndTouch(%v)", past)
+			}
 		}
 	})
 }
@@ -323,6 +327,13 @@ func TestTooLarge(t *testing.T) {
 	if err := s.Save(ctx, "small", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("Save after ErrTooLarge: %v", err)
 	}
+	_, err = s.SaveIf(ctx, "big", make([]byte, 2<<20), time.Now().Add(time.Minute), 0)
+	if !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("SaveIf of 2 MB over a 1 MB limit: err = %v, want store.ErrTooLarge", err)
+	}
+	if _, err := s.SaveIf(ctx, "small2", []byte("v"), time.Now().Add(time.Minute), 0); err != nil {
+		t.Fatalf("SaveIf after ErrTooLarge: %v", err)
+	}
 }
 
 // TestNoLeak checks that a store leaves no goroutines behind once its
@@ -364,12 +375,7 @@ func TestNew(t *testing.T) {
 func TestClose(t *testing.T) {
 	c := newClient(t, testbackend.Redis(t))
 	prefix := "test:" + rand.Text() + ":"
-	type closer interface {
-		store.Store
-		store.Toucher
-		Close() error
-	}
-	for _, s := range []closer{newStoreAt(t, c, prefix), newCached(t, c, time.Second, prefix)} {
+	for _, s := range []versioned{newStoreAt(t, c, prefix), newCached(t, c, time.Second, prefix)} {
 		ctx := t.Context()
 		exp := time.Now().Add(time.Minute)
 		if err := s.Save(ctx, "k", []byte("v"), exp); err != nil {
@@ -385,6 +391,11 @@ func TestClose(t *testing.T) {
 			"Save":   func() error { return s.Save(ctx, "k", []byte("v"), exp) },
 			"Delete": func() error { return s.Delete(ctx, "k") },
 			"Touch":  func() error { return s.Touch(ctx, "k", exp) },
+			"LoadVersion": func() error {
+				_, err := s.LoadVersion(ctx, "k", time.Time{})
+				return err
+			},
+			"SaveIf": func() error { _, err := s.SaveIf(ctx, "k", []byte("v"), exp, 0); return err },
 		}
 		if lt, ok := s.(store.LoadToucher); ok {
 			calls["LoadAndTouch"] = func() error { _, _, err := lt.LoadAndTouch(ctx, "k", exp); return err }
@@ -394,7 +405,7 @@ func TestClose(t *testing.T) {
 				t.Errorf("%T.%s after Close: %v, want store.ErrClosed", s, name, err)
 			}
 		}
-		if got, err := c.Do(ctx, c.B().Get().Key(prefix+"k").Build()).ToString(); err != nil || got != "v" {
+		if got, err := c.Do(ctx, c.B().Get().Key(prefix+"k").Build()).ToString(); err != nil || !strings.HasSuffix(got, "v") {
 			t.Fatalf("the client after %T.Close: GET = %q, %v; want the record", s, got, err)
 		}
 	}

@@ -20,7 +20,13 @@ func WithRedis(client rueidis.Client, opts ...redisstore.Option) Option {
 		if client == nil {
 			return fmt.Errorf("%w: redis client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return redisstore.New(client, opts...), true, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) {
+			s, err := redisstore.New(client, opts...)
+			if err != nil {
+				return nil, false, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+			}
+			return s, true, nil
+		}
 		return nil
 	}
 }

@@ -23,7 +23,6 @@ import (
 	"github.com/sessionkit/sessions/store/memcachedstore"
 	"github.com/sessionkit/sessions/store/memstore"
 	"github.com/sessionkit/sessions/store/mongostore"
-	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
@@ -50,14 +49,14 @@ func TestFilesystem(t *testing.T) {
 func TestRedis(t *testing.T) {
 	c := redisClient(t, testbackend.Redis(t))
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisstore.New(c, redisstore.WithPrefix("e2e:"+rand.Text()+":"))
+		return redisStore(t, c, "e2e:"+rand.Text()+":")
 	})
 }
 
 func TestRedisCluster(t *testing.T) {
 	c := redisClient(t, testbackend.RedisCluster(t)...)
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisstore.New(c, redisstore.WithPrefix("e2e:"+rand.Text()+":"))
+		return redisStore(t, c, "e2e:"+rand.Text()+":")
 	})
 }
 

@@ -30,7 +30,6 @@ import (
 	"github.com/sessionkit/sessions/store/memcachedstore"
 	"github.com/sessionkit/sessions/store/memstore"
 	"github.com/sessionkit/sessions/store/mongostore"
-	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/store/sqlstore"
 )
 
@@ -88,7 +87,7 @@ func TestBudgetRedis(t *testing.T) {
 	c := redisClient(t, addr)
 	count := redisCalls(t, addr, "get", "set", "getex", "del", "pexpireat", "expire", "pexpire")
 	quiet(t, count)
-	e2etest.Budget(t, redisstore.New(c, redisstore.WithPrefix("budget:"+rand.Text()+":")), count)
+	e2etest.Budget(t, redisStore(t, c, "budget:"+rand.Text()+":"), count)
 }
 
 // TestBudgetMemcached counts commands with memcached's stats.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store/mongostore"
+	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/store/sqlstore"
 )
 
@@ -31,6 +32,16 @@ func redisClient(t *testing.T, addrs ...string) rueidis.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// redisStore returns a redisstore.Store on c under prefix, closed when t ends.
+func redisStore(t *testing.T, c rueidis.Client, prefix string) *redisstore.Store {
+	s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // mongoCollection connects to the test MongoDB server with opts and returns

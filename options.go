@@ -31,7 +31,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		openStore: func() (store.Store, bool, error) { return memstore.New(), true, nil },
+		openStore: openMemory(),
 		lifetime:  24 * time.Hour,
 		codec:     CBOR(),
 		cookie:    defaultCookie(),
@@ -79,11 +79,23 @@ func withStore(s store.Store, owned bool) Option {
 }
 
 // WithMemory keeps sessions in process memory (the default). The store's
-// background sweeper stops on Manager.Close.
+// background sweeper stops on Manager.Close. New fails if an option has an
+// invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = func() (store.Store, bool, error) { return memstore.New(opts...), true, nil }
+		c.openStore = openMemory(opts...)
 		return nil
+	}
+}
+
+// openMemory returns the openStore of a memory store with opts.
+func openMemory(opts ...memstore.Option) func() (store.Store, bool, error) {
+	return func() (store.Store, bool, error) {
+		s, err := memstore.New(opts...)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: memory store: %w", ErrInvalidConfig, err)
+		}
+		return s, true, nil
 	}
 }
 

@@ -52,9 +52,12 @@ func (s *spyStore) savedKeys() []string {
 }
 
 func newSpy(t *testing.T) *spyStore {
-	s := &spyStore{inner: memstore.New(), keys: map[string]bool{}}
-	t.Cleanup(func() { s.inner.Close() })
-	return s
+	inner, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	return &spyStore{inner: inner, keys: map[string]bool{}}
 }
 
 func (s *spyStore) record(op string) error {

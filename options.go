@@ -34,7 +34,7 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		openStore:    func(*slog.Logger) (store.Store, bool, error) { return memstore.New(), true, nil },
+		openStore:    openMemory(),
 		lifetime:     24 * time.Hour,
 		storeTimeout: DefaultStoreTimeout,
 		maxSize:      DefaultMaxSize,
@@ -94,11 +94,25 @@ func withStore(s store.Store, owned bool) Option {
 }
 
 // WithMemory keeps sessions in process memory (the default). The store's
-// background sweeper stops on Manager.Close.
+// background sweeper stops on Manager.Close. New fails if an option has an
+// invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return memstore.New(opts...), true, nil }
+		c.openStore = openMemory(opts...)
 		return nil
+	}
+}
+
+// openMemory returns the openStore of a memory store with opts.
+// openMemory opens a memory store that logs to the manager's logger,
+// unless opts choose another.
+func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, error) {
+	return func(logger *slog.Logger) (store.Store, bool, error) {
+		s, err := memstore.New(append([]memstore.Option{memstore.WithLogger(logger)}, opts...)...)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: memory store: %w", ErrInvalidConfig, err)
+		}
+		return s, true, nil
 	}
 }
 

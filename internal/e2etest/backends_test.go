@@ -29,7 +29,10 @@ func TestMain(m *testing.M) { testbackend.Main(m) }
 
 func TestMemory(t *testing.T) {
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		s := memstore.New()
+		s, err := memstore.New()
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() { s.Close() })
 		return s
 	})

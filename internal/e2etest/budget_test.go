@@ -64,7 +64,10 @@ func (c countingLoadToucher) LoadAndTouch(ctx context.Context, k string, e time.
 }
 
 func TestBudgetMemory(t *testing.T) {
-	s := memstore.New()
+	s, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { s.Close() })
 	var n atomic.Int64
 	e2etest.Budget(t, countingLoadToucher{countingStore{s, &n}}, func() int { return int(n.Load()) })

@@ -92,7 +92,7 @@ func bunDB(t *testing.T, sqldb *sql.DB, d schema.Dialect) *bun.DB {
 }
 
 // sqlStore returns a store on a table of its own, dropped when t ends.
-func sqlStore(t *testing.T, db *bun.DB, opts ...sqlstore.Option) sqlstore.Store {
+func sqlStore(t *testing.T, db *bun.DB, opts ...sqlstore.Option) *sqlstore.Store {
 	table := "t_" + suffix()
 	s, err := sqlstore.New(t.Context(), db, append([]sqlstore.Option{sqlstore.WithTable(table)}, opts...)...)
 	if err != nil {

@@ -1,12 +1,12 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,57 +23,52 @@ import (
 // MaxKeyLen is the longest key, in bytes, that a Store accepts.
 const MaxKeyLen = 255
 
-// deleteBatch is how many rows one statement of DeleteExpired removes.
-const deleteBatch = 1000
-
-// Store keeps sessions in an SQL table. Values returned by New also
-// implement store.LoadToucher where the dialect can load and touch in one
-// statement (PostgreSQL, SQLite); test for it with a type assertion. A Store
-// is safe for concurrent use.
-type Store interface {
-	store.Store
-	store.Toucher
-	store.ExpiredDeleter
-	// Close stops the background cleanup. It does not close the database.
-	// Calls after Close fail with store.ErrClosed. Close is idempotent.
-	Close() error
-}
-
-// sqlStore is the Store on every dialect.
-type sqlStore struct {
-	db        *bun.DB
-	q         queries
-	maxData   int              // largest data Save accepts; 0 means no limit
-	batch     int              // rows per DeleteExpired statement
-	now       func() time.Time // the clock; tests replace it
+// Store keeps sessions in an SQL table. It implements store.Store,
+// store.Versioned, store.Toucher and store.ExpiredDeleter on every dialect;
+// it does not implement store.LoadToucher (LoadVersion reports whether it
+// touched). Create it with New and stop it with Close; all methods are safe
+// for concurrent use.
+type Store struct {
+	*table        // the database and statements, shared with the cleaner
+	maxData   int // largest data a save accepts; 0 means no limit
 	cleaner   *cleanup.Cleaner
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
 
-// returningStore adds LoadAndTouch on dialects with UPDATE ... RETURNING.
-type returningStore struct{ *sqlStore }
+// table is what the statements of a Store need. The background cleanup
+// holds a table, not the Store, so that a Store dropped without Close can
+// be collected and its cleanup stopped.
+type table struct {
+	db    *bun.DB
+	q     queries
+	batch int              // rows per DeleteExpired statement
+	now   func() time.Time // the clock; tests replace it
+}
 
 // Interface checks.
 var (
-	_ Store             = (*sqlStore)(nil)
-	_ Store             = returningStore{}
-	_ store.LoadToucher = returningStore{}
+	_ store.Store          = (*Store)(nil)
+	_ store.Versioned      = (*Store)(nil)
+	_ store.Toucher        = (*Store)(nil)
+	_ store.ExpiredDeleter = (*Store)(nil)
 )
 
 // New returns a Store that keeps sessions in a table of db, creating the
 // table and its index unless WithoutSchemaCreation is given, and starts
 // the background cleanup. Call Close to stop it; Close does not close db.
-func New(ctx context.Context, db *bun.DB, opts ...Option) (Store, error) {
+func New(ctx context.Context, db *bun.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil database")
 	}
 	cfg := config{table: DefaultTable, createSchema: true, cleanupInterval: DefaultCleanupInterval}
 	for _, o := range opts {
-		o(&cfg)
+		if o != nil {
+			o(&cfg)
+		}
 	}
-	if cfg.cleanupInterval < 0 {
-		return nil, fmt.Errorf("sqlstore: negative cleanup interval %v", cfg.cleanupInterval)
+	if cfg.err != nil {
+		return nil, cfg.err
 	}
 	if err := validTable(cfg.table); err != nil {
 		return nil, err
@@ -88,22 +83,21 @@ func New(ctx context.Context, db *bun.DB, opts ...Option) (Store, error) {
 			return nil, err
 		}
 	}
-	s := &sqlStore{db: db, q: newQueries(d, q, cfg.table), batch: deleteBatch, now: time.Now}
+	s := &Store{table: &table{db: db, q: newQueries(d, q, cfg.table), batch: deleteBatch, now: time.Now}}
 	if d == dialect.MySQL {
 		if s.maxData, err = maxMySQLData(ctx, db); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.cleanupInterval > 0 {
-		s.cleaner = cleanup.Start(cfg.cleanupInterval, func(ctx context.Context) error {
-			_, err := s.DeleteExpired(ctx)
-			return err
-		}, func(ctx context.Context, err error) {
-			cmp.Or(cfg.logger, slog.Default()).WarnContext(ctx, "sqlstore: background cleanup failed", "err", err)
-		})
-	}
-	if s.q.loadAndTouch != "" {
-		return returningStore{s}, nil
+		logger := cfg.logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		s.cleaner = startCleanup(s.table, cfg.cleanupInterval, logger)
+		// The cleaner holds s.table, not s: a Store dropped without Close
+		// is collected, and this stops its goroutine.
+		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
 	}
 	return s, nil
 }
@@ -120,32 +114,25 @@ func maxMySQLData(ctx context.Context, db *bun.DB) (int, error) {
 }
 
 // Load returns the data stored under key, if it has not expired.
-func (s *sqlStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check("load", key); err != nil {
 		return nil, false, err
 	}
-	return s.loadRow(ctx, "load", s.q.load, key, micros(s.now()))
-}
-
-// loadRow runs query, which selects data, and scans its row.
-func (s *sqlStore) loadRow(ctx context.Context, op, query string, args ...any) ([]byte, bool, error) {
 	var data []byte
-	err := s.db.QueryRowContext(ctx, query, args...).Scan(&data)
+	err := s.db.QueryRowContext(ctx, s.q.load, key, micros(s.now())).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, wrap(ctx, op, err)
+		return nil, false, wrap(ctx, "load", err)
 	}
-	if data == nil {
-		data = []byte{}
-	}
-	return data, true, nil
+	return nonNil(data), true, nil
 }
 
-// Save stores data under key until expiresAt, replacing any record. A
-// deadline that has already passed deletes the record instead.
-func (s *sqlStore) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+// Save stores data under key until expiresAt, replacing any record, and
+// gives the record a new version. A deadline that has already passed
+// deletes the record instead.
+func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	if err := s.check("save", key); err != nil {
 		return err
 	}
@@ -153,18 +140,14 @@ func (s *sqlStore) Save(ctx context.Context, key string, data []byte, expiresAt 
 	if exp <= micros(s.now()) {
 		return s.exec(ctx, "save", s.q.delete, key)
 	}
-	if s.maxData > 0 && len(data) > s.maxData {
-		return fmt.Errorf("sqlstore: save: %d bytes of data exceed %d (half of max_allowed_packet): %w",
-			len(data), s.maxData, store.ErrTooLarge)
+	if err := s.checkSize("save", data); err != nil {
+		return err
 	}
-	if data == nil {
-		data = []byte{} // nil would be NULL
-	}
-	return s.exec(ctx, "save", s.q.save, key, data, exp)
+	return s.exec(ctx, "save", s.q.save, key, nonNil(data), exp, newVersion(0))
 }
 
 // Delete removes the record stored under key, if any.
-func (s *sqlStore) Delete(ctx context.Context, key string) error {
+func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check("delete", key); err != nil {
 		return err
 	}
@@ -172,27 +155,40 @@ func (s *sqlStore) Delete(ctx context.Context, key string) error {
 }
 
 // Close stops the background cleanup. It does not close the database.
-func (s *sqlStore) Close() error {
+// Calls after Close return an error wrapping store.ErrClosed. Close is
+// idempotent and returns nil.
+func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.closed.Store(true)
 		if s.cleaner != nil {
 			s.cleaner.Stop()
 		}
-		s.closed.Store(true)
 	})
 	return nil
 }
 
-func (s *sqlStore) exec(ctx context.Context, op, query string, args ...any) error {
-	if _, err := s.db.ExecContext(ctx, query, args...); err != nil {
-		return wrap(ctx, op, err)
+func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
+	_, err := s.execRows(ctx, op, query, args...)
+	return err
+}
+
+// execRows runs query and returns how many rows it affected.
+func (s *Store) execRows(ctx context.Context, op, query string, args ...any) (int64, error) {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, wrap(ctx, op, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, wrap(ctx, op, err)
+	}
+	return n, nil
 }
 
 // check returns an error if the store is closed or key cannot be stored.
 // bun writes keys into the statement as string literals, dropping NUL
 // bytes and replacing invalid UTF-8, which could merge distinct keys.
-func (s *sqlStore) check(op, key string) error {
+func (s *Store) check(op, key string) error {
 	switch {
 	case s.closed.Load():
 		return fmt.Errorf("sqlstore: %s: %w", op, store.ErrClosed)
@@ -204,6 +200,25 @@ func (s *sqlStore) check(op, key string) error {
 		return fmt.Errorf("sqlstore: %s: key contains a NUL byte", op)
 	}
 	return nil
+}
+
+// checkSize returns an error wrapping store.ErrTooLarge if data cannot fit
+// in one statement.
+func (s *Store) checkSize(op string, data []byte) error {
+	if s.maxData > 0 && len(data) > s.maxData {
+		return fmt.Errorf("sqlstore: %s: %d bytes of data exceed %d (half of max_allowed_packet): %w",
+			op, len(data), s.maxData, store.ErrTooLarge)
+	}
+	return nil
+}
+
+// nonNil returns b, or an empty slice for nil: nil would be NULL in a
+// statement, and a found record has non-nil data.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 // micros returns t in Unix microseconds, rounded up.

@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -148,7 +149,7 @@ func TestStructFieldMergeKeepsOtherWritersFields(t *testing.T) {
 func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
 	for _, end := range []string{"destroy", "renew"} {
 		t.Run(end, func(t *testing.T) {
-			m := mustNew[profile](t)
+			m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
 			loaded := make(chan struct{})
 			releases := make(chan chan struct{}, 1)
 			do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {

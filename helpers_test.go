@@ -213,3 +213,27 @@ func indexEntries(t *testing.T, s *spyStore, owner string) int {
 }
 
 func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// versionedSpy adds store.Versioned, as every built-in store has it.
+type versionedSpy struct{ *spyStore }
+
+func newVersionedSpy(t *testing.T) versionedSpy { return versionedSpy{newSpy(t)} }
+
+func (s versionedSpy) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	if err := s.record("loadversion"); err != nil {
+		return store.Loaded{}, err
+	}
+	return s.inner.LoadVersion(ctx, key, touch)
+}
+
+func (s versionedSpy) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	if err := s.record("saveif"); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.keys[key] = true
+	s.mu.Unlock()
+	return s.inner.SaveIf(ctx, key, data, exp, v)
+}
+
+var _ store.Versioned = versionedSpy{}

@@ -220,7 +220,7 @@ func TestRevokeOwnerRacingAModify(t *testing.T) {
 // Logins that end (logout) or are revoked do not grow the index: it
 // holds only live sessions.
 func TestOwnerIndexStaysSmall(t *testing.T) {
-	spy := newSpy(t)
+	spy := newVersionedSpy(t)
 	m := mustNew[profile](t, sessions.WithStore(spy))
 	for range 200 {
 		ctx, _ := m.Load(t.Context(), "")
@@ -236,7 +236,7 @@ func TestOwnerIndexStaysSmall(t *testing.T) {
 	if list, _ := m.Sessions(t.Context(), "busy"); len(list) != 1 {
 		t.Errorf("%d sessions listed, want 1", len(list))
 	}
-	if n := indexEntries(t, spy, "busy"); n != 1 {
+	if n := indexEntries(t, spy.spyStore, "busy"); n != 1 {
 		t.Errorf("index holds %d entries after 200 logins and logouts, want 1", n)
 	}
 }

@@ -214,7 +214,7 @@ func findChrome(t *testing.T) string {
 			return path
 		}
 	}
-	msg := "browser test skipped: no Chrome or Chromium on PATH; install one " +
+	msg := "no Chrome or Chromium on PATH: to run the browser test, install one " +
 		"(Debian, Ubuntu: apt-get install -y chromium) or set " + chromeEnv + " to its binary"
 	if v := os.Getenv(requireEnv); v != "" && v != "0" && !strings.EqualFold(v, "false") {
 		t.Fatal(msg + " (" + requireEnv + " is set, so a skip is a failure)")

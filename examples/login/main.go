@@ -3,9 +3,13 @@
 // browser-session cookie, a one-time flash message, CSRF protection with
 // net/http's CrossOriginProtection, and Destroy at logout.
 //
-//	go run ./examples/login                        # then open http://localhost:8080 (any name, password "secret")
-//	go run ./examples/login -addr 127.0.0.1:9000   # listen on another address
-//	go run ./examples/login -tz Europe/Berlin      # show dates in that time zone
+//	go -C examples/login run .                        # then open http://localhost:8080 (any name, password "secret")
+//	go -C examples/login run . -addr 127.0.0.1:9000   # listen on another address
+//	go -C examples/login run . -tz Europe/Berlin      # show dates in that time zone
+//
+// (The example is a module of its own, examples/login/go.mod, so that the
+// browser its test drives through chromedp stays out of the library's
+// dependencies: run it from its directory, or with go -C from the root.)
 //
 // Flags:
 //
@@ -17,11 +21,10 @@
 // Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully: requests in
 // flight finish and save their sessions, then the manager closes.
 //
-// The example is a module of its own (examples/login/go.mod) so that the
-// browser its test drives, through chromedp, stays out of the library's
-// dependencies. Its test walks the app in a real Chromium:
+// Its test walks the app in a real Chromium and checks the cookie the
+// browser stored; without Chromium that part skips and says how to get it:
 //
-//	go test ./examples/login    # skips the browser test without Chromium
+//	go -C examples/login test .
 package main
 
 import (

@@ -2,12 +2,16 @@
 // func(http.Handler) http.Handler, which is what chi's Use takes, so the
 // session needs no adapter; handlers read it with mgr.Get(r.Context()).
 //
-//	go run ./examples/frameworks/chi                  # listens on :8080
-//	go run ./examples/frameworks/chi -addr :9000      # -addr: address to listen on
+//	go -C examples/frameworks run ./chi               # listens on :8080
+//	go -C examples/frameworks run ./chi -addr :9000   # -addr: address to listen on
 //
 //	curl -c jar -b jar -L -d user=ann -d password=secret localhost:8080/login   # Hello, ann
 //	curl -b jar localhost:8080/
 //	curl -c jar -b jar -L -X POST localhost:8080/logout                         # Not signed in
+//
+// The framework examples share a module of their own (examples/frameworks),
+// so chi, gin and echo stay out of the library's dependencies; run them
+// with go -C from the root, as above, or from examples/frameworks.
 //
 // Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully. For CSRF
 // protection, labels and the rest of a real page, see examples/login.

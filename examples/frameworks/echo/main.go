@@ -3,12 +3,16 @@
 // the request carries the session and the response writes through the
 // session middleware. Handlers read it with mgr.Get(c.Request().Context()).
 //
-//	go run ./examples/frameworks/echo                 # listens on :8080
-//	go run ./examples/frameworks/echo -addr :9000     # -addr: address to listen on
+//	go -C examples/frameworks run ./echo               # listens on :8080
+//	go -C examples/frameworks run ./echo -addr :9000   # -addr: address to listen on
 //
 //	curl -c jar -b jar -L -d user=ann -d password=secret localhost:8080/login   # Hello, ann
 //	curl -b jar localhost:8080/
 //	curl -c jar -b jar -L -X POST localhost:8080/logout                         # Not signed in
+//
+// The framework examples share a module of their own (examples/frameworks),
+// so chi, gin and echo stay out of the library's dependencies; run them
+// with go -C from the root, as above, or from examples/frameworks.
 //
 // Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully. For CSRF
 // protection, labels and the rest of a real page, see examples/login.

@@ -4,8 +4,8 @@
 // before the response starts. Handlers read it with
 // mgr.Get(c.Request.Context()).
 //
-//	go run ./examples/frameworks/gin                  # listens on :8080
-//	go run ./examples/frameworks/gin -addr :9000      # -addr: address to listen on
+//	go -C examples/frameworks run ./gin               # listens on :8080
+//	go -C examples/frameworks run ./gin -addr :9000   # -addr: address to listen on
 //
 //	curl -c jar -b jar -L -d user=ann -d password=secret localhost:8080/login   # Hello, ann
 //	curl -b jar localhost:8080/
@@ -13,6 +13,10 @@
 //
 // (Wrapping the whole engine, mgr.Middleware(router), works too; the gin
 // middleware below can also be used on a route group only.)
+//
+// The framework examples share a module of their own (examples/frameworks),
+// so chi, gin and echo stay out of the library's dependencies; run them
+// with go -C from the root, as above, or from examples/frameworks.
 //
 // Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully. For CSRF
 // protection, labels and the rest of a real page, see examples/login.

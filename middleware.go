@@ -39,8 +39,8 @@ type responseWriter[T any] struct {
 	http.ResponseWriter
 	s       session[T]
 	ctx     sessionContext[T] // the request's context, carrying s
-	started atomic.Bool // fast path for s.started
-	failed  atomic.Bool // the error handler answered instead of the handler
+	started atomic.Bool       // fast path for s.started
+	failed  atomic.Bool       // the error handler answered instead of the handler
 }
 
 // sessionContext is a context carrying a session, allocated with the

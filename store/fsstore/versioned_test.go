@@ -122,7 +122,7 @@ func TestSaveIfPastDeadline(t *testing.T) {
 
 func TestLoadVersionDoesNotTouch(t *testing.T) {
 	s := newStore(t, t.TempDir(), WithCleanupInterval(0), WithSync(false))
-	short := time.Now().Add(30 * time.Millisecond)
+	short := time.Now().Add(500 * time.Millisecond) // room for a loaded machine
 	v := saveIf(t, s, "k", "one", short, 0)
 	l := loadVersion(t, s, "k", time.Now().Add(time.Hour))
 	if string(l.Data) != "one" || l.Version != v || l.Touched {

@@ -31,7 +31,13 @@ func WithMemcached(client *memcache.Client, opts ...memcachedstore.Option) Optio
 		if client == nil {
 			return fmt.Errorf("%w: memcached client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return memcachedstore.New(client, opts...), true, nil }
+		c.openStore = func() (store.Store, bool, error) {
+			s, err := memcachedstore.New(client, opts...)
+			if err != nil {
+				return nil, false, err
+			}
+			return s, true, nil
+		}
 		return nil
 	}
 }

@@ -9,7 +9,7 @@ import (
 // without TTL indexes, unless WithCleanupInterval says otherwise.
 const DefaultCleanupInterval = time.Minute
 
-// Option configures a Store.
+// An Option configures a Store.
 type Option func(*config)
 
 type config struct {
@@ -17,16 +17,18 @@ type config struct {
 	logger          *slog.Logger
 }
 
-// WithCleanupInterval sets how often expired documents are deleted in the
-// background when the server has no TTL indexes. Zero turns the background
-// cleanup off; DeleteExpired still works on demand. On servers with TTL
-// indexes there is no background cleanup and this option has no effect.
+// WithCleanupInterval sets how often a background goroutine deletes
+// expired documents (default DefaultCleanupInterval). Zero or less turns it
+// off; DeleteExpired still works on demand. It runs only on servers without
+// TTL indexes (FerretDB): on MongoDB the server's TTL monitor deletes
+// expired documents and this option has no effect.
 func WithCleanupInterval(d time.Duration) Option {
-	return func(c *config) { c.cleanupInterval = d }
+	return func(c *config) { c.cleanupInterval = max(d, 0) }
 }
 
 // WithLogger sets the logger that reports failures of the background
-// cleanup. The default is slog.Default().
+// cleanup, under the key "error". The default, and a nil l, is
+// slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }

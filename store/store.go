@@ -50,7 +50,8 @@ type Store interface {
 // that extend sessions out of band.
 //
 // Touching a missing or expired record is not an error and must not create
-// or revive it.
+// or revive it. An expiresAt that is not in the future leaves the record
+// expired, as Save with such a deadline does.
 type Toucher interface {
 	Touch(ctx context.Context, key string, expiresAt time.Time) error
 }
@@ -59,9 +60,10 @@ type Toucher interface {
 // expiry in one round trip (Redis GETEX, MongoDB findAndModify, SQL
 // UPDATE ... RETURNING). A store that needs more than one round trip must
 // not implement it: the manager then loads, and rewrites only when due.
-// The returned data
-// follows the same rules as Store.Load. A missing or expired record is not
-// created or revived.
+// The returned data follows the same rules as Store.Load. A missing or
+// expired record is not created or revived. An expiresAt that is not in the
+// future returns the live record as it was (found == true) and leaves it
+// expired, as Versioned.LoadVersion does with such a touch.
 type LoadToucher interface {
 	LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) (data []byte, found bool, err error)
 }

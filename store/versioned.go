@@ -21,7 +21,7 @@ type Loaded struct {
 	// was not found.
 	Version Version
 	// Touched reports that the load also moved the record's expiry to the
-	// time the caller asked for.
+	// time the caller asked for. It is false when the record was not found.
 	Touched bool
 }
 
@@ -48,15 +48,16 @@ type Versioned interface {
 	// LoadVersion returns the record stored under key with its version.
 	// When touch is not the zero time and the store can move the record's
 	// expiry to touch in the same round trip as the read, it does so and
-	// reports Touched; otherwise it moves nothing. A touch never creates or
-	// revives a record. A touch that is not in the future returns the
-	// record as it was and leaves it expired.
+	// reports Touched; otherwise it moves nothing and reports Touched ==
+	// false. A touch never creates or revives a record. A touch that is not
+	// in the future returns the record as it was (found); a store that
+	// touches then leaves it expired, one that does not leaves it as it is.
 	LoadVersion(ctx context.Context, key string, touch time.Time) (Loaded, error)
 
 	// SaveIf stores data under key until expiresAt, but only if the live
 	// record under key has the given version, or, for the zero version, if
-	// no live record exists. It returns the record's new version, or zero
-	// when expiresAt is not in the future (the record is then removed, as
-	// Save does).
+	// no live record exists. It returns the record's new version, the one
+	// LoadVersion returns until the next write, or zero when expiresAt is
+	// not in the future (the record is then removed, as Save does).
 	SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version Version) (Version, error)
 }

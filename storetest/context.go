@@ -51,4 +51,15 @@ func checkContext(t *testing.T, s store.Store, ctx context.Context, want error) 
 		_, err := ed.DeleteExpired(ctx)
 		expect("DeleteExpired", err)
 	}
+	if vs, ok := s.(store.Versioned); ok {
+		v := mustLoadVersion(t, vs, key, time.Time{}).Version
+		_, err := vs.LoadVersion(ctx, key, time.Time{})
+		expect("LoadVersion", err)
+		_, err = vs.LoadVersion(ctx, key, exp)
+		expect("LoadVersion with a touch", err)
+		_, err = vs.SaveIf(ctx, key, []byte("other"), exp, v)
+		expect("SaveIf", err)
+		_, err = vs.SaveIf(ctx, newKey("ctx:"), []byte("other"), exp, 0)
+		expect("SaveIf with version 0", err)
+	}
 }

@@ -18,14 +18,24 @@
 // on read, key independence over the whole session-token alphabet, buffer
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
-// [store.ExpiredDeleter]) that the store implements. Each failure names the
-// rule the store broke.
+// [store.ExpiredDeleter], [store.Versioned]) that the store implements.
+// Each failure names the rule the store broke.
+//
+// For [store.Versioned] the suite checks insert-if-absent, that every Save
+// and SaveIf gives a new version and a touch keeps it, that a stale version
+// conflicts after another write, a Delete or expiry (and writes nothing),
+// that of many SaveIfs racing on one version exactly one wins, that
+// increments by LoadVersion and SaveIf lose nothing, and that
+// LoadVersion's Touched is true exactly when the expiry moved.
 //
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop
 // returning them within 150 ms of the deadline (and not drop them more than
-// 100 ms before it). The subtests run concurrently so those waits overlap;
-// a fast store passes in about four seconds.
+// 100 ms before it). SaveIf must refuse the version of an expired record
+// within 2.5 s of its deadline (a backend whose own expiry counts whole
+// seconds, like memcached, accepts a compare-and-swap until it drops the
+// item). The subtests run concurrently so those waits overlap; a fast
+// store passes in about four seconds.
 //
 // This package imports only package store and the standard library, so it
 // adds no dependency to the module that uses it.

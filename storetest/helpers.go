@@ -24,6 +24,15 @@ const (
 	earlySlack = 100 * time.Millisecond
 	// pollEvery is the pause between two loads while waiting for expiry.
 	pollEvery = 20 * time.Millisecond
+	// staleTTL is how far ahead lies the deadline of a record that only
+	// has to be written before it: a SaveIf takes one round trip.
+	staleTTL = time.Second
+	// staleSlack is how long after its deadline SaveIf may still accept the
+	// version of an expired record. Reads never return the record after
+	// lateSlack, but a backend whose own expiry counts whole seconds
+	// (memcached) accepts a compare-and-swap until it drops the item, up to
+	// 2 s after the deadline.
+	staleSlack = 2500 * time.Millisecond
 )
 
 // alphabet is the alphabet of session tokens: base64url without padding.

@@ -12,7 +12,27 @@ import (
 var loadToucherChecks = append(touchChecks("LoadAndTouch", func(t *testing.T, s store.Store, key string, expiresAt time.Time, want []byte) []byte {
 	t.Helper()
 	return wantLoadAndTouch(t, capability[store.LoadToucher](t, s), key, expiresAt, want)
-}), check{"Copies", testLoadAndTouchCopies})
+}), check{"Copies", testLoadAndTouchCopies}, check{"Past", testLoadAndTouchPast})
+
+// testLoadAndTouchPast: a deadline that has passed returns the record as
+// it was (found) and leaves no record, as Save with such a deadline does.
+func testLoadAndTouchPast(t *testing.T, s store.Store) {
+	lt := capability[store.LoadToucher](t, s)
+	for _, ago := range []time.Duration{time.Millisecond, time.Second, 24 * time.Hour} {
+		key := newKey("loadtouch:")
+		mustSave(t, s, key, []byte("value"), time.Now().Add(longTTL))
+		got, found, err := lt.LoadAndTouch(t.Context(), key, time.Now().Add(-ago))
+		switch {
+		case err != nil:
+			t.Fatalf("LoadAndTouch(%q) with a deadline %v in the past: unexpected error: %v", key, ago, err)
+		case !found:
+			t.Fatalf("LoadAndTouch(%q) with a deadline %v in the past found no record: it must return the live record as it was (found), then leave it expired", key, ago)
+		case string(got) != "value":
+			t.Fatalf("LoadAndTouch(%q) with a deadline %v in the past = %s", key, ago, mismatch(got, []byte("value")))
+		}
+		wantMissing(t, s, key, "LoadAndTouch with a deadline that has passed must leave no record")
+	}
+}
 
 func testLoadAndTouchCopies(t *testing.T, s store.Store) {
 	lt := capability[store.LoadToucher](t, s)

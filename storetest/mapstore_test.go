@@ -6,20 +6,30 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/sessions/store"
 )
 
 // mapStore is a minimal correct store, with optional bugs to show that Run
 // catches them.
 type mapStore struct {
 	bug string // one of the bugs below, or "" for none
+	// noLoadTouch makes LoadVersion move no expiry and report Touched ==
+	// false, as stores that cannot touch in the same round trip do. It is
+	// not a bug.
+	noLoadTouch bool
 
-	mu sync.Mutex
-	m  map[string]record
+	mu      sync.Mutex
+	m       map[string]record
+	last    store.Version            // the last version given out
+	deleted map[string]store.Version // for bugSaveIfResurrects
+	writes  map[string]store.Version // for bugVersionReused
 }
 
 type record struct {
 	data      []byte
-	expiresAt time.Time
+	expiresAt time.Time // the zero time never expires (bugPastNeverExpires)
+	version   store.Version
 }
 
 // The bugs a mapStore can have.
@@ -33,10 +43,31 @@ const (
 	bugFoldsCase      = "foldsCase"      // keys are case-insensitive
 	bugEmptyIsMissing = "emptyIsMissing" // an empty record is not found
 	bugTouchRevives   = "touchRevives"   // Touch revives expired records
+
+	bugAliasLoadAndTouch = "aliasLoadAndTouch" // LoadAndTouch returns the stored slice
+	bugPastNeverExpires  = "pastNeverExpires"  // a past deadline is stored as "never expires"
+	bugDeleteExpiredLive = "deleteExpiredLive" // DeleteExpired deletes live records too
+	bugExpiresLate       = "expiresLate"       // records expire a second after their deadline
+	bugPastTouchMissing  = "pastTouchMissing"  // LoadAndTouch with a past deadline reports no record
+
+	bugSaveIfIgnoresVersion = "saveIfIgnoresVersion" // SaveIf always writes
+	bugSaveIfResurrects     = "saveIfResurrects"     // SaveIf with a deleted record's version writes it back
+	bugSaveIfIgnoresExpiry  = "saveIfIgnoresExpiry"  // SaveIf compares with expired records
+	bugSaveKeepsVersion     = "saveKeepsVersion"     // Save keeps the version of the record it replaces
+	bugVersionReused        = "versionReused"        // versions count the writes since the key was created
+	bugTouchChangesVersion  = "touchChangesVersion"  // every touch gives a new version
+	bugTouchedLies          = "touchedLies"          // LoadVersion reports Touched but moves nothing
+	bugTouchUnreported      = "touchUnreported"      // LoadVersion moves the expiry but reports Touched == false
+	bugRacySaveIf           = "racySaveIf"           // SaveIf checks and writes in two critical sections
 )
 
 func newMapStore(bug string) *mapStore {
-	return &mapStore{bug: bug, m: make(map[string]record)}
+	return &mapStore{
+		bug:     bug,
+		m:       make(map[string]record),
+		deleted: make(map[string]store.Version),
+		writes:  make(map[string]store.Version),
+	}
 }
 
 func (s *mapStore) begin(ctx context.Context, key string) (string, error) {
@@ -50,9 +81,20 @@ func (s *mapStore) begin(ctx context.Context, key string) (string, error) {
 	return key, nil
 }
 
+// expired reports whether a record with deadline exp has expired.
+func (s *mapStore) expired(exp time.Time) bool {
+	switch {
+	case s.bug == bugIgnoresExpiry, s.bug == bugPastNeverExpires && exp.IsZero():
+		return false
+	case s.bug == bugExpiresLate:
+		exp = exp.Add(time.Second)
+	}
+	return !time.Now().Before(exp)
+}
+
 func (s *mapStore) live(key string) (record, bool) {
 	r, ok := s.m[key]
-	if !ok || (!time.Now().Before(r.expiresAt) && s.bug != bugIgnoresExpiry) {
+	if !ok || s.expired(r.expiresAt) {
 		return record{}, false
 	}
 	if len(r.data) == 0 && s.bug == bugEmptyIsMissing {
@@ -66,6 +108,64 @@ func (s *mapStore) out(data []byte) []byte {
 		return data
 	}
 	return append([]byte(nil), data...)
+}
+
+// newVersion returns a version key never had. The caller holds s.mu.
+func (s *mapStore) newVersion(key string) store.Version {
+	if s.bug == bugVersionReused {
+		s.writes[key]++
+		return s.writes[key]
+	}
+	s.last++
+	return s.last
+}
+
+// put stores a record, or removes it when expiresAt has passed, and
+// returns its version. The caller holds s.mu.
+func (s *mapStore) put(key string, data []byte, expiresAt time.Time, v store.Version) store.Version {
+	if s.bug != bugAliasSave {
+		data = append([]byte(nil), data...)
+	}
+	if !time.Now().Before(expiresAt) {
+		if s.bug != bugPastNeverExpires {
+			s.remove(key)
+			return 0
+		}
+		expiresAt = time.Time{}
+	}
+	s.m[key] = record{data, expiresAt, v}
+	return v
+}
+
+// remove deletes the record under key. The caller holds s.mu.
+func (s *mapStore) remove(key string) {
+	if r, ok := s.m[key]; ok {
+		s.deleted[key] = r.version
+	}
+	delete(s.m, key)
+	delete(s.writes, key)
+}
+
+// touch moves the expiry of a live record and returns it as it was. The
+// caller holds s.mu.
+func (s *mapStore) touch(key string, expiresAt time.Time) (record, bool) {
+	r, ok := s.live(key)
+	if s.bug == bugTouchRevives {
+		r, ok = s.m[key]
+	}
+	if !ok {
+		return record{}, false
+	}
+	v := r.version
+	if s.bug == bugTouchChangesVersion {
+		v = s.newVersion(key)
+	}
+	if !time.Now().Before(expiresAt) {
+		s.remove(key)
+	} else {
+		s.m[key] = record{r.data, expiresAt, v}
+	}
+	return r, true
 }
 
 func (s *mapStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
@@ -84,13 +184,15 @@ func (s *mapStore) Save(ctx context.Context, key string, data []byte, expiresAt 
 		return err
 	}
 	defer s.mu.Unlock()
-	if _, ok := s.m[key]; ok && s.bug == bugNoOverwrite {
+	old, ok := s.m[key]
+	if ok && s.bug == bugNoOverwrite {
 		return nil
 	}
-	if s.bug != bugAliasSave {
-		data = append([]byte(nil), data...)
+	v := s.newVersion(key)
+	if ok && s.bug == bugSaveKeepsVersion {
+		v = old.version
 	}
-	s.m[key] = record{data, expiresAt}
+	s.put(key, data, expiresAt, v)
 	return nil
 }
 
@@ -101,7 +203,7 @@ func (s *mapStore) Delete(ctx context.Context, key string) error {
 	}
 	defer s.mu.Unlock()
 	if s.bug != bugNoDelete {
-		delete(s.m, key)
+		s.remove(key)
 	}
 	return nil
 }
@@ -112,13 +214,7 @@ func (s *mapStore) Touch(ctx context.Context, key string, expiresAt time.Time) e
 		return err
 	}
 	defer s.mu.Unlock()
-	r, ok := s.live(key)
-	if s.bug == bugTouchRevives {
-		r, ok = s.m[key]
-	}
-	if ok {
-		s.m[key] = record{r.data, expiresAt}
-	}
+	s.touch(key, expiresAt)
 	return nil
 }
 
@@ -128,11 +224,16 @@ func (s *mapStore) LoadAndTouch(ctx context.Context, key string, expiresAt time.
 		return nil, false, err
 	}
 	defer s.mu.Unlock()
-	r, ok := s.live(key)
-	if ok {
-		s.m[key] = record{r.data, expiresAt}
+	r, ok := s.touch(key, expiresAt)
+	switch {
+	case !ok:
+		return nil, false, nil
+	case s.bug == bugPastTouchMissing && !time.Now().Before(expiresAt):
+		return nil, false, nil
+	case s.bug == bugAliasLoadAndTouch:
+		return r.data, true, nil
 	}
-	return s.out(r.data), ok, nil
+	return s.out(r.data), true, nil
 }
 
 func (s *mapStore) DeleteExpired(ctx context.Context) (int, error) {
@@ -143,10 +244,65 @@ func (s *mapStore) DeleteExpired(ctx context.Context) (int, error) {
 	defer s.mu.Unlock()
 	n := 0
 	for k, r := range s.m {
-		if !time.Now().Before(r.expiresAt) {
-			delete(s.m, k)
+		if s.expired(r.expiresAt) || s.bug == bugDeleteExpiredLive {
+			s.remove(k)
 			n++
 		}
 	}
 	return n, nil
+}
+
+func (s *mapStore) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	key, err := s.begin(ctx, key)
+	if err != nil {
+		return store.Loaded{}, err
+	}
+	defer s.mu.Unlock()
+	var (
+		r       record
+		ok      bool
+		touched bool
+	)
+	switch {
+	case touch.IsZero() || s.noLoadTouch:
+		r, ok = s.live(key)
+	case s.bug == bugTouchedLies:
+		r, ok = s.live(key)
+		touched = ok
+	default:
+		r, ok = s.touch(key, touch)
+		touched = ok && s.bug != bugTouchUnreported
+	}
+	if !ok {
+		return store.Loaded{}, nil
+	}
+	return store.Loaded{Data: s.out(r.data), Version: r.version, Touched: touched}, nil
+}
+
+func (s *mapStore) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, v store.Version) (store.Version, error) {
+	key, err := s.begin(ctx, key)
+	if err != nil {
+		return 0, err
+	}
+	r, ok := s.live(key)
+	if s.bug == bugSaveIfIgnoresExpiry {
+		r, ok = s.m[key]
+	}
+	match := r.version == v // the zero version matches no record
+	switch s.bug {
+	case bugSaveIfIgnoresVersion:
+		match = true
+	case bugSaveIfResurrects:
+		match = match || !ok && v == s.deleted[key]
+	case bugRacySaveIf:
+		// Let the other writers check too before writing.
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	defer s.mu.Unlock()
+	if !match {
+		return 0, fmt.Errorf("mapstore: save %q: %w", key, store.ErrConflict)
+	}
+	return s.put(key, data, expiresAt, s.newVersion(key)), nil
 }

@@ -19,6 +19,17 @@ import (
 // Run returns when every subtest has finished.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Helper()
+	run(t, newStore, nil)
+}
+
+// An isolator runs f, the body of one check (newStore, then the check), as
+// part of the test t. The self-test passes synctest.Test, so that the
+// checks of a store that reads time.Now wait on a fake clock.
+type isolator func(t *testing.T, f func(t *testing.T))
+
+// run is Run, with each check's body run by isolate when it is not nil.
+func run(t *testing.T, newStore func(t *testing.T) store.Store, isolate isolator) {
+	t.Helper()
 	if newStore == nil {
 		t.Fatal("storetest.Run: newStore is nil")
 	}
@@ -43,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			{"store.Toucher", is[store.Toucher](s), group{"Toucher", toucherChecks}},
 			{"store.LoadToucher", is[store.LoadToucher](s), group{"LoadToucher", loadToucherChecks}},
 			{"store.ExpiredDeleter", is[store.ExpiredDeleter](s), group{"ExpiredDeleter", expiredDeleterChecks}},
+			{"store.Versioned", is[store.Versioned](s), group{"Versioned", versionedChecks}},
 		} {
 			if c.has {
 				groups = append(groups, c.g)
@@ -53,7 +65,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	var wg sync.WaitGroup
 	for _, g := range groups {
 		wg.Go(func() {
-			t.Run(g.name, func(t *testing.T) { runChecks(t, g.checks, newStore) })
+			t.Run(g.name, func(t *testing.T) { runChecks(t, g.checks, newStore, isolate) })
 		})
 	}
 	wg.Wait()
@@ -80,16 +92,23 @@ type check struct {
 // store of its own. Calling t.Run from several goroutines runs the subtests
 // concurrently without the -parallel limit, so the waits for deadlines
 // overlap even on a one-CPU machine.
-func runChecks(t *testing.T, checks []check, newStore func(t *testing.T) store.Store) {
+func runChecks(t *testing.T, checks []check, newStore func(t *testing.T) store.Store, isolate isolator) {
 	var wg sync.WaitGroup
 	for _, c := range checks {
+		body := func(t *testing.T) {
+			s := newStore(t)
+			if s == nil {
+				t.Fatal("newStore returned a nil store")
+			}
+			c.run(t, s)
+		}
 		wg.Go(func() {
 			t.Run(c.name, func(t *testing.T) {
-				s := newStore(t)
-				if s == nil {
-					t.Fatal("newStore returned a nil store")
+				if isolate != nil {
+					isolate(t, body)
+					return
 				}
-				c.run(t, s)
+				body(t)
 			})
 		})
 	}

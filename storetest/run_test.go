@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"go.uber.org/goleak"
 
@@ -17,14 +18,33 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// The reference store runs on the real clock, as stores with a server do;
+// the other tests run each check in a synctest bubble, where the map
+// store's waits for deadlines take no real time.
+
 func TestReferenceStorePasses(t *testing.T) {
-	Run(t, func(*testing.T) store.Store { return newMapStore("") })
+	t.Run("LoadVersionTouches", func(t *testing.T) {
+		t.Parallel()
+		Run(t, func(*testing.T) store.Store { return newMapStore("") })
+	})
+	t.Run("LoadVersionDoesNotTouch", func(t *testing.T) {
+		t.Parallel()
+		Run(t, func(*testing.T) store.Store {
+			s := newMapStore("")
+			s.noLoadTouch = true
+			return s
+		})
+	})
+}
+
+func TestReferenceStorePassesOnFakeClock(t *testing.T) {
+	run(t, func(*testing.T) store.Store { return newMapStore("") }, synctest.Test)
 }
 
 func TestMinimalStorePasses(t *testing.T) {
 	// Embedding hides the optional methods: their checks must skip.
 	type minimal struct{ store.Store }
-	Run(t, func(*testing.T) store.Store { return minimal{newMapStore("")} })
+	run(t, func(*testing.T) store.Store { return minimal{newMapStore("")} }, synctest.Test)
 }
 
 // bugEnv selects the bug of the store TestBrokenChild runs Run against.
@@ -43,6 +63,20 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugFoldsCase, "Keys/SimilarKeys"},
 		{bugEmptyIsMissing, "RoundTrip/Empty"},
 		{bugTouchRevives, "Toucher/Expired"},
+		{bugAliasLoadAndTouch, "LoadToucher/Copies"},
+		{bugPastNeverExpires, "Expiry/PastDeadline"},
+		{bugDeleteExpiredLive, "ExpiredDeleter/KeepsLive"},
+		{bugExpiresLate, "Expiry/ShortDeadline"},
+		{bugPastTouchMissing, "LoadToucher/Past"},
+		{bugSaveIfIgnoresVersion, "Versioned/InsertIfAbsent"},
+		{bugSaveIfResurrects, "Versioned/StaleAfterDelete"},
+		{bugSaveIfIgnoresExpiry, "Versioned/StaleAfterExpiry"},
+		{bugSaveKeepsVersion, "Versioned/StaleAfterSave"},
+		{bugVersionReused, "Versioned/StaleAfterDelete"},
+		{bugTouchChangesVersion, "Versioned/TouchKeepsVersion"},
+		{bugTouchedLies, "Versioned/TouchLater"},
+		{bugTouchUnreported, "Versioned/TouchLater"},
+		{bugRacySaveIf, "Versioned/RaceOnVersion"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {
@@ -70,5 +104,5 @@ func TestBrokenChild(t *testing.T) {
 	if bug == "" {
 		return // runs only as a subprocess of TestBrokenStoresFail
 	}
-	Run(t, func(*testing.T) store.Store { return newMapStore(bug) })
+	run(t, func(*testing.T) store.Store { return newMapStore(bug) }, synctest.Test)
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // toucherChecks: Touch moves the expiry of a live record, and only that.
-var toucherChecks = touchChecks("Touch", func(t *testing.T, s store.Store, key string, expiresAt time.Time, want []byte) []byte {
+var toucherChecks = append(touchChecks("Touch", func(t *testing.T, s store.Store, key string, expiresAt time.Time, want []byte) []byte {
 	t.Helper()
 	tc := capability[store.Toucher](t, s)
 	if err := tc.Touch(t.Context(), key, expiresAt); err != nil {
@@ -18,4 +18,16 @@ var toucherChecks = touchChecks("Touch", func(t *testing.T, s store.Store, key s
 		wantFound(t, s, key, want, "Touch must not change the data")
 	}
 	return nil
-})
+}), check{"Past", testTouchPast})
+
+// testTouchPast: a deadline that has passed leaves no record, as Save with
+// such a deadline does.
+func testTouchPast(t *testing.T, s store.Store) {
+	tc := capability[store.Toucher](t, s)
+	key := newKey("touch:")
+	mustSave(t, s, key, []byte("value"), time.Now().Add(longTTL))
+	if err := tc.Touch(t.Context(), key, time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("Touch(%q) with a deadline in the past: unexpected error: %v", key, err)
+	}
+	wantMissing(t, s, key, "Touch with a deadline that has passed must leave no record")
+}

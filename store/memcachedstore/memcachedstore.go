@@ -2,17 +2,17 @@
 // client.
 //
 // Memcached's own expiry has whole-second granularity, so every value
-// carries a header with the record's exact deadline, checked on every
-// read, and memcached is told to keep the item a little longer: it drops
-// the item between the deadline and 2 seconds after it. Keys that
-// memcached would reject (empty, too long, spaces, control bytes) are
-// hashed into legal ones.
+// carries a header with the record's exact deadline, checked on every read
+// and every conditional write, and memcached is told to keep the item a few
+// seconds longer. Keys that memcached would reject (empty, too long,
+// spaces, control bytes) are hashed into legal ones.
 //
-// The Store implements store.Versioned with memcached's CAS (see
-// LoadVersion and SaveIf). It does not implement store.Toucher or
-// store.LoadToucher: memcached's touch cannot move the deadline kept in the
-// value, and rewriting the value would change the record's version. The
-// sessions manager slides idle timeouts by rewriting records when due.
+// The Store implements store.Versioned: the version of a record is a random
+// ID that each write puts in the header, and conditional writes use
+// memcached's add and cas (see SaveIf). It does not implement store.Toucher
+// or store.LoadToucher: memcached's touch cannot move the deadline kept in
+// the value, and rewriting the value would change the record's version.
+// The sessions manager slides idle timeouts by rewriting records when due.
 //
 // Gomemcache takes no context: every call checks ctx before and after the
 // round trip, but cannot abandon one in flight. The client's Timeout bounds
@@ -38,6 +38,7 @@ type Store struct {
 	client *memcache.Client
 	prefix string
 	closed atomic.Bool
+	cas    casCache // CAS ids of the versions LoadVersion returned
 }
 
 // Interface checks.
@@ -70,7 +71,7 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 		if err != nil {
 			return ignoreMiss(err)
 		}
-		data, _, found = decode(it.Value, time.Now())
+		_, data, found = decodeLive(it.Value, time.Now())
 		return nil
 	})
 	if err != nil {

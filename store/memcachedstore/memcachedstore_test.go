@@ -17,11 +17,16 @@ import (
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
 
+// testTimeout bounds each round trip of the test clients: gomemcache's
+// default of 500 ms times out on a loaded test machine.
+const testTimeout = 5 * time.Second
+
 // newClient returns a client of the test memcached server.
 func newClient(t testing.TB) *memcache.Client {
 	t.Helper()
 	c := memcache.New(testbackend.Memcached(t))
 	c.MaxIdleConns = 16
+	c.Timeout = testTimeout
 	t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -16,28 +16,39 @@ import (
 const maxAddTries = 3
 
 // LoadVersion returns the record stored under key with its version, one
-// gets. The version is the item's CAS id, which memcached changes on every
-// write. touch is ignored and Touched is always false: memcached's touch
-// cannot move the deadline kept in the value, and a rewrite would change
-// the version.
+// gets. The version is the ID of the write that stored the record, kept in
+// the value's header (for a value written by an earlier version of this
+// package, which has none, it is the item's CAS id, and SaveIf with it
+// takes two round trips). LoadVersion also remembers the item's CAS id for
+// SaveIf.
+//
+// touch is ignored and Touched is always false: memcached's touch cannot
+// move the deadline kept in the value, and a rewrite would change the
+// version.
 //
 // A server with CAS disabled (memcached -C) reports CAS id 0, and
-// LoadVersion then fails.
+// LoadVersion then fails: SaveIf needs CAS.
 func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store.Loaded, error) {
+	k := s.serverKey(key)
 	var l store.Loaded
 	err := s.run(ctx, "load version", func() error {
-		it, err := s.client.Get(s.serverKey(key))
+		it, err := s.client.Get(k)
 		if err != nil {
 			return ignoreMiss(err)
 		}
-		data, _, live := decode(it.Value, time.Now())
+		h, data, live := decodeLive(it.Value, time.Now())
 		if !live {
 			return nil
 		}
 		if err := checkCAS(it.CasID); err != nil {
 			return err
 		}
-		l = store.Loaded{Data: data, Version: store.Version(it.CasID)}
+		if h.id == 0 {
+			l = store.Loaded{Data: data, Version: store.Version(it.CasID)}
+			return nil
+		}
+		s.cas.put(k, h.id, casEntry{cas: it.CasID, deadline: h.deadline})
+		l = store.Loaded{Data: data, Version: store.Version(h.id)}
 		return nil
 	})
 	if err != nil {
@@ -49,32 +60,26 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 // SaveIf stores data under key until expiresAt if the live record under key
 // has the given version, or, for version 0, if there is no live record. A
 // conflict writes nothing and returns an error wrapping store.ErrConflict.
-// An expiresAt that is not in the future stores the item already expired,
-// which removes the record, and returns 0.
+// The new version is a random ID of this write, the one LoadVersion returns
+// until the next write. An expiresAt that is not in the future stores the
+// item already expired, which removes the record, and returns 0.
 //
-// Version 0 is memcached's add, and a version from LoadVersion (a CAS id)
-// its cas: one round trip each. Memcached does not say which CAS id a write
-// gave the item (the meta protocol's ms can, but gomemcache does not speak
-// it), so the version SaveIf returns is a random ID of the write, kept in
-// the value's header with the top bit set so it is never a CAS id. A SaveIf
-// with such a version takes two round trips: a gets, to check the header
-// and learn the CAS id, then a cas. The sessions manager loads a session
-// with LoadVersion in every request, so its saves take one.
+// Round trips: version 0 is an add. A version that this Store's LoadVersion
+// returned is a cas with the CAS id it read. Memcached does not say which
+// CAS id a write gave the item (only its meta protocol, which gomemcache
+// does not speak, can), so for any other version (one that SaveIf
+// returned, one loaded by another Store, or one whose CAS id the Store has
+// forgotten: it keeps the last 4096, each for one use) SaveIf first reads
+// the item with gets: two round trips. The sessions manager loads a session
+// with LoadVersion in every request that saves it, so its saves take one.
 //
-// Expiry: reads check the exact deadline in the header, and so does every
-// insert. When memcached still holds an expired item, add fails; SaveIf
-// then reads the item and replaces it with cas, two more round trips that
-// only happen within the 2 seconds after a record expired. A CAS id is the
-// one exception: memcached accepts it until it drops the item, so a SaveIf
-// with a CAS id loaded before the deadline can still write for up to 2
-// seconds after the deadline (between 0 and 2 s, depending on where the
-// deadline falls in memcached's one-second clock) and conflicts from then
-// on. A SaveIf with a write ID checks the deadline exactly.
-//
-// CAS ids count up from 1 again when memcached restarts. The restart loses
-// every item, so an old CAS id can only match again if the same key is
-// written anew and happens to get the same id; the sessions manager writes
-// new sessions under new random keys.
+// Expiry is exact, to the nanosecond of the header's deadline, although
+// memcached keeps items a few seconds longer: a version conflicts once the
+// deadline has passed (SaveIf checks the deadline that LoadVersion read, or
+// the one gets reads), and version 0 then replaces the item. While
+// memcached still holds the expired item that replacement takes three
+// round trips (add fails, gets, cas); a conflict with a live record takes
+// two (add, gets).
 func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
 	k := s.serverKey(key)
 	var saved store.Version
@@ -89,14 +94,10 @@ func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt t
 			it.Value, it.Expiration = encode(nil, expiresAt, id), -1
 		}
 		var err error
-		switch v := uint64(version); {
-		case v == 0:
+		if version == 0 {
 			err = s.add(it)
-		case v&idBit == 0:
-			it.CasID = v
-			err = conflict(s.client.CompareAndSwap(it))
-		default:
-			err = s.swapWrite(it, v)
+		} else {
+			err = s.replace(it, uint64(version))
 		}
 		if err != nil {
 			return tooLarge(err)
@@ -128,7 +129,7 @@ func (s *Store) add(it *memcache.Item) error {
 		if err != nil {
 			return err
 		}
-		if _, _, live := decode(old.Value, time.Now()); live {
+		if _, _, live := decodeLive(old.Value, time.Now()); live {
 			return store.ErrConflict
 		}
 		if err := checkCAS(old.CasID); err != nil {
@@ -144,23 +145,35 @@ func (s *Store) add(it *memcache.Item) error {
 	return fmt.Errorf("%w: the expired item was dropped and rewritten %d times", store.ErrConflict, maxAddTries)
 }
 
-// swapWrite stores it if the live item under its key was stored by the
-// write with ID id: a gets, then a cas with the CAS id it read.
-func (s *Store) swapWrite(it *memcache.Item, id uint64) error {
-	old, err := s.client.Get(it.Key)
-	if errors.Is(err, memcache.ErrCacheMiss) {
+// replace stores it if the live item under its key has version v: a cas
+// with the CAS id LoadVersion read, or a gets then a cas when the Store has
+// none.
+func (s *Store) replace(it *memcache.Item, v uint64) error {
+	e, ok := s.cas.take(it.Key, v)
+	if !ok {
+		old, err := s.client.Get(it.Key)
+		if errors.Is(err, memcache.ErrCacheMiss) {
+			return store.ErrConflict
+		}
+		if err != nil {
+			return err
+		}
+		h, _, valid := decode(old.Value)
+		// A format 1 value has no write ID: its version is its CAS id.
+		if !valid || (h.id != v && (h.id != 0 || old.CasID != v)) {
+			return store.ErrConflict
+		}
+		if err := checkCAS(old.CasID); err != nil {
+			return err
+		}
+		e = casEntry{cas: old.CasID, deadline: h.deadline}
+	}
+	// The item had version v and this deadline when its CAS id was e.cas;
+	// the cas succeeds only if it has not changed since.
+	if !(header{deadline: e.deadline}).live(time.Now()) {
 		return store.ErrConflict
 	}
-	if err != nil {
-		return err
-	}
-	if _, oldID, live := decode(old.Value, time.Now()); !live || oldID != id {
-		return store.ErrConflict
-	}
-	if err := checkCAS(old.CasID); err != nil {
-		return err
-	}
-	it.CasID = old.CasID
+	it.CasID = e.cas
 	return conflict(s.client.CompareAndSwap(it))
 }
 
@@ -174,9 +187,9 @@ func conflict(err error) error {
 	return err
 }
 
-// checkCAS returns an error for a CAS id this package cannot use as a
-// version: 0, which memcached -C reports, or one with idBit set, which
-// would take 2^63 writes.
+// checkCAS returns an error for a CAS id this package cannot use: 0, which
+// memcached -C reports, or one with idBit set, which would take 2^63
+// writes.
 func checkCAS(id uint64) error {
 	if id == 0 || id&idBit != 0 {
 		return fmt.Errorf("server returned CAS id %d; conditional writes need CAS (memcached without -C)", id)

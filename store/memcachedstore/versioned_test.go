@@ -35,6 +35,7 @@ func newCountingStore(t *testing.T) (*Store, *atomic.Int64) {
 	t.Helper()
 	n := new(atomic.Int64)
 	c := memcache.New(testbackend.Memcached(t))
+	c.Timeout = testTimeout
 	c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := new(net.Dialer).DialContext(ctx, network, addr)
 		if err != nil {
@@ -82,55 +83,51 @@ func mustLoadVersion(t *testing.T, s *Store, key string) store.Loaded {
 	return l
 }
 
-// TestVersions walks one key through the kinds of version, checking the
-// round trips each call takes.
+// TestVersions walks one key through inserts, conditional writes, a plain
+// Save and a Delete, checking the round trips each call takes.
 func TestVersions(t *testing.T) {
 	ctx := t.Context()
 	s, n := newCountingStore(t)
 	exp := time.Now().Add(time.Minute)
+	want := func(what string, rt int64, f func()) {
+		t.Helper()
+		if got := trips(n, f); got != rt {
+			t.Errorf("%s took %d round trips, want %d", what, got, rt)
+		}
+	}
 
 	var l store.Loaded
-	if got := trips(n, func() { l = mustLoadVersion(t, s, "k") }); got != 1 || l.Found() || l.Data != nil {
-		t.Fatalf("LoadVersion of a missing key = %+v in %d round trips", l, got)
+	want("LoadVersion of a missing key", 1, func() { l = mustLoadVersion(t, s, "k") })
+	if l.Found() || l.Data != nil {
+		t.Fatalf("LoadVersion of a missing key = %+v", l)
 	}
-	var ins store.Version
-	if got := trips(n, func() { ins = mustSaveIf(t, s, "k", "one", exp, 0) }); got != 1 {
-		t.Errorf("SaveIf(version 0) took %d round trips, want 1", got)
+	var v1, v2, v3 store.Version
+	want("SaveIf(0)", 1, func() { v1 = mustSaveIf(t, s, "k", "one", exp, 0) })
+	if uint64(v1)&idBit == 0 {
+		t.Errorf("SaveIf returned %#x, not a write ID", v1)
 	}
-	if uint64(ins)&idBit == 0 {
-		t.Errorf("SaveIf returned %#x, not a write ID", ins)
-	}
-	wantConflict(t, s, "k", exp, 0, "a live record exists")
+	want("SaveIf(0) over a live record", 2, func() { wantConflict(t, s, "k", exp, 0, "a live record exists") })
 
-	if got := trips(n, func() { l = mustLoadVersion(t, s, "k") }); got != 1 || string(l.Data) != "one" || l.Touched {
-		t.Fatalf("LoadVersion = %+v in %d round trips", l, got)
+	want("LoadVersion", 1, func() { l = mustLoadVersion(t, s, "k") })
+	if l.Version != v1 || string(l.Data) != "one" || l.Touched {
+		t.Fatalf("LoadVersion = %+v, want version %#x", l, v1)
 	}
-	cas := l.Version
-	if uint64(cas)&idBit != 0 || cas == ins {
-		t.Fatalf("LoadVersion returned %#x, not a CAS id", cas)
-	}
-	var v2 store.Version
-	if got := trips(n, func() { v2 = mustSaveIf(t, s, "k", "two", exp, cas) }); got != 1 {
-		t.Errorf("SaveIf(CAS id) took %d round trips, want 1", got)
-	}
+	want("SaveIf with a loaded version", 1, func() { v2 = mustSaveIf(t, s, "k", "two", exp, v1) })
 	wantData(t, s, "k", "two")
-	wantConflict(t, s, "k", exp, cas, "a CAS id used once")
-	wantConflict(t, s, "k", exp, ins, "the write ID of an overwritten write")
+	want("SaveIf with a stale version (gets only)", 1, func() { wantConflict(t, s, "k", exp, v1, "a version used once") })
 
-	var v3 store.Version
-	if got := trips(n, func() { v3 = mustSaveIf(t, s, "k", "three", exp, v2) }); got != 2 {
-		t.Errorf("SaveIf(write ID) took %d round trips, want 2", got)
-	}
+	want("SaveIf with the version SaveIf returned", 2, func() { v3 = mustSaveIf(t, s, "k", "three", exp, v2) })
 	wantData(t, s, "k", "three")
-	wantConflict(t, s, "k", exp, v2, "a write ID used once")
+	wantConflict(t, s, "k", exp, v2, "a version used once")
+	if l := mustLoadVersion(t, s, "k"); l.Version != v3 {
+		t.Fatalf("LoadVersion after SaveIf = %#x, want the version SaveIf returned, %#x", l.Version, v3)
+	}
 
 	// A plain Save is a new version too.
-	l = mustLoadVersion(t, s, "k")
 	if err := s.Save(ctx, "k", []byte("saved"), exp); err != nil {
 		t.Fatal(err)
 	}
-	wantConflict(t, s, "k", exp, v3, "a write ID after Save")
-	wantConflict(t, s, "k", exp, l.Version, "a CAS id after Save")
+	want("SaveIf with a loaded version after Save", 1, func() { wantConflict(t, s, "k", exp, v3, "a version after Save") })
 	wantData(t, s, "k", "saved")
 
 	// Delete: every version is stale, and version 0 inserts again.
@@ -138,7 +135,7 @@ func TestVersions(t *testing.T) {
 	if err := s.Delete(ctx, "k"); err != nil {
 		t.Fatal(err)
 	}
-	wantConflict(t, s, "k", exp, l.Version, "a CAS id after Delete")
+	want("SaveIf with a loaded version after Delete", 1, func() { wantConflict(t, s, "k", exp, l.Version, "a version after Delete") })
 	mustSaveIf(t, s, "k", "again", exp, 0)
 	wantData(t, s, "k", "again")
 }
@@ -177,22 +174,22 @@ func TestSaveIfPast(t *testing.T) {
 	s := newStore(t)
 	exp := time.Now().Add(time.Minute)
 	past := time.Now().Add(-time.Second)
-	for _, kind := range []string{"CAS id", "write ID"} {
+	for _, loaded := range []bool{false, true} {
 		v := mustSaveIf(t, s, "k", "v", exp, 0)
-		if kind == "CAS id" {
+		if loaded {
 			v = mustLoadVersion(t, s, "k").Version
 		}
 		if _, err := s.SaveIf(ctx, "k", []byte("x"), past, v^1); !errors.Is(err, store.ErrConflict) {
-			t.Fatalf("SaveIf in the past with a wrong %s: %v, want store.ErrConflict", kind, err)
+			t.Fatalf("SaveIf in the past with a wrong version (loaded %v): %v, want store.ErrConflict", loaded, err)
 		}
 		wantData(t, s, "k", "v")
 		if nv, err := s.SaveIf(ctx, "k", []byte("x"), past, v); nv != 0 || err != nil {
-			t.Fatalf("SaveIf in the past with the %s = %#x, %v; want 0, nil", kind, nv, err)
+			t.Fatalf("SaveIf in the past with the version (loaded %v) = %#x, %v; want 0, nil", loaded, nv, err)
 		}
 		if l := mustLoadVersion(t, s, "k"); l.Found() {
-			t.Fatalf("SaveIf in the past with the %s left %+v", kind, l)
+			t.Fatalf("SaveIf in the past (loaded %v) left %+v", loaded, l)
 		}
-		wantConflict(t, s, "k", exp, v, "the "+kind+" of a removed record")
+		wantConflict(t, s, "k", exp, v, "the version of a removed record")
 	}
 	// Version 0 and a past deadline: nothing to write, conflict only with a
 	// live record.
@@ -235,25 +232,51 @@ func TestInsertOverExpiredItem(t *testing.T) {
 	wantData(t, s, "k", "new")
 }
 
-// TestStaleAfterDeadline checks how a version loaded before the deadline
-// fares after it: a write ID conflicts at once; a CAS id within the 2
-// seconds memcached may keep the item.
+// TestStaleAfterDeadline checks that a version conflicts as soon as the
+// record's deadline has passed, although memcached still holds the item:
+// a version that LoadVersion returned without a round trip, one that
+// SaveIf returned after a gets.
 func TestStaleAfterDeadline(t *testing.T) {
-	s := newStore(t)
+	s, n := newCountingStore(t)
 	exp := time.Now().Add(time.Minute)
 
-	deadline := time.Now().Add(100 * time.Millisecond)
-	id := mustSaveIf(t, s, "id", "v", deadline, 0)
-	time.Sleep(time.Until(deadline))
-	wantConflict(t, s, "id", exp, id, "a write ID after the deadline")
+	saved := mustSaveIf(t, s, "saved", "v", time.Now().Add(100*time.Millisecond), 0)
+	mustSaveIf(t, s, "loaded", "v", time.Now().Add(100*time.Millisecond), 0)
+	loaded := mustLoadVersion(t, s, "loaded").Version
+	time.Sleep(100 * time.Millisecond)
+	for _, k := range []string{"saved", "loaded"} {
+		if _, err := s.client.Get(s.serverKey(k)); err != nil {
+			t.Fatalf("memcached no longer holds the expired item %q: %v", k, err)
+		}
+	}
+	if got := trips(n, func() { wantConflict(t, s, "loaded", exp, loaded, "a loaded version after the deadline") }); got != 0 {
+		t.Errorf("SaveIf with a loaded version after the deadline took %d round trips, want 0", got)
+	}
+	wantConflict(t, s, "saved", exp, saved, "a version SaveIf returned, after the deadline")
+	for _, k := range []string{"saved", "loaded"} {
+		if l := mustLoadVersion(t, s, k); l.Found() {
+			t.Fatalf("a stale version wrote %+v", l)
+		}
+	}
+}
 
-	deadline = time.Now().Add(100 * time.Millisecond)
-	mustSaveIf(t, s, "cas", "v", deadline, 0)
-	cas := mustLoadVersion(t, s, "cas").Version
-	time.Sleep(time.Until(deadline.Add(2*time.Second + 50*time.Millisecond)))
-	wantConflict(t, s, "cas", exp, cas, "a CAS id 2 s after the deadline")
-	if l := mustLoadVersion(t, s, "cas"); l.Found() {
-		t.Fatalf("the stale CAS id wrote %+v", l)
+// TestStaleV1AfterDeadline checks the version of a format 1 value, its CAS
+// id: SaveIf reads the value first, and refuses it once its deadline has
+// passed, although memcached would still accept the CAS id.
+func TestStaleV1AfterDeadline(t *testing.T) {
+	s, n := newCountingStore(t)
+	deadline := time.Now().Add(100 * time.Millisecond)
+	setV1(t, s, "k", "old", deadline)
+	cas := mustLoadVersion(t, s, "k").Version
+	if uint64(cas)&idBit != 0 {
+		t.Fatalf("LoadVersion of a format 1 value = %#x, want a CAS id", cas)
+	}
+	time.Sleep(time.Until(deadline))
+	if got := trips(n, func() { wantConflict(t, s, "k", time.Now().Add(time.Minute), cas, "a CAS id after the deadline") }); got != 1 {
+		t.Errorf("SaveIf with a format 1 value's version after the deadline took %d round trips, want 1 (gets)", got)
+	}
+	if err := s.client.CompareAndSwap(&memcache.Item{Key: s.serverKey("k"), Value: []byte("x"), CasID: uint64(cas)}); err != nil {
+		t.Fatalf("memcached no longer accepts the CAS id, so the test proves nothing: %v", err)
 	}
 }
 
@@ -269,11 +292,15 @@ func TestRaces(t *testing.T) {
 	}{
 		{"version 0, missing key", func(string) store.Version { return 0 }},
 		{"version 0, expired item", func(key string) store.Version { saveHeld(t, s, key); return 0 }},
-		{"CAS id", func(key string) store.Version {
+		{"loaded version", func(key string) store.Version {
 			mustSaveIf(t, s, key, "v", exp, 0)
 			return mustLoadVersion(t, s, key).Version
 		}},
-		{"write ID", func(key string) store.Version { return mustSaveIf(t, s, key, "v", exp, 0) }},
+		{"version SaveIf returned", func(key string) store.Version { return mustSaveIf(t, s, key, "v", exp, 0) }},
+		{"CAS id of a format 1 value", func(key string) store.Version {
+			setV1(t, s, key, "v", exp)
+			return mustLoadVersion(t, s, key).Version
+		}},
 	} {
 		key := "race:" + c.name
 		v := c.prepare(key)
@@ -303,25 +330,55 @@ func TestRaces(t *testing.T) {
 	}
 }
 
+// setV1 stores a value in format 1, as earlier versions of the package
+// did.
+func setV1(t *testing.T, s *Store, key, data string, deadline time.Time) {
+	t.Helper()
+	v := append(encode(nil, deadline, 0)[:headerLenV1], data...)
+	v[0] = formatV1
+	exp, _ := expiration(deadline, time.Now())
+	if err := s.client.Set(&memcache.Item{Key: s.serverKey(key), Value: v, Expiration: exp}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFormatV1 reads a value written by an earlier version of the package
 // and replaces it conditionally.
 func TestFormatV1(t *testing.T) {
 	s := newStore(t)
-	v := make([]byte, headerLenV1, headerLenV1+3)
-	v[0] = formatV1
-	copy(v[1:], encode(nil, time.Now().Add(time.Minute), 0)[1:9])
-	v = append(v, "old"...)
-	if err := s.client.Set(&memcache.Item{Key: s.serverKey("k"), Value: v, Expiration: 60}); err != nil {
-		t.Fatal(err)
-	}
+	exp := time.Now().Add(time.Minute)
+	setV1(t, s, "k", "old", exp)
 	wantData(t, s, "k", "old")
 	l := mustLoadVersion(t, s, "k")
-	if string(l.Data) != "old" {
-		t.Fatalf("LoadVersion of a format 1 value = %+v", l)
+	if string(l.Data) != "old" || uint64(l.Version)&idBit != 0 {
+		t.Fatalf("LoadVersion of a format 1 value = %+v, want its CAS id as version", l)
 	}
-	wantConflict(t, s, "k", time.Now().Add(time.Minute), 0, "version 0 over a format 1 value")
-	mustSaveIf(t, s, "k", "new", time.Now().Add(time.Minute), l.Version)
+	wantConflict(t, s, "k", exp, 0, "version 0 over a format 1 value")
+	v := mustSaveIf(t, s, "k", "new", exp, l.Version)
 	wantData(t, s, "k", "new")
+	if l := mustLoadVersion(t, s, "k"); l.Version != v {
+		t.Fatalf("LoadVersion after SaveIf = %#x, want %#x", l.Version, v)
+	}
+}
+
+func TestCASCache(t *testing.T) {
+	var c casCache
+	for i := range casCacheSize + 10 {
+		c.put("k", uint64(i)|idBit, casEntry{cas: uint64(i) + 1})
+	}
+	if len(c.m) != casCacheSize {
+		t.Fatalf("%d entries, want at most %d", len(c.m), casCacheSize)
+	}
+	c.put("k", 1, casEntry{cas: 7})
+	if e, ok := c.take("k", 1); !ok || e.cas != 7 {
+		t.Fatalf("take = %+v, %v", e, ok)
+	}
+	if _, ok := c.take("k", 1); ok {
+		t.Fatal("an entry was taken twice")
+	}
+	if _, ok := c.take("other", 2|idBit); ok {
+		t.Fatal("took an entry of another key")
+	}
 }
 
 func TestCheckCAS(t *testing.T) {

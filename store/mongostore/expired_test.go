@@ -2,6 +2,7 @@ package mongostore
 
 import (
 	"context"
+	"crypto/rand"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -91,7 +92,7 @@ func TestLoggerGetsCleanupErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	s, err := New(t.Context(), client.Database(testDatabase).Collection("logger_"+time.Now().Format("150405.000000")),
+	s, err := New(t.Context(), client.Database(testDatabase).Collection("logger_"+rand.Text()[:12]),
 		WithCleanupInterval(5*time.Millisecond), WithLogger(slog.New(rec)))
 	if err != nil {
 		t.Fatal(err)

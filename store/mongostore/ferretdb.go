@@ -2,7 +2,7 @@ package mongostore
 
 import (
 	"context"
-	"hash/maphash"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -14,21 +14,20 @@ import (
 // a touch can write back the data a concurrent save replaced (seen on
 // v1.24 with its SQLite backend). On FerretDB the Store therefore
 // serializes the writes to each key within the process, through a table
-// of locks shared by every Store on the collection. Writes from other
+// of locks that every Store on the collection shares. Writes from other
 // processes are not covered; MongoDB needs none of this.
 
-// writeLocks holds one-slot semaphores, picked by a hash of the collection
-// and the key.
-var writeLocks = func() (l struct {
-	seed maphash.Seed
-	sems [256]chan struct{}
-}) {
-	l.seed = maphash.MakeSeed()
-	for i := range l.sems {
-		l.sems[i] = make(chan struct{}, 1)
-	}
-	return l
-}()
+// writeLocks holds a one-slot semaphore for every key being written on
+// FerretDB, under the collection's namespace and the key.
+var writeLocks struct {
+	mu sync.Mutex
+	m  map[string]*writeLock
+}
+
+type writeLock struct {
+	sem  chan struct{}
+	refs int // goroutines holding or waiting for sem
+}
 
 // isFerretDB reports whether the server behind coll is FerretDB, which
 // names its version in buildInfo.
@@ -44,28 +43,46 @@ func isFerretDB(ctx context.Context, coll *mongo.Collection) (bool, error) {
 }
 
 // lock waits until no other write to key runs in this process, when the
-// store serializes writes, and returns the semaphore to pass to unlock.
-func (s *Store) lock(ctx context.Context, op, key string) (chan struct{}, error) {
+// store serializes writes, and returns what to pass to unlock.
+func (s *Store) lock(ctx context.Context, op, key string) (*writeLock, error) {
 	if !s.serialize {
 		return nil, nil
 	}
-	var h maphash.Hash
-	h.SetSeed(writeLocks.seed)
-	h.WriteString(s.namespace)
-	h.WriteByte(0)
-	h.WriteString(key)
-	sem := writeLocks.sems[h.Sum64()%uint64(len(writeLocks.sems))]
+	name := s.namespace + "\x00" + key
+	writeLocks.mu.Lock()
+	l := writeLocks.m[name]
+	if l == nil {
+		if writeLocks.m == nil {
+			writeLocks.m = make(map[string]*writeLock)
+		}
+		l = &writeLock{sem: make(chan struct{}, 1)}
+		writeLocks.m[name] = l
+	}
+	l.refs++
+	writeLocks.mu.Unlock()
 	select {
-	case sem <- struct{}{}:
-		return sem, nil
+	case l.sem <- struct{}{}:
+		return l, nil
 	case <-ctx.Done():
+		release(name, l)
 		return nil, wrap(ctx, op, ctx.Err())
 	}
 }
 
-// unlock releases a semaphore that lock returned.
-func unlock(sem chan struct{}) {
-	if sem != nil {
-		<-sem
+// unlock ends a write that lock let start.
+func (s *Store) unlock(key string, l *writeLock) {
+	if l != nil {
+		<-l.sem
+		release(s.namespace+"\x00"+key, l)
+	}
+}
+
+// release drops a goroutine's hold on l, and l itself once nobody holds
+// or waits for it.
+func release(name string, l *writeLock) {
+	writeLocks.mu.Lock()
+	defer writeLocks.mu.Unlock()
+	if l.refs--; l.refs == 0 {
+		delete(writeLocks.m, name)
 	}
 }

@@ -152,11 +152,11 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 	if err := s.check("save"); err != nil {
 		return err
 	}
-	sem, err := s.lock(ctx, "save", key)
+	wl, err := s.lock(ctx, "save", key)
 	if err != nil {
 		return err
 	}
-	defer unlock(sem)
+	defer s.unlock(key, wl)
 	deadline := ceilMilli(expiresAt)
 	if !deadline.After(ceilMilli(s.now())) {
 		return s.delete(ctx, "save", key)
@@ -183,11 +183,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
-	sem, err := s.lock(ctx, "delete", key)
+	wl, err := s.lock(ctx, "delete", key)
 	if err != nil {
 		return err
 	}
-	defer unlock(sem)
+	defer s.unlock(key, wl)
 	return s.delete(ctx, "delete", key)
 }
 

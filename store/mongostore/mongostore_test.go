@@ -21,7 +21,7 @@ import (
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
 
-// testDatabase holds the collections the tests create.
+// testDatabase prefixes the databases the tests create.
 const testDatabase = "sessions_test"
 
 // connect returns a client for the test server, disconnected when the test

@@ -39,7 +39,6 @@
 package mongostore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,11 +102,14 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 	if coll == nil {
 		return nil, errors.New("mongostore: nil collection")
 	}
-	cfg := config{cleanupInterval: DefaultCleanupInterval}
+	cfg := config{cleanupInterval: DefaultCleanupInterval, logger: slog.Default()}
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
 	}
 	ferret, err := isFerretDB(ctx, coll)
 	if err != nil {
@@ -125,7 +127,7 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 		namespace: coll.Database().Name() + "." + coll.Name(),
 	}
 	if !ttl && cfg.cleanupInterval > 0 {
-		s.cleaner = startCleaner(coll, cfg.cleanupInterval, cmp.Or(cfg.logger, slog.Default()))
+		s.cleaner = startCleaner(coll, cfg.cleanupInterval, cfg.logger)
 		// The cleaner holds the collection, not the Store, so a Store that
 		// is dropped without Close still stops its goroutine.
 		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)

@@ -340,15 +340,19 @@ func TestClose(t *testing.T) {
 	}
 }
 
-func TestNewNilCollection(t *testing.T) {
+func TestNewRejectsBadInput(t *testing.T) {
 	if s, err := New(t.Context(), nil); err == nil || s != nil {
 		t.Errorf("New(nil collection) = %v, %v; want an error", s, err)
+	}
+	coll := connect(t).Database(testDatabase).Collection("never_created")
+	if s, err := New(t.Context(), coll, WithLogger(nil)); err == nil || s != nil {
+		t.Errorf("New(WithLogger(nil)) = %v, %v; want an error", s, err)
 	}
 }
 
 func TestNegativeCleanupInterval(t *testing.T) {
 	client := connect(t)
-	s := newStore(t, client, WithCleanupInterval(-time.Second), WithLogger(nil), nil)
+	s := newStore(t, client, WithCleanupInterval(-time.Second), nil)
 	if s.cleaner != nil {
 		t.Error("WithCleanupInterval(-1s) started a background cleanup")
 	}

@@ -69,9 +69,9 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 // CAS id a write gave the item (only its meta protocol, which gomemcache
 // does not speak, can), so for any other version (one that SaveIf
 // returned, one loaded by another Store, or one whose CAS id the Store has
-// forgotten: it keeps the last 4096, each for one use) SaveIf first reads
-// the item with gets: two round trips. The sessions manager loads a session
-// with LoadVersion in every request that saves it, so its saves take one.
+// forgotten: it keeps up to 4096, each for one use) SaveIf first reads the
+// item with gets: two round trips. So a LoadVersion then a SaveIf, a
+// request's usual pair, costs two round trips in all.
 //
 // Expiry is exact, to the nanosecond of the header's deadline, although
 // memcached keeps items a few seconds longer: a version conflicts once the

@@ -9,7 +9,8 @@ import (
 
 // Touch moves the expiry of the record under key to expiresAt without
 // rewriting its data or changing its version. A missing or expired record
-// is left alone.
+// is left alone; an expiresAt that is not in the future leaves the record
+// expired.
 func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) error {
 	if err := s.check("touch"); err != nil {
 		return err
@@ -27,7 +28,8 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 
 // LoadAndTouch returns the data stored under key and moves its expiry to
 // expiresAt, in one round trip (findAndModify). A missing or expired record
-// is reported as not found and left alone.
+// is reported as not found and left alone. An expiresAt that is not in the
+// future returns the record and leaves it expired.
 func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
 	if err := s.check("load and touch"); err != nil {
 		return nil, false, err

@@ -3,6 +3,7 @@ package mongostore
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -125,5 +126,30 @@ func TestLoggerGetsCleanupErrors(t *testing.T) {
 			t.Fatal("no cleanup failure logged within 5s of disconnecting the client")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestDeleteExpiredBatches deletes more expired documents than one batch
+// of the FerretDB cleanup holds, and keeps the live ones.
+func TestDeleteExpiredBatches(t *testing.T) {
+	s := newStore(t, connect(t), WithCleanupInterval(0))
+	docs := make([]any, 0, 2*expiredBatch+10)
+	past, future := time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
+	for i := range cap(docs) {
+		docs = append(docs, record{Key: fmt.Sprint("expired", i), Data: []byte{}, ExpiresAt: past})
+	}
+	for i := range 5 {
+		docs = append(docs, record{Key: fmt.Sprint("live", i), Data: []byte{}, ExpiresAt: future})
+	}
+	if _, err := s.coll.InsertMany(t.Context(), docs); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DeleteExpired(t.Context())
+	// A MongoDB TTL monitor may have removed some already.
+	if err != nil || n > 2*expiredBatch+10 || (s.locks != nil && n != 2*expiredBatch+10) {
+		t.Fatalf("DeleteExpired = %d, %v; want %d", n, err, 2*expiredBatch+10)
+	}
+	if c := count(t, s.coll); c != 5 {
+		t.Fatalf("%d documents left, want the 5 live ones", c)
 	}
 }

@@ -10,12 +10,14 @@ import (
 
 // FerretDB v1 runs an update, a findAndModify and a delete as a read of
 // the matching documents followed by a write by _id, not as one atomic
-// step: two conditional writes racing on one version can both succeed, and
-// a touch can write back the data a concurrent save replaced (seen on
-// v1.24 with its SQLite backend). On FerretDB the Store therefore
-// serializes the writes to each key within the process, through a table
-// of locks that every Store on the collection shares. Writes from other
-// processes are not covered; MongoDB needs none of this.
+// step: two conditional writes racing on one version can both succeed, a
+// touch can write back the data a concurrent save replaced, and the
+// cleanup can delete a record saved again after it found it expired (the
+// first seen on v1.24 with its SQLite backend). On FerretDB the Store
+// therefore serializes the writes to each key within the process, the
+// cleanup's too, through a table of locks that every Store on the
+// collection shares. Writes from other processes are not covered; MongoDB
+// needs none of this.
 
 // writeLocks holds a one-slot semaphore for every key being written on
 // FerretDB, under the collection's namespace and the key.
@@ -42,13 +44,20 @@ func isFerretDB(ctx context.Context, coll *mongo.Collection) (bool, error) {
 	return info.FerretDB != "", nil
 }
 
-// lock waits until no other write to key runs in this process, when the
-// store serializes writes, and returns what to pass to unlock.
-func (s *Store) lock(ctx context.Context, op, key string) (*writeLock, error) {
-	if !s.serialize {
+// A writeLocker serializes the writes to each key of one collection
+// within the process. A nil *writeLocker does nothing: the Store holds one
+// only on FerretDB.
+type writeLocker struct {
+	namespace string // database.collection
+}
+
+// lock waits until no other write to key runs in this process, and returns
+// what to pass to unlock.
+func (w *writeLocker) lock(ctx context.Context, op, key string) (*writeLock, error) {
+	if w == nil {
 		return nil, nil
 	}
-	name := s.namespace + "\x00" + key
+	name := w.namespace + "\x00" + key
 	writeLocks.mu.Lock()
 	l := writeLocks.m[name]
 	if l == nil {
@@ -70,10 +79,10 @@ func (s *Store) lock(ctx context.Context, op, key string) (*writeLock, error) {
 }
 
 // unlock ends a write that lock let start.
-func (s *Store) unlock(key string, l *writeLock) {
+func (w *writeLocker) unlock(key string, l *writeLock) {
 	if l != nil {
 		<-l.sem
-		release(s.namespace+"\x00"+key, l)
+		release(w.namespace+"\x00"+key, l)
 	}
 }
 

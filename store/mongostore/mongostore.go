@@ -68,10 +68,9 @@ type Store struct {
 	now      func() time.Time // the clock; tests replace it
 	closed   atomic.Bool
 
-	// serialize is set on FerretDB, whose updates are not atomic: writes
-	// to one key then take a lock, see ferretdb.go.
-	serialize bool
-	namespace string // database.collection
+	// locks serializes the writes to each key on FerretDB, whose updates
+	// are not atomic (see ferretdb.go); nil elsewhere.
+	locks *writeLocker
 }
 
 // Interface checks.
@@ -119,15 +118,12 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{
-		coll:      coll,
-		ttlIndex:  ttl,
-		now:       time.Now,
-		serialize: ferret,
-		namespace: coll.Database().Name() + "." + coll.Name(),
+	s := &Store{coll: coll, ttlIndex: ttl, now: time.Now}
+	if ferret {
+		s.locks = &writeLocker{namespace: coll.Database().Name() + "." + coll.Name()}
 	}
 	if !ttl && cfg.cleanupInterval > 0 {
-		s.cleaner = startCleaner(coll, cfg.cleanupInterval, cfg.logger)
+		s.cleaner = startCleaner(coll, s.locks, cfg.cleanupInterval, cfg.logger)
 		// The cleaner holds the collection, not the Store, so a Store that
 		// is dropped without Close still stops its goroutine.
 		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
@@ -154,11 +150,11 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 	if err := s.check("save"); err != nil {
 		return err
 	}
-	wl, err := s.lock(ctx, "save", key)
+	wl, err := s.locks.lock(ctx, "save", key)
 	if err != nil {
 		return err
 	}
-	defer s.unlock(key, wl)
+	defer s.locks.unlock(key, wl)
 	deadline := ceilMilli(expiresAt)
 	if !deadline.After(ceilMilli(s.now())) {
 		return s.delete(ctx, "save", key)
@@ -185,11 +181,11 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
-	wl, err := s.lock(ctx, "delete", key)
+	wl, err := s.locks.lock(ctx, "delete", key)
 	if err != nil {
 		return err
 	}
-	defer s.unlock(key, wl)
+	defer s.locks.unlock(key, wl)
 	return s.delete(ctx, "delete", key)
 }
 

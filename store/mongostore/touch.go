@@ -15,11 +15,11 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 	if err := s.check("touch"); err != nil {
 		return err
 	}
-	wl, err := s.lock(ctx, "touch", key)
+	wl, err := s.locks.lock(ctx, "touch", key)
 	if err != nil {
 		return err
 	}
-	defer s.unlock(key, wl)
+	defer s.locks.unlock(key, wl)
 	if _, err := s.coll.UpdateOne(ctx, live(key, s.now()), setExpiry(expiresAt)); err != nil {
 		return wrap(ctx, "touch", err)
 	}
@@ -42,11 +42,11 @@ func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Tim
 // loadAndTouch reads the live record under key into doc and moves its
 // expiry to expiresAt, in one findAndModify.
 func (s *Store) loadAndTouch(ctx context.Context, op, key string, expiresAt time.Time, doc *record) (bool, error) {
-	wl, err := s.lock(ctx, op, key)
+	wl, err := s.locks.lock(ctx, op, key)
 	if err != nil {
 		return false, err
 	}
-	defer s.unlock(key, wl)
+	defer s.locks.unlock(key, wl)
 	// No projection: FerretDB rejects one in findAndModify, and it would
 	// only spare the key and the expiry.
 	res := s.coll.FindOneAndUpdate(ctx, live(key, s.now()), setExpiry(expiresAt))

@@ -77,11 +77,11 @@ func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt t
 	if err := s.check("save if"); err != nil {
 		return 0, err
 	}
-	wl, err := s.lock(ctx, "save if", key)
+	wl, err := s.locks.lock(ctx, "save if", key)
 	if err != nil {
 		return 0, err
 	}
-	defer s.unlock(key, wl)
+	defer s.locks.unlock(key, wl)
 	now := s.now()
 	deadline := ceilMilli(expiresAt)
 	if !deadline.After(ceilMilli(now)) {

@@ -194,9 +194,17 @@ func faultDB(sqldb *sql.DB, d schema.Dialect) (any, func()) {
 func newFaultStore(t *testing.T, client any) store.Store {
 	switch c := client.(type) {
 	case rueidis.Client:
-		return redisstore.New(c)
+		s, err := redisstore.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	case *memcache.Client:
-		return memcachedstore.New(c)
+		s, err := memcachedstore.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	case *mongo.Collection:
 		return mongoStore(t, c, mongostore.WithCleanupInterval(0))
 	case *bun.DB:

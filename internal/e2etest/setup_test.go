@@ -77,6 +77,16 @@ func sqliteDB(t *testing.T) *sql.DB {
 	return sqldb
 }
 
+// serverPool bounds the connections to a database server and keeps them
+// open, as a production pool does: the race scenarios send 50 requests at
+// once, and a pool without bounds opens (and closes) a connection for
+// each, past PostgreSQL's max_connections.
+func serverPool(sqldb *sql.DB) *sql.DB {
+	sqldb.SetMaxOpenConns(16)
+	sqldb.SetMaxIdleConns(16)
+	return sqldb
+}
+
 func openMySQL(t *testing.T, dsn string) *sql.DB {
 	sqldb, err := sql.Open("mysql", dsn)
 	if err != nil {

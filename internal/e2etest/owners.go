@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func owners(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("list and revoke", func(t *testing.T) { line = append(line, ownerListRevoke(t, newStore(t))) })
 	t.Run("revoke others", func(t *testing.T) { line = append(line, ownerRevokeOthers(t, newStore(t))) })
 	t.Run("revoke racing a modify", func(t *testing.T) { line = append(line, ownerRevokeRace(t, newStore(t))) })
+	t.Run("logins racing RevokeOwner", func(t *testing.T) { line = append(line, ownerLoginRace(t, newStore(t))) })
 	t.Run("index stays small", func(t *testing.T) { line = append(line, ownerIndexSmall(t, newStore(t))) })
 	t.Run("token transport", func(t *testing.T) { line = append(line, ownerTransport(t, newStore(t))) })
 	t.Logf("owners: %s", strings.Join(line, "; "))
@@ -294,6 +296,74 @@ func ownerRevokeRace(t *testing.T, st store.Store) string {
 		}
 	}
 	return fmt.Sprintf("revoke race alive %d/%d", alive, trials)
+}
+
+// ownerLoginRace logs an owner in from several clients at once while
+// RevokeOwner runs. Each login must end up either ended or listed by
+// Sessions (so that a later RevokeOwner ends it): no live session of the
+// owner may escape the index.
+func ownerLoginRace(t *testing.T, st store.Store) string {
+	const logins, rounds = 8, 3
+	m := newManager[data](t, st)
+	a, _, _ := ownerApp(t, m)
+	ended, unlisted := 0, 0
+	for round := range rounds {
+		user := "crowd" + strconv.Itoa(round)
+		start := make(chan struct{})
+		tokens := make([]string, logins)
+		var wg sync.WaitGroup
+		for i := range logins {
+			wg.Go(func() {
+				<-start
+				if i%2 == 1 {
+					time.Sleep(time.Duration(i) * time.Millisecond)
+				}
+				r := a.get("/login?user="+user, "")
+				if !r.ok() || r.cookie == "" || r.cookie == "-" {
+					t.Errorf("round %d: login %d: %v", round, i, r)
+				}
+				tokens[i] = r.cookie
+			})
+		}
+		var revoked reply
+		wg.Go(func() {
+			<-start
+			time.Sleep(2 * time.Millisecond)
+			revoked = a.get("/revokeowner?user="+user, "")
+		})
+		close(start)
+		wg.Wait()
+		if !revoked.ok() {
+			t.Fatalf("round %d: RevokeOwner: %v", round, revoked)
+		}
+		listed := map[string]bool{}
+		for _, l := range list(a, user, "") {
+			listed[l.id] = true
+		}
+		live := 0
+		for i, tok := range tokens {
+			id, _, _ := whoami(a, tok)
+			switch {
+			case id == "":
+				ended++
+			case !listed[id]:
+				unlisted++
+				t.Errorf("round %d: login %d is live but Sessions does not list it", round, i)
+			default:
+				live++
+			}
+		}
+		r := a.get("/revokeowner?user="+user, "")
+		if !r.ok() || r.body != strconv.Itoa(live) {
+			t.Errorf("round %d: the second RevokeOwner: %v, want %d", round, r, live)
+		}
+		for i, tok := range tokens {
+			if !dead(a, tok) {
+				t.Errorf("round %d: login %d survived the second RevokeOwner", round, i)
+			}
+		}
+	}
+	return fmt.Sprintf("login race: %d logins, %d ended by RevokeOwner, %d live and unlisted", logins*rounds, ended, unlisted)
 }
 
 // ownerIndexSmall logs in and out many times and checks that the owner's

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sessionkit/sessions"
@@ -404,8 +405,9 @@ func TestIdleTimeout(t *testing.T) {
 		{"Toucher", func(s *spyStore) sessionsStore { return touchSpy{s} }, []string{"load", "save"}},
 		{"plain", func(s *spyStore) sessionsStore { return s }, []string{"load", "save"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+		// On the fake clock of a synctest bubble: the sleeps take no time.
+		synctest.Test(t, func(t *testing.T) {
+			t.Log(tc.name)
 			spy := newSpy(t)
 			m := mustNew[profile](t, sessions.WithStore(tc.wrap(spy)), sessions.WithIdleTimeout(time.Second))
 			var seen profile
@@ -440,7 +442,9 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-func TestAbsoluteLifetime(t *testing.T) {
+func TestAbsoluteLifetime(t *testing.T) { synctest.Test(t, testAbsoluteLifetime) }
+
+func testAbsoluteLifetime(t *testing.T) {
 	m := mustNew[profile](t, sessions.WithLifetime(1500*time.Millisecond), sessions.WithIdleTimeout(time.Hour))
 	var seen profile
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
@@ -540,7 +544,9 @@ func TestKeyPrefixAndHashedKeys(t *testing.T) {
 // TestIdleRefreshIsThrottled: on a store without a one-trip load-and-touch,
 // read-only requests rewrite the record only once its stored expiry lags
 // the idle timeout by the refresh window (a tenth of it, at most a minute).
-func TestIdleRefreshIsThrottled(t *testing.T) {
+func TestIdleRefreshIsThrottled(t *testing.T) { synctest.Test(t, testIdleRefreshIsThrottled) }
+
+func testIdleRefreshIsThrottled(t *testing.T) {
 	spy := newSpy(t)
 	m := mustNew[profile](t, sessions.WithStore(touchSpy{spy}), sessions.WithIdleTimeout(10*time.Second))
 	create := true

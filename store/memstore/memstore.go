@@ -28,11 +28,12 @@ import (
 // store.Toucher, store.LoadToucher and store.ExpiredDeleter. Create it with
 // New and stop it with Close; all methods are safe for concurrent use.
 type Store struct {
-	shards  []shard
-	mask    uint64
-	seed    maphash.Seed
-	closed  atomic.Bool
-	sweeper *sweeper // nil when the sweeper is off
+	shards    []shard
+	mask      uint64
+	seed      maphash.Seed
+	closed    atomic.Bool
+	sweeper   *sweeper        // nil when the sweeper is off
+	forgotten runtime.Cleanup // stops the sweeper of a Store dropped without Close
 }
 
 // Interface checks.
@@ -64,7 +65,7 @@ func New(opts ...Option) (*Store, error) {
 		s.sweeper = startSweeper(s.shards, cfg.cleanupInterval, cfg.logger)
 		// The sweeper holds the shards, not the Store, so a Store that is
 		// dropped without Close still stops its goroutine.
-		runtime.AddCleanup(s, (*sweeper).stop, s.sweeper)
+		s.forgotten = runtime.AddCleanup(s, (*sweeper).stop, s.sweeper)
 	}
 	return s, nil
 }
@@ -130,6 +131,7 @@ func (s *Store) Len() int {
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	if s.sweeper != nil {
+		s.forgotten.Stop() // closed: nothing left for a cleanup to stop
 		s.sweeper.stop()
 	}
 	return nil

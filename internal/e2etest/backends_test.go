@@ -64,7 +64,7 @@ func TestRedisCluster(t *testing.T) {
 }
 
 func TestMemcached(t *testing.T) {
-	c := memcache.New(testbackend.Memcached(t))
+	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
 		return memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))

@@ -79,11 +79,11 @@ func TestMongo(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testbackend.Postgres(t))))
-	runSQL(t, serverPool(sqldb), pgdialect.New())
+	runSQL(t, serverPool(t, sqldb), pgdialect.New())
 }
 
 func TestMariaDB(t *testing.T) {
-	runSQL(t, serverPool(openMySQL(t, testbackend.MariaDB(t))), mysqldialect.New())
+	runSQL(t, serverPool(t, openMySQL(t, testbackend.MariaDB(t))), mysqldialect.New())
 }
 
 func TestMySQL(t *testing.T) {
@@ -92,7 +92,7 @@ func TestMySQL(t *testing.T) {
 		return
 	}
 	dsn, _ := testbackend.MySQL(t)
-	runSQL(t, serverPool(openMySQL(t, dsn)), mysqldialect.New())
+	runSQL(t, serverPool(t, openMySQL(t, dsn)), mysqldialect.New())
 }
 
 func TestSQLite(t *testing.T) {

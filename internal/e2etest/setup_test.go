@@ -79,13 +79,27 @@ func sqliteDB(t *testing.T) *sql.DB {
 	return sqldb
 }
 
-// serverPool bounds the connections to a database server and keeps them
-// open, as a production pool does: the race scenarios send 50 requests at
-// once, and a pool without bounds opens (and closes) a connection for
-// each, past PostgreSQL's max_connections.
-func serverPool(sqldb *sql.DB) *sql.DB {
-	sqldb.SetMaxOpenConns(16)
-	sqldb.SetMaxIdleConns(16)
+// serverPool bounds the connections to a database server and opens them
+// up front, as a warm production pool has them: the race scenarios send
+// 50 requests at once, and a pool without bounds opened (and closed) a
+// connection for each, past PostgreSQL's max_connections; a cold pool
+// opening 16 at once on a loaded machine sometimes took longer than the
+// store timeout (SCRAM authentication).
+func serverPool(t *testing.T, sqldb *sql.DB) *sql.DB {
+	const size = 16
+	sqldb.SetMaxOpenConns(size)
+	sqldb.SetMaxIdleConns(size)
+	var conns []*sql.Conn
+	for range size {
+		c, err := sqldb.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
 	return sqldb
 }
 

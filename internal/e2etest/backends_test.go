@@ -64,7 +64,7 @@ func TestRedisCluster(t *testing.T) {
 }
 
 func TestMemcached(t *testing.T) {
-	c := memcache.New(testbackend.Memcached(t))
+	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
 		s, err := memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
@@ -83,11 +83,11 @@ func TestMongo(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testbackend.Postgres(t))))
-	runSQL(t, sqldb, pgdialect.New())
+	runSQL(t, serverPool(t, sqldb), pgdialect.New())
 }
 
 func TestMariaDB(t *testing.T) {
-	runSQL(t, openMySQL(t, testbackend.MariaDB(t)), mysqldialect.New())
+	runSQL(t, serverPool(t, openMySQL(t, testbackend.MariaDB(t))), mysqldialect.New())
 }
 
 func TestMySQL(t *testing.T) {
@@ -96,7 +96,7 @@ func TestMySQL(t *testing.T) {
 		return
 	}
 	dsn, _ := testbackend.MySQL(t)
-	runSQL(t, openMySQL(t, dsn), mysqldialect.New())
+	runSQL(t, serverPool(t, openMySQL(t, dsn)), mysqldialect.New())
 }
 
 func TestSQLite(t *testing.T) {

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/rueidis"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/sqliteshim"
@@ -75,6 +77,40 @@ func sqliteDB(t *testing.T) *sql.DB {
 	}
 	sqldb.SetMaxOpenConns(1)
 	return sqldb
+}
+
+// serverPool bounds the connections to a database server and opens them
+// up front, as a warm production pool has them: the race scenarios send
+// 50 requests at once, and a pool without bounds opened (and closed) a
+// connection for each, past PostgreSQL's max_connections; a cold pool
+// opening 16 at once on a loaded machine sometimes took longer than the
+// store timeout (SCRAM authentication).
+func serverPool(t *testing.T, sqldb *sql.DB) *sql.DB {
+	const size = 16
+	sqldb.SetMaxOpenConns(size)
+	sqldb.SetMaxIdleConns(size)
+	var conns []*sql.Conn
+	for range size {
+		c, err := sqldb.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	return sqldb
+}
+
+// pooledMemcache keeps enough connections open for the race scenarios'
+// 50 requests at once, and gives a connect more than the default 500 ms
+// on a loaded machine: with 2 idle connections, every burst opened ~50
+// and one occasionally timed out.
+func pooledMemcache(c *memcache.Client) *memcache.Client {
+	c.MaxIdleConns = 16
+	c.Timeout = 2 * time.Second
+	return c
 }
 
 func openMySQL(t *testing.T, dsn string) *sql.DB {

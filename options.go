@@ -120,8 +120,9 @@ func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, 
 // New fails if dir is unusable. Several processes may share dir.
 func WithFilesystem(dir string, opts ...fsstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = func(*slog.Logger) (store.Store, bool, error) {
-			s, err := fsstore.New(dir, opts...)
+		c.openStore = func(logger *slog.Logger) (store.Store, bool, error) {
+			// The manager's logger, unless opts choose another.
+			s, err := fsstore.New(dir, append([]fsstore.Option{fsstore.WithLogger(logger)}, opts...)...)
 			if err != nil {
 				return nil, false, fmt.Errorf("%w: filesystem store: %w", ErrInvalidConfig, err)
 			}

@@ -43,7 +43,9 @@ const (
 var cet = time.FixedZone("CET", 3600)
 
 // TestBrowser is one person's visit over HTTP, from the first page to
-// sign-out, with two browser restarts in between.
+// sign-out, with two browser restarts in between and, near the end, a
+// second browser whose session the first one signs out from the "Your
+// sessions" page.
 func TestBrowser(t *testing.T) {
 	chrome := findChrome(t)
 	srv := startBrowserApp(t, false)
@@ -130,11 +132,44 @@ func TestBrowser(t *testing.T) {
 	b.wantText("#user", "Ann")
 	b.wantContains("#remembered", "This browser remembers you until ")
 
-	// When the manager can list a user's sessions (the owner index), the
-	// "your sessions" page is checked here: a second newBrowser signs in
-	// as Ann too, b.open("/sessions") lists two sessions with this one
-	// marked current, "sign out everywhere else" is clicked, and the
-	// second browser's next b.open("/") shows "Sign in".
+	b.step("a second browser signs in as Ann")
+	other := newBrowser(t, chrome, srv.URL, false)
+	other.step("second browser: sign in")
+	other.open("/")
+	other.signIn("Ann", "secret", false)
+	other.wantText("#user", "Ann")
+
+	b.step("your sessions")
+	if status := b.click("sessions-link"); status != http.StatusOK {
+		b.fatalf("the sessions page answered %d", status)
+	}
+	b.wantText("h1", "Your sessions")
+	// Three: the sign-in from before the first restart is still live on
+	// the server (closing the browser only dropped its cookie), this one,
+	// and the second browser's.
+	b.wantCount("#sessions .session", 3)
+	b.wantCount("#sessions .session.current", 1)
+	b.wantContains("#sessions .session.current", "This browser")
+	b.wantContains("#sessions .session.current", "remembered until ")
+	b.wantContains("#sessions .session.current", " CET")
+	b.wantContains("#sessions .session:not(.current)", "until the browser closes")
+
+	b.step("sign out my other sessions")
+	if status := b.click("sign-out-others"); status != http.StatusOK {
+		b.fatalf("sign out my other sessions answered %d", status)
+	}
+	b.wantText("#flash", "Signed out 2 other sessions.")
+	b.wantCount("#sessions .session", 1)
+	b.wantCount("#sessions .session.current", 1)
+
+	other.step("second browser: reload after being signed out")
+	other.reload()
+	other.wantText("h1", "Sign in")
+	other.close()
+
+	b.step("this browser is still signed in")
+	b.open("/")
+	b.wantText("#user", "Ann")
 
 	b.step("sign out")
 	b.click("logout")
@@ -420,6 +455,20 @@ func (b *browser) wantContains(css, want string) {
 	b.t.Helper()
 	if got := b.text(css); !strings.Contains(got, want) {
 		b.fatalf("%s shows %q, want it to contain %q", css, got, want)
+	}
+}
+
+// wantCount checks how many elements match css.
+func (b *browser) wantCount(css string, want int) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, actionTimeout)
+	defer cancel()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%s).length`, strconv.Quote(css))))
+	if err != nil {
+		b.fatalf("count %s: %v", css, err)
+	}
+	if n != want {
+		b.fatalf("%d elements match %s, want %d", n, css, want)
 	}
 }
 

@@ -1,7 +1,9 @@
 // Command login is a small sign-in app built on sessions: Renew at login
 // (a new token defeats session fixation), "remember me" as a persistent or a
 // browser-session cookie, a one-time flash message, CSRF protection with
-// net/http's CrossOriginProtection, and Destroy at logout.
+// net/http's CrossOriginProtection, Destroy at logout, and a "Your sessions"
+// page that lists where the user is signed in and signs out the others
+// (SetOwner at login, Sessions, Revoke, RevokeOthers).
 //
 //	go -C examples/login run .                        # then open http://localhost:8080 (any name, password "secret")
 //	go -C examples/login run . -addr 127.0.0.1:9000   # listen on another address
@@ -37,6 +39,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"strconv"
 	"syscall"
 	"time"
 	_ "time/tzdata" // -tz works where the system has no zoneinfo
@@ -111,8 +115,9 @@ func newServer(cfg config) (*server, error) {
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("POST /login", s.login)
 	mux.HandleFunc("POST /logout", s.logout)
-	// GET /sessions ("where you are signed in", with "sign out everywhere
-	// else") joins these routes once the manager can list a user's sessions.
+	mux.HandleFunc("GET /sessions", s.sessions)
+	mux.HandleFunc("POST /sessions/sign-out-others", s.signOutOthers)
+	mux.HandleFunc("POST /sessions/sign-out", s.signOutOne)
 
 	// CrossOriginProtection rejects state-changing requests that another
 	// site makes the browser send (Sec-Fetch-Site, or Origin against Host),
@@ -131,27 +136,30 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Close stops the manager's background work.
 func (s *server) Close() error { return s.mgr.Close() }
 
-// view is what the page template shows.
+// zone formats the dates of a page.
+type zone struct{ loc *time.Location }
+
+// Date formats t in the app's time zone, with the zone's name.
+func (z zone) Date(t time.Time) string {
+	return t.In(z.loc).Format("Mon 2 Jan 2006, 15:04 MST")
+}
+
+// view is what the home page shows.
 type view struct {
 	account
+	zone
 	Flash     flash
 	Until     time.Time // the latest the sign-in can last
 	SignedOut bool      // just signed out
-	loc       *time.Location
-}
-
-// Date formats t in the app's time zone, with the zone's name.
-func (v view) Date(t time.Time) string {
-	return t.In(v.loc).Format("Mon 2 Jan 2006, 15:04 MST")
 }
 
 func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	a := s.mgr.Get(r.Context())
-	v := view{account: *a, Flash: a.takeFlash(), SignedOut: r.URL.Query().Has("signed-out"), loc: s.loc}
+	v := view{account: *a, zone: zone{s.loc}, Flash: a.takeFlash(), SignedOut: r.URL.Query().Has("signed-out")}
 	if a.User != "" {
 		v.Until = a.LoginAt.Add(lifetime) // Renew at login restarted the lifetime
 	}
-	if err := page.Execute(w, v); err != nil {
+	if err := homePage.Execute(w, v); err != nil {
 		log.Print(err)
 	}
 }
@@ -174,6 +182,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign-in failed", http.StatusInternalServerError)
 		return
 	}
+	// Bind the session to the user, after Renew: the "Your sessions" page
+	// lists it, and "sign out my other sessions" elsewhere ends it.
+	if err := s.mgr.SetOwner(r.Context(), user); err != nil {
+		http.Error(w, "sign-in failed", http.StatusInternalServerError)
+		return
+	}
 	a := s.mgr.Get(r.Context())
 	a.User, a.LoginAt, a.Remember = user, time.Now(), remember
 	a.Flash = flash{"info", "Welcome, " + user + "!"}
@@ -190,13 +204,104 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/?signed-out", http.StatusSeeOther)
 }
 
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
+// sessionsView is what the "Your sessions" page shows.
+type sessionsView struct {
+	zone
+	User     string
+	Flash    flash
+	Sessions []sessions.Info[account] // oldest first; Current marks this browser's
+}
+
+// sessions lists where the signed-in user is signed in.
+func (s *server) sessions(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	list, err := s.mgr.Sessions(r.Context(), a.User)
+	if err != nil {
+		log.Print(err)
+		http.Error(w, "could not list your sessions", http.StatusInternalServerError)
+		return
+	}
+	v := sessionsView{zone: zone{s.loc}, User: a.User, Flash: a.takeFlash(), Sessions: list}
+	if err := sessionsPage.Execute(w, v); err != nil {
+		log.Print(err)
+	}
+}
+
+// signOutOthers ends every session of the user but this browser's.
+func (s *server) signOutOthers(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	n, err := s.mgr.RevokeOthers(r.Context())
+	if err != nil {
+		log.Print(err)
+		http.Error(w, "sign-out failed", http.StatusInternalServerError)
+		return
+	}
+	a.Flash = flash{"info", signedOutText(n)}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+func signedOutText(n int) string {
+	switch n {
+	case 0:
+		return "You had no other sessions to sign out."
+	case 1:
+		return "Signed out 1 other session."
+	}
+	return "Signed out " + strconv.Itoa(n) + " other sessions."
+}
+
+// signOutOne ends one of the user's sessions, named by its ID. The ID
+// comes from a form, so it is checked against the user's own list first:
+// nobody ends someone else's session by posting its ID.
+func (s *server) signOutOne(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	id := r.PostFormValue("id")
+	list, err := s.mgr.Sessions(r.Context(), a.User)
+	if err != nil {
+		log.Print(err)
+		http.Error(w, "sign-out failed", http.StatusInternalServerError)
+		return
+	}
+	i := slices.IndexFunc(list, func(in sessions.Info[account]) bool { return in.ID == id })
+	if i < 0 {
+		a.Flash = flash{"error", "That session is not one of yours, or it has already ended."}
+		http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+		return
+	}
+	if err := s.mgr.Revoke(r.Context(), id); err != nil {
+		log.Print(err)
+		http.Error(w, "sign-out failed", http.StatusInternalServerError)
+		return
+	}
+	if list[i].Current { // this browser's own: the same as "Sign out"
+		http.Redirect(w, r, "/?signed-out", http.StatusSeeOther)
+		return
+	}
+	a.Flash = flash{"info", signedOutText(1)}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// layout is what every page shares: the head, the style and the flash
+// message. Each page defines "title" and "body".
+var layout = template.Must(template.New("layout").Funcs(template.FuncMap{
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 }).Parse(`<!doctype html>
 <html lang="en">
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .User}}Signed in{{else}}Sign in{{end}} · sessions</title>
+<title>{{template "title" .}} · sessions</title>
 <style>
   body { font: 16px/1.5 system-ui, sans-serif; max-width: 30rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
   .flash { padding: .5rem .75rem; border: 1px solid #8b8; border-radius: 4px; background: #eef8ee; }
@@ -205,9 +310,26 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
   input[type=text], input[type=password] { display: block; width: 100%; box-sizing: border-box; padding: .4rem; }
   button { margin-top: 1rem; padding: .4rem 1.2rem; font: inherit; }
   .muted { color: #666; font-size: .9rem; }
+  .sessions { list-style: none; padding: 0; }
+  .session { margin-top: .75rem; padding: .5rem .75rem; border: 1px solid #ccc; border-radius: 4px; }
+  .session.current { border-color: #8b8; background: #eef8ee; }
+  .session form, .session button { display: inline; margin: 0 0 0 .5rem; }
+  .session button { padding: .1rem .6rem; font-size: .9rem; }
+  .tag { font-size: .8rem; font-weight: 600; color: #363; }
 </style>
 <main>
 {{with .Flash.Text}}<p id="flash" class="flash {{$.Flash.Kind}}" role="status">{{.}}</p>{{end}}
+{{template "body" .}}
+</main>
+`))
+
+// page parses one page's "title" and "body" into a copy of the layout.
+func page(text string) *template.Template {
+	return template.Must(template.Must(layout.Clone()).Parse(text))
+}
+
+var homePage = page(`{{define "title"}}{{if .User}}Signed in{{else}}Sign in{{end}}{{end}}
+{{define "body"}}
 {{if .User}}
   <h1>Hello, <span id="user">{{.User}}</span></h1>
   <p id="since">Signed in since <time datetime="{{iso .LoginAt}}">{{$.Date .LoginAt}}</time>.</p>
@@ -216,6 +338,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
   {{else}}
   <p id="remembered">This browser does not remember you: closing it signs you out.</p>
   {{end}}
+  <p><a id="sessions-link" href="/sessions">Your sessions</a>: where you are signed in.</p>
   <form method="post" action="/logout"><button id="logout">Sign out</button></form>
 {{else}}
   <h1>Sign in</h1>
@@ -230,8 +353,29 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
   </form>
   <p class="muted">Any name will do; the password is “secret”.</p>
 {{end}}
-</main>
-`))
+{{end}}`)
+
+var sessionsPage = page(`{{define "title"}}Your sessions{{end}}
+{{define "body"}}
+  <h1>Your sessions</h1>
+  <p>Where <span id="user">{{.User}}</span> is signed in, oldest first:</p>
+  <ul id="sessions" class="sessions">
+  {{range .Sessions}}
+    <li class="session{{if .Current}} current{{end}}" data-id="{{.ID}}">
+      {{if .Current}}<span class="tag">This browser</span><br>{{end}}
+      Signed in <time datetime="{{iso .Created}}">{{$.Date .Created}}</time>;
+      {{if .Persistent}}remembered until <time datetime="{{iso .Expires}}">{{$.Date .Expires}}</time>.{{else}}until the browser closes.{{end}}
+      {{if not .Current}}<form method="post" action="/sessions/sign-out"><input type="hidden" name="id" value="{{.ID}}"><button class="sign-out">Sign out</button></form>{{end}}
+    </li>
+  {{end}}
+  </ul>
+  {{if gt (len .Sessions) 1}}
+  <form method="post" action="/sessions/sign-out-others"><button id="sign-out-others">Sign out my other sessions</button></form>
+  {{else}}
+  <p id="only" class="muted">You are not signed in anywhere else.</p>
+  {{end}}
+  <p><a id="home" href="/">Back</a></p>
+{{end}}`)
 
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")

@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -133,6 +134,136 @@ func TestSignInAndOut(t *testing.T) {
 	_, body = c.do("POST", "/logout", url.Values{}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
 	if !strings.Contains(body, "You have signed out.") || c.session() != "" {
 		t.Fatalf("after sign-out: cookie %q, page:\n%s", c.session(), body)
+	}
+}
+
+// sessionRows parses the "Your sessions" page: the ID of every listed
+// session, oldest first, and the ID of the one marked as this browser's.
+func sessionRows(t *testing.T, body string) (ids []string, current string) {
+	t.Helper()
+	for _, m := range sessionRow.FindAllStringSubmatch(body, -1) {
+		ids = append(ids, m[2])
+		if m[1] != "" {
+			if current != "" {
+				t.Fatalf("two sessions marked current:\n%s", body)
+			}
+			current = m[2]
+		}
+	}
+	if strings.Count(body, `<span class="tag">This browser</span>`) != boolInt(current != "") {
+		t.Fatalf("want \"This browser\" exactly on the current session:\n%s", body)
+	}
+	return ids, current
+}
+
+var sessionRow = regexp.MustCompile(`<li class="session( current)?" data-id="([^"]+)">`)
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func signIn(t *testing.T, base, user string, remember bool) *client {
+	t.Helper()
+	c := newClient(t, base)
+	form := url.Values{"user": {user}, "password": {"secret"}}
+	if remember {
+		form.Set("remember", "1")
+	}
+	if _, body := c.do("POST", "/login", form, nil); !strings.Contains(body, `id="sessions-link" href="/sessions"`) {
+		t.Fatalf("%s: no link to the sessions page after sign-in:\n%s", user, body)
+	}
+	return c
+}
+
+func signedIn(c *client) bool {
+	c.t.Helper()
+	_, body := c.do("GET", "/", nil, nil)
+	return strings.Contains(body, `Hello, <span id="user">`)
+}
+
+func TestYourSessions(t *testing.T) {
+	srv := startApp(t, config{Location: time.FixedZone("CET", 3600)})
+	b1 := signIn(t, srv.URL, "bob", false)
+	b2 := signIn(t, srv.URL, "bob", false)
+	b3 := signIn(t, srv.URL, "bob", true)
+	ann := signIn(t, srv.URL, "ann", false)
+
+	// The page lists bob's three sessions, oldest first, this one marked.
+	_, body := b1.do("GET", "/sessions", nil, nil)
+	ids, cur := sessionRows(t, body)
+	if len(ids) != 3 || cur != ids[0] {
+		t.Fatalf("bob's first browser: want 3 sessions, the first current; got %d, current %q:\n%s", len(ids), cur, body)
+	}
+	if !strings.Contains(body, `<h1>Your sessions</h1>`) || !strings.Contains(body, " CET</time>") {
+		t.Errorf("want the heading and dates with their zone:\n%s", body)
+	}
+	if strings.Count(body, "until the browser closes") != 2 || strings.Count(body, "remembered until") != 1 {
+		t.Errorf("want two browser-session sessions and one remembered:\n%s", body)
+	}
+	if !strings.Contains(body, `<button id="sign-out-others">Sign out my other sessions</button>`) {
+		t.Errorf("no \"Sign out my other sessions\" button:\n%s", body)
+	}
+	_, body = b2.do("GET", "/sessions", nil, nil)
+	if ids2, cur2 := sessionRows(t, body); len(ids2) != 3 || cur2 != ids[1] {
+		t.Fatalf("bob's second browser: want 3 sessions, the second (%s) current; got %v, current %q", ids[1], ids2, cur2)
+	}
+	_, body = ann.do("GET", "/sessions", nil, nil)
+	annIDs, annID := sessionRows(t, body)
+	if len(annIDs) != 1 || annID == "" || !strings.Contains(body, `id="only"`) {
+		t.Fatalf("ann: want her one session, current:\n%s", body)
+	}
+
+	// Signed out, the page sends you to sign in.
+	if res, body := newClient(t, srv.URL).do("GET", "/sessions", nil, nil); res.Request.URL.Path != "/" || !strings.Contains(body, "<h1>Sign in</h1>") {
+		t.Errorf("signed out: /sessions ended at %s:\n%s", res.Request.URL, body)
+	}
+
+	// Someone else's session ID is refused.
+	_, body = b1.do("POST", "/sessions/sign-out", url.Values{"id": {annID}}, nil)
+	if !strings.Contains(body, "not one of yours") || !signedIn(ann) {
+		t.Fatalf("bob signed out ann's session:\n%s", body)
+	}
+
+	// A cross-site form is refused and ends nothing.
+	res, _ := b1.do("POST", "/sessions/sign-out-others", url.Values{}, http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}})
+	if res.StatusCode != http.StatusForbidden || !signedIn(b2) || !signedIn(b3) {
+		t.Fatalf("cross-site \"sign out my other sessions\": status %d, want 403 and nothing ended", res.StatusCode)
+	}
+
+	// "Sign out my other sessions": the other two are signed out at once.
+	_, body = b1.do("POST", "/sessions/sign-out-others", url.Values{}, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	if !strings.Contains(body, `role="status">Signed out 2 other sessions.</p>`) {
+		t.Fatalf("after \"sign out my other sessions\": want the count in a flash:\n%s", body)
+	}
+	if ids, cur := sessionRows(t, body); len(ids) != 1 || cur != ids[0] || !strings.Contains(body, `id="only"`) {
+		t.Errorf("after \"sign out my other sessions\": want only this one listed:\n%s", body)
+	}
+	for i, c := range []*client{b2, b3} {
+		if signedIn(c) {
+			t.Errorf("bob's browser %d is still signed in", i+2)
+		}
+	}
+	if !signedIn(b1) || !signedIn(ann) {
+		t.Errorf("this browser or another user's was signed out too")
+	}
+
+	// One session by its button; the ID of one that ended is refused.
+	b2 = signIn(t, srv.URL, "bob", false)
+	_, body = b2.do("GET", "/sessions", nil, nil)
+	_, id2 := sessionRows(t, body)
+	_, body = b1.do("POST", "/sessions/sign-out", url.Values{"id": {id2}}, nil)
+	if !strings.Contains(body, `role="status">Signed out 1 other session.</p>`) || signedIn(b2) || !signedIn(b1) {
+		t.Fatalf("signing out one session by its button:\n%s", body)
+	}
+	if _, body = b1.do("POST", "/sessions/sign-out", url.Values{"id": {id2}}, nil); !strings.Contains(body, "not one of yours") {
+		t.Errorf("an ended session's ID: want it refused:\n%s", body)
+	}
+	_, body = b1.do("POST", "/sessions/sign-out-others", url.Values{}, nil)
+	if !strings.Contains(body, "You had no other sessions to sign out.") {
+		t.Errorf("no others: want a flash saying so:\n%s", body)
 	}
 }
 

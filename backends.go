@@ -38,7 +38,13 @@ func WithMemcached(client *memcache.Client, opts ...memcachedstore.Option) Optio
 		if client == nil {
 			return fmt.Errorf("%w: memcached client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return memcachedstore.New(client, opts...), true, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) {
+			s, err := memcachedstore.New(client, opts...)
+			if err != nil {
+				return nil, false, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+			}
+			return s, true, nil
+		}
 		return nil
 	}
 }

@@ -85,9 +85,10 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 // compare the encoding with what was loaded.
 type encodeBuffer = bytes.Buffer
 
-// maxPooledBuffer is the largest buffer kept for reuse: one huge session
-// must not pin its memory for the life of the process.
-const maxPooledBuffer = 64 << 10
+// maxPooledBuffer is the largest buffer kept for reuse, the default record
+// limit: sessions of any allowed size reuse their buffers, and one huge
+// session cannot pin more than this for the life of the process.
+const maxPooledBuffer = DefaultMaxSize
 
 var encodeBuffers = sync.Pool{New: func() any { return new(encodeBuffer) }}
 

@@ -17,8 +17,10 @@ const maxWriteAttempts = 8
 // commit writes what changed: the record if its encoding differs from the
 // baseline (or a Renew or RememberMe asked for it), else just the idle
 // timeout; then it deletes a stale record. It never writes for a session
-// that failed to load, nor for one that another request ended.
-func (s *session[T]) commit(ctx context.Context) error {
+// that failed to load, nor for one that another request ended. With
+// detach, the store calls run without ctx's cancellation (see
+// commitDetached); a commit with nothing to write costs no context.
+func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	if !s.loaded || s.loadErr != nil || s.ended {
 		return nil
 	}
@@ -29,8 +31,15 @@ func (s *session[T]) commit(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
+	changed := s.dirty || !bytes.Equal(payload, s.saved)
+	if !changed && !s.refresh && s.staleKey == "" {
+		return nil
+	}
+	if detach {
+		ctx = context.WithoutCancel(ctx)
+	}
 	switch {
-	case s.dirty || !bytes.Equal(payload, s.saved):
+	case changed:
 		if s.token == "" && s.started {
 			m.cfg.logger.ErrorContext(ctx, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved")
 			return nil
@@ -65,8 +74,7 @@ func (s *session[T]) save(ctx context.Context, payload []byte, buf *encodeBuffer
 		key = storeKey(m.cfg.keyPrefix, token)
 		version = 0
 	}
-	unlock := m.lockKey(key)
-	defer unlock()
+	defer unlockKey(m.lockKey(key))
 	for attempt := 1; ; attempt++ {
 		rec, newVersion, err := s.write(ctx, key, payload, version)
 		if err == nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/memstore"
 )
 
 // A Manager loads, tracks and saves sessions whose data is a T. Build one
@@ -23,10 +24,12 @@ type Manager[T any] struct {
 	store       store.Store
 	ownsStore   bool
 	versioned   store.Versioned   // nil when the store has no conditional writes
+	shared      sharedLoader      // nil when the store has no uncopied load
+	unbounded   bool              // the store never waits: no timer per call
 	loadToucher store.LoadToucher // nil when the store cannot load and touch
 	zero        []byte            // encoding of a zero T: an untouched session
 	isMap       bool              // T is a map: new values start as empty maps
-	keyLocks    [64]sync.Mutex    // serialize this process's writes of one key
+	keyLocks    [64]chan struct{} // serialize this process's writes of one key
 	keySeed     maphash.Seed
 	closeOnce   sync.Once
 	closeErr    error
@@ -58,6 +61,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		cfg.logger = slog.Default()
 	}
 	m := &Manager[T]{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}
+	for i := range m.keyLocks {
+		m.keyLocks[i] = make(chan struct{}, 1)
+	}
 	zero, err := cfg.codec.Marshal(m.newValue())
 	if err != nil {
 		return nil, fmt.Errorf("%w: codec cannot encode %v: %w", ErrInvalidConfig, reflect.TypeFor[T](), err)
@@ -69,6 +75,10 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	}
 	m.versioned, _ = m.store.(store.Versioned)
 	m.loadToucher, _ = m.store.(store.LoadToucher)
+	if m.versioned != nil {
+		m.shared, _ = m.store.(sharedLoader)
+	}
+	_, m.unbounded = m.store.(*memstore.Store)
 	return m, nil
 }
 
@@ -216,9 +226,10 @@ func (m *Manager[T]) newValue() *T {
 	return v
 }
 
-// storeContext bounds one store call by the store timeout.
+// storeContext bounds one store call by the store timeout. The memory
+// store never waits, so its calls need no timer.
 func (m *Manager[T]) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if m.cfg.storeTimeout <= 0 {
+	if m.cfg.storeTimeout <= 0 || m.unbounded {
 		return ctx, noCancel
 	}
 	return context.WithTimeout(ctx, m.cfg.storeTimeout)
@@ -229,6 +240,9 @@ func noCancel() {}
 // loadRecord reads the record under key, moving its expiry to touch (if
 // not zero) in the same round trip where the store can.
 func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	if m.shared != nil {
+		return m.shared.LoadVersionShared(ctx, key, touch)
+	}
 	if m.versioned != nil {
 		return m.versioned.LoadVersion(ctx, key, touch)
 	}
@@ -249,6 +263,13 @@ func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time
 	return l, err
 }
 
+// sharedLoader is implemented by the built-in stores that can hand the
+// manager a record without copying it (memstore, redisstore): the manager
+// only reads what it loads.
+type sharedLoader interface {
+	LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
+}
+
 // unversioned is the version of every record of a store without
 // conditional writes.
 const unversioned store.Version = 1
@@ -262,11 +283,35 @@ func (m *Manager[T]) delete(ctx context.Context, key string) error {
 
 // lockKey serializes this process's writes of key, so that concurrent
 // requests for one session queue here instead of conflicting in the store.
-// It returns the unlock function.
-func (m *Manager[T]) lockKey(key string) func() {
-	mu := &m.keyLocks[maphash.String(m.keySeed, key)%uint64(len(m.keyLocks))]
-	mu.Lock()
-	return mu.Unlock
+// Pass what it returns to unlockKey. The lock only saves conflicts, since the
+// writes are conditional: after waiting for it as long as the store
+// timeout (a holder stuck on a frozen store), lockKey goes on without it.
+func (m *Manager[T]) lockKey(key string) chan struct{} {
+	sem := m.keyLocks[maphash.String(m.keySeed, key)%uint64(len(m.keyLocks))]
+	select {
+	case sem <- struct{}{}:
+		return sem
+	default:
+	}
+	wait := m.cfg.storeTimeout
+	if wait <= 0 {
+		wait = DefaultStoreTimeout
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case sem <- struct{}{}:
+		return sem
+	case <-timer.C:
+		return nil
+	}
+}
+
+// unlockKey releases what lockKey took.
+func unlockKey(sem chan struct{}) {
+	if sem != nil {
+		<-sem
+	}
 }
 
 // expiry is when the record of a session with the given absolute deadline

@@ -25,7 +25,8 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 		rw := &responseWriter[T]{ResponseWriter: w}
 		s := &rw.s
 		s.init(m, appendTokens(s.tokenBuf[:0], r, m.cfg.cookie.name))
-		r = r.WithContext(context.WithValue(r.Context(), m, s))
+		rw.ctx = sessionContext[T]{Context: r.Context(), m: m, s: s}
+		r = r.WithContext(&rw.ctx)
 		s.w, s.r = rw, r
 		next.ServeHTTP(rw, r)
 		rw.finish()
@@ -37,8 +38,24 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 type responseWriter[T any] struct {
 	http.ResponseWriter
 	s       session[T]
-	started atomic.Bool // fast path for s.started
-	failed  atomic.Bool // the error handler answered instead of the handler
+	ctx     sessionContext[T] // the request's context, carrying s
+	started atomic.Bool       // fast path for s.started
+	failed  atomic.Bool       // the error handler answered instead of the handler
+}
+
+// sessionContext is a context carrying a session, allocated with the
+// response writer rather than on its own (as context.WithValue would).
+type sessionContext[T any] struct {
+	context.Context
+	m *Manager[T]
+	s *session[T]
+}
+
+func (c *sessionContext[T]) Value(key any) any {
+	if key == any(c.m) {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // start commits the session and adds its headers, once, before the first
@@ -116,7 +133,7 @@ func (s *session[T]) commitDetached() error {
 	if !s.loaded {
 		return nil
 	}
-	return s.commit(context.WithoutCancel(s.r.Context()))
+	return s.commit(s.r.Context(), true)
 }
 
 func (w *responseWriter[T]) WriteHeader(code int) {

@@ -102,8 +102,7 @@ func (m *Manager[T]) updateIndex(ctx context.Context, owner string, change func(
 		return fmt.Errorf("sessions: owner index: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
 	key := m.indexKey(owner)
-	unlock := m.lockKey(key)
-	defer unlock()
+	defer unlockKey(m.lockKey(key))
 	for attempt := 1; ; attempt++ {
 		entries, version, err := m.loadIndex(ctx, key)
 		if err != nil {

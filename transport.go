@@ -40,7 +40,7 @@ func (m *Manager[T]) Commit(ctx context.Context) (token string, expiresAt time.T
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.commit(ctx); err != nil {
+	if err := s.commit(ctx, false); err != nil {
 		return "", time.Time{}, err
 	}
 	if s.token == "" || !s.exists {

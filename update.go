@@ -53,8 +53,7 @@ func (s *session[T]) update(ctx context.Context, fn func(*T) error) error {
 		key = storeKey(m.cfg.keyPrefix, token)
 		version = 0
 	}
-	unlock := m.lockKey(key)
-	defer unlock()
+	defer unlockKey(m.lockKey(key))
 	if m.versioned == nil && token == s.token {
 		// No conditional write to catch a stale value: start from the
 		// stored one.

@@ -67,7 +67,11 @@ func TestMemcached(t *testing.T) {
 	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
+		s, err := memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	})
 }
 

@@ -174,7 +174,11 @@ func TestBudgetMemcached(t *testing.T) {
 		return total
 	}
 	quiet(t, count)
-	e2etest.Budget(t, memcachedstore.New(c, memcachedstore.WithPrefix("budget:"+rand.Text()+":")), count)
+	s, err := memcachedstore.New(c, memcachedstore.WithPrefix("budget:"+rand.Text()+":"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e2etest.Budget(t, s, count)
 }
 
 // TestBudgetMongo counts the data commands the driver sends the server.

@@ -2,16 +2,21 @@
 // client.
 //
 // Memcached's own expiry has whole-second granularity, so every value
-// carries a 9-byte header with the record's exact expiry, checked on every
-// read; memcached is told to keep the item a few seconds longer. Because
-// the expiry lives in the value, Touch rewrites it with a
-// gets and a cas (two round trips) instead of memcached's touch. Keys that
-// memcached would reject (empty, too long, spaces, control bytes) are
-// hashed into legal ones.
+// carries a header with the record's exact deadline, checked on every read
+// and every conditional write, and memcached is told to keep the item a few
+// seconds longer. Keys that memcached would reject (empty, too long,
+// spaces, control bytes) are hashed into legal ones.
 //
-// Gomemcache takes no context: every call checks ctx before and after the
-// round trip, but cannot abandon one in flight. The client's Timeout bounds
-// each round trip instead.
+// The Store implements store.Versioned: the version of a record is a random
+// ID that each write puts in the header, and conditional writes use
+// memcached's add and cas (see SaveIf). It does not implement store.Toucher
+// or store.LoadToucher: memcached's touch cannot move the deadline kept in
+// the value, and rewriting the value would change the record's version.
+// The sessions manager slides idle timeouts by rewriting records when due.
+//
+// Gomemcache takes no context, so every call runs its round trips in a
+// goroutine of its own and returns as soon as ctx ends; the abandoned
+// round trips finish in the background within the client's Timeout.
 package memcachedstore
 
 import (
@@ -19,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -27,36 +33,45 @@ import (
 )
 
 // Store is a store.Store backed by memcached. It also implements
-// store.Toucher. It is safe for concurrent use.
+// store.Versioned. It is safe for concurrent use.
 type Store struct {
 	client *memcache.Client
 	prefix string
+	closed atomic.Bool
+	cas    casCache // CAS ids of the versions LoadVersion returned
 }
 
+// Interface checks.
 var (
-	_ store.Store   = (*Store)(nil)
-	_ store.Toucher = (*Store)(nil)
+	_ store.Store     = (*Store)(nil)
+	_ store.Versioned = (*Store)(nil)
 )
 
-// New returns a Store that uses client.
-func New(client *memcache.Client, opts ...Option) *Store {
-	s := &Store{client: client}
-	for _, o := range opts {
-		o(s)
+// New returns a Store that uses client. The client stays the caller's:
+// Close does not close it.
+func New(client *memcache.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("memcachedstore: nil client")
 	}
-	return s
+	var cfg config
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	return &Store{client: client, prefix: cfg.prefix}, nil
 }
 
 // Load returns the record stored under key, one get.
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	var data []byte
 	var found bool
-	err := run(ctx, "load", func() error {
+	err := s.run(ctx, "load", func() error {
 		it, err := s.client.Get(s.serverKey(key))
 		if err != nil {
 			return ignoreMiss(err)
 		}
-		data, found = decode(it.Value, time.Now())
+		_, data, found = decodeLive(it.Value, time.Now())
 		return nil
 	})
 	if err != nil {
@@ -71,32 +86,50 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 // store.ErrTooLarge.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	k := s.serverKey(key)
-	return run(ctx, "save", func() error {
+	value := encode(data, expiresAt, newWriteID()) // a copy: the round trip may outlive this call
+	return s.run(ctx, "save", func() error {
 		exp, ok := expiration(expiresAt, time.Now())
 		if !ok {
 			return ignoreMiss(s.client.Delete(k))
 		}
-		err := s.client.Set(&memcache.Item{Key: k, Value: encode(data, expiresAt), Expiration: exp})
-		if err != nil && strings.Contains(err.Error(), "object too large") {
-			return fmt.Errorf("%w: %w", store.ErrTooLarge, err)
-		}
-		return err
+		return tooLarge(s.client.Set(&memcache.Item{Key: k, Value: value, Expiration: exp}))
 	})
 }
 
 // Delete removes the record stored under key, one delete.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	return run(ctx, "delete", func() error {
+	return s.run(ctx, "delete", func() error {
 		return ignoreMiss(s.client.Delete(s.serverKey(key)))
 	})
 }
 
-// run calls op, which cannot be interrupted, between two checks of ctx,
-// and names the operation in any error.
-func run(ctx context.Context, name string, op func() error) error {
+// Close makes every later call fail with an error wrapping
+// store.ErrClosed. The Store has no background work, and the client stays
+// open. Close is idempotent and returns nil.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// run calls op and names the operation in any error. Op cannot be
+// interrupted, so it runs in a goroutine of its own: when ctx ends first,
+// run returns ctx's error at once and op finishes in the background, within
+// the client's Timeout, its outcome dropped (a write may still land, as
+// with any store once the command is sent). So op must not read memory the
+// caller may change after run returns, and the caller must read what op
+// writes only when run returns nil.
+func (s *Store) run(ctx context.Context, name string, op func() error) error {
 	err := ctx.Err()
+	if err == nil && s.closed.Load() {
+		err = store.ErrClosed
+	}
 	if err == nil {
-		err = op()
+		done := make(chan error, 1)
+		go func() { done <- op() }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+		}
 		if cerr := ctx.Err(); cerr != nil {
 			err = errors.Join(cerr, err)
 		}
@@ -111,6 +144,15 @@ func run(ctx context.Context, name string, op func() error) error {
 func ignoreMiss(err error) error {
 	if errors.Is(err, memcache.ErrCacheMiss) {
 		return nil
+	}
+	return err
+}
+
+// tooLarge adds store.ErrTooLarge to the error of a write that memcached
+// refused for the size of the item. Gomemcache has no error value for it.
+func tooLarge(err error) error {
+	if err != nil && strings.Contains(err.Error(), "object too large") {
+		return fmt.Errorf("%w: %w", store.ErrTooLarge, err)
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package memcachedstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -18,11 +17,16 @@ import (
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
 
+// testTimeout bounds each round trip of the test clients: gomemcache's
+// default of 500 ms times out on a loaded test machine.
+const testTimeout = 5 * time.Second
+
 // newClient returns a client of the test memcached server.
 func newClient(t testing.TB) *memcache.Client {
 	t.Helper()
 	c := memcache.New(testbackend.Memcached(t))
 	c.MaxIdleConns = 16
+	c.Timeout = testTimeout
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -30,7 +34,18 @@ func newClient(t testing.TB) *memcache.Client {
 // newStore returns a store on its own random prefix: memcached has no
 // namespaces, and each test needs a store of its own.
 func newStore(t testing.TB) *Store {
-	return New(newClient(t), WithPrefix("test:"+rand.Text()+":"))
+	return mustNew(t, newClient(t), WithPrefix("test:"+rand.Text()+":"))
+}
+
+// mustNew returns New(c, opts...) or ends the test.
+func mustNew(t testing.TB, c *memcache.Client, opts ...Option) *Store {
+	t.Helper()
+	s, err := New(c, opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 func TestConformance(t *testing.T) {
@@ -82,11 +97,15 @@ func TestLongLifetime(t *testing.T) {
 		if _, found, err := s.Load(ctx, "k"); !found || err != nil {
 			t.Fatalf("Load of a record saved for %v: found %v, err %v", d, found, err)
 		}
-		if _, found, err := s.loadAndTouch(ctx, "k", time.Now().Add(d)); !found || err != nil {
-			t.Fatalf("loadAndTouch of a record saved for %v: found %v, err %v", d, found, err)
+		l, err := s.LoadVersion(ctx, "k", time.Time{})
+		if !l.Found() || err != nil {
+			t.Fatalf("LoadVersion of a record saved for %v: %+v, %v", d, l, err)
+		}
+		if _, err := s.SaveIf(ctx, "k", []byte("v"), time.Now().Add(d), l.Version); err != nil {
+			t.Fatalf("SaveIf of a record for %v: %v", d, err)
 		}
 		if _, err := s.client.Get(s.serverKey("k")); err != nil {
-			t.Fatalf("item touched for %v: %v", d, err)
+			t.Fatalf("item saved by SaveIf for %v: %v", d, err)
 		}
 	}
 }
@@ -106,6 +125,10 @@ func TestTooLarge(t *testing.T) {
 	if err := s.Save(ctx, "small", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("Save after ErrTooLarge: %v", err)
 	}
+	_, err = s.SaveIf(ctx, "big", make([]byte, 5<<20), time.Now().Add(time.Minute), 0)
+	if !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("SaveIf of 5 MiB: err = %v, want store.ErrTooLarge", err)
+	}
 }
 
 // TestKeys round-trips keys memcached would reject, and keys that look
@@ -113,7 +136,7 @@ func TestTooLarge(t *testing.T) {
 func TestKeys(t *testing.T) {
 	ctx := t.Context()
 	for _, prefix := range []string{"", "p:", "bad prefix ", strings.Repeat("p", 260)} {
-		s := New(newClient(t), WithPrefix(prefix+rand.Text()))
+		s := mustNew(t, newClient(t), WithPrefix(prefix+rand.Text()))
 		keys := []string{
 			"", "plain", "with space", "tab\there", "nl\r\n", "\x00", "\x7f", "é", "del\x7f",
 			strings.Repeat("k", 240), strings.Repeat("k", 250), strings.Repeat("k", 300),
@@ -140,7 +163,7 @@ func TestKeys(t *testing.T) {
 // another key keeps its own record.
 func TestHashedLookalike(t *testing.T) {
 	ctx := t.Context()
-	s := New(newClient(t))
+	s := mustNew(t, newClient(t))
 	illegal := "with space " + rand.Text()
 	lookalike := s.serverKey(illegal)
 	exp := time.Now().Add(time.Minute)
@@ -161,7 +184,7 @@ func TestHashedLookalike(t *testing.T) {
 // TestEmptyKey round-trips the empty key on a store without a prefix.
 func TestEmptyKey(t *testing.T) {
 	ctx := t.Context()
-	s := New(newClient(t))
+	s := mustNew(t, newClient(t))
 	if err := s.Save(ctx, "", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -178,64 +201,44 @@ func TestEmptyKey(t *testing.T) {
 func TestMalformed(t *testing.T) {
 	ctx := t.Context()
 	s := newStore(t)
-	for _, v := range [][]byte{{}, {format}, {format, 0, 0}, {2, 0x7f, 0, 0, 0, 0, 0, 0, 0, 'x'}} {
+	for _, v := range [][]byte{{}, {format}, {format, 0x7f, 0, 0, 0, 0, 0, 0, 0}, {formatV1, 0, 0}, {3, 0x7f, 0, 0, 0, 0, 0, 0, 0, 'x'}} {
 		if err := s.client.Set(&memcache.Item{Key: s.serverKey("k"), Value: v}); err != nil {
 			t.Fatal(err)
 		}
 		if data, found, err := s.Load(ctx, "k"); found || err != nil {
 			t.Fatalf("Load of %q = %q, %v, %v; want not found", v, data, found, err)
 		}
-		if data, found, err := s.loadAndTouch(ctx, "k", time.Now().Add(time.Hour)); found || err != nil {
-			t.Fatalf("loadAndTouch of %q = %q, %v, %v; want not found", v, data, found, err)
+		if l, err := s.LoadVersion(ctx, "k", time.Time{}); l.Found() || l.Data != nil || err != nil {
+			t.Fatalf("LoadVersion of %q = %+v, %v; want not found", v, l, err)
 		}
-	}
-}
-
-// TestTouchConcurrentSave checks that a Save racing with touches is never
-// lost: the data saved last is the data that stays.
-func TestTouchConcurrentSave(t *testing.T) {
-	ctx := t.Context()
-	s := newStore(t)
-	exp := time.Now().Add(time.Hour)
-	if err := s.Save(ctx, "k", []byte("old"), exp); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error)
-	go func() {
-		var err error
-		for range 200 {
-			if _, _, err = s.loadAndTouch(ctx, "k", exp); err != nil {
-				break
-			}
+		if _, err := s.SaveIf(ctx, "k", []byte("new"), time.Now().Add(time.Minute), 0); err != nil {
+			t.Fatalf("SaveIf(version 0) over %q: %v", v, err)
 		}
-		done <- err
-	}()
-	time.Sleep(time.Millisecond)
-	if err := s.Save(ctx, "k", []byte("new"), exp); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if got, _, _ := s.Load(ctx, "k"); !bytes.Equal(got, []byte("new")) {
-		t.Fatalf("Load = %q after a Save racing with touches, want %q", got, "new")
+		wantData(t, s, "k", "new")
 	}
 }
 
 // TestContextAfterCall checks that a context that ends during a call is
-// reported, even though gomemcache cannot stop the call.
+// reported, and that the call returns when it ends even though gomemcache
+// cannot stop the round trip.
 func TestContextAfterCall(t *testing.T) {
 	s := newStore(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	err := run(ctx, "test", func() error { cancel(); return nil })
+	err := s.run(ctx, "test", func() error { cancel(); return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	boom := errors.New("boom")
-	ctx, cancel = context.WithCancel(t.Context())
-	err = run(ctx, "test", func() error { cancel(); return boom })
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want context.Canceled and the call's error", err)
+	ctx, cancel = context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	release := make(chan struct{})
+	defer close(release)
+	start := time.Now()
+	err = s.run(ctx, "test", func() error { <-release; return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("run returned %v after a 50ms deadline, with the call still blocked", d)
 	}
 	ctx, cancel = context.WithCancel(t.Context())
 	cancel()
@@ -244,5 +247,51 @@ func TestContextAfterCall(t *testing.T) {
 	}
 	if _, found, _ := s.Load(t.Context(), "k"); found {
 		t.Fatal("Save with a cancelled context stored the record")
+	}
+}
+
+func TestNewNilClient(t *testing.T) {
+	if s, err := New(nil); err == nil || s != nil {
+		t.Fatalf("New(nil) = %v, %v; want an error", s, err)
+	}
+}
+
+// TestClose checks that every call after Close fails with store.ErrClosed,
+// and that the client stays usable.
+func TestClose(t *testing.T) {
+	ctx := t.Context()
+	c := newClient(t)
+	s := mustNew(t, c)
+	for range 2 {
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+	}
+	exp := time.Now().Add(time.Minute)
+	for name, err := range map[string]error{
+		"Load":   func() error { _, _, err := s.Load(ctx, "k"); return err }(),
+		"Save":   s.Save(ctx, "k", nil, exp),
+		"Delete": s.Delete(ctx, "k"),
+		"LoadVersion": func() error {
+			_, err := s.LoadVersion(ctx, "k", time.Time{})
+			return err
+		}(),
+		"SaveIf": func() error { _, err := s.SaveIf(ctx, "k", nil, exp, 0); return err }(),
+	} {
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close: %v, want store.ErrClosed", name, err)
+		}
+	}
+	if err := c.Ping(); err != nil {
+		t.Errorf("the client after Close: %v", err)
+	}
+}
+
+// wantData checks that key holds want.
+func wantData(t *testing.T, s *Store, key, want string) {
+	t.Helper()
+	got, found, err := s.Load(t.Context(), key)
+	if err != nil || !found || string(got) != want {
+		t.Fatalf("Load(%q) = %q, %v, %v; want %q", key, got, found, err, want)
 	}
 }

@@ -3,16 +3,29 @@ package memcachedstore
 import (
 	"encoding/binary"
 	"math"
+	"math/rand/v2"
 	"time"
 )
 
 // A stored value is a header followed by the record's data. The header is
-// a format byte and the absolute expiry in Unix nanoseconds (big endian),
-// which Load checks exactly; memcached's own expiry only frees the memory.
+// a format byte, the record's exact deadline in Unix nanoseconds and the
+// ID of the write that stored it, both big endian:
+//
+//	format 2 | deadline (8 bytes) | write ID (8 bytes) | data
+//
+// The write ID is the record's version. Format 1, written by earlier
+// versions of this package, has no write ID and is still read.
 const (
-	format    = 1
-	headerLen = 1 + 8
+	format      = 2
+	headerLen   = 1 + 8 + 8
+	formatV1    = 1
+	headerLenV1 = 1 + 8
 )
+
+// idBit is set in every write ID and in no CAS id this package accepts, so
+// write IDs never meet the CAS ids that are the versions of format 1
+// values.
+const idBit = 1 << 63
 
 // maxRelative is the longest expiration memcached reads as relative
 // seconds; larger values are absolute Unix times.
@@ -21,60 +34,84 @@ const maxRelative = 30 * 24 * 60 * 60
 // maxDeadline is the latest expiry the header can hold (year 2262).
 var maxDeadline = time.Unix(0, math.MaxInt64)
 
-// encode returns a new value holding expiresAt and a copy of data.
-func encode(data []byte, expiresAt time.Time) []byte {
+// newWriteID returns a random write ID: 63 random bits and idBit.
+func newWriteID() uint64 { return rand.Uint64() | idBit }
+
+// encode returns a new value holding expiresAt, the write ID id and a copy
+// of data.
+func encode(data []byte, expiresAt time.Time, id uint64) []byte {
 	v := make([]byte, headerLen+len(data))
 	v[0] = format
-	putDeadline(v, expiresAt)
-	copy(v[headerLen:], data)
-	return v
-}
-
-// putDeadline writes expiresAt into the header of the value v.
-func putDeadline(v []byte, expiresAt time.Time) {
 	ns := int64(math.MaxInt64)
 	if expiresAt.Before(maxDeadline) {
 		ns = expiresAt.UnixNano()
 	}
-	binary.BigEndian.PutUint64(v[1:headerLen], uint64(ns))
+	binary.BigEndian.PutUint64(v[1:9], uint64(ns))
+	binary.BigEndian.PutUint64(v[9:17], id)
+	copy(v[headerLen:], data)
+	return v
 }
 
-// decode returns the data in the value v, and false when v is expired at
-// now, too short, or not in this package's format.
-func decode(v []byte, now time.Time) ([]byte, bool) {
-	if len(v) < headerLen || v[0] != format {
-		return nil, false
-	}
-	if now.UnixNano() >= int64(binary.BigEndian.Uint64(v[1:headerLen])) {
-		return nil, false
-	}
-	return v[headerLen:], true
+// A header is what decode reads from the front of a value.
+type header struct {
+	deadline int64  // Unix nanoseconds
+	id       uint64 // the write ID; 0 in format 1
 }
 
-// ttlSlack is how long memcached keeps an item past its deadline.
+// live reports whether the record is live at now.
+func (h header) live(now time.Time) bool { return now.UnixNano() < h.deadline }
+
+// decode splits the value v into its header and data, and returns false
+// when v is too short or not in a format of this package.
+func decode(v []byte) (header, []byte, bool) {
+	switch {
+	case len(v) >= headerLen && v[0] == format:
+		h := header{int64(binary.BigEndian.Uint64(v[1:9])), binary.BigEndian.Uint64(v[9:17])}
+		return h, v[headerLen:], true
+	case len(v) >= headerLenV1 && v[0] == formatV1:
+		return header{deadline: int64(binary.BigEndian.Uint64(v[1:9]))}, v[headerLenV1:], true
+	}
+	return header{}, nil, false
+}
+
+// decodeLive returns the header and data of the value v, and false when v
+// is expired at now, too short, or not in a format of this package.
+func decodeLive(v []byte, now time.Time) (header, []byte, bool) {
+	h, data, ok := decode(v)
+	if !ok || !h.live(now) {
+		return header{}, nil, false
+	}
+	return h, data, true
+}
+
+// ttlSlack is how long memcached is told to keep an item past its
+// deadline, on top of rounding the time left up to whole seconds.
 //
-// Memcached's clock ticks once a second from a timer, so an item can go up
-// to a second before its expiration, and more when the server is short of
-// CPU (seen in tests: an item with 3 s left gone after 1.1 s). The header
-// ends the record exactly on read, so the slack costs only memory.
+// Memcached's clock ticks once a second, so an item whose expiration is n
+// seconds normally goes between n-1 and n seconds after it was stored
+// (measured on memcached 1.6.18); when the server is short of CPU its clock
+// lags and items go earlier (seen in tests: gone 1.4 s before an expiration
+// with 1 s of slack). Reads and conditional writes check the exact
+// deadline in the header, so the slack costs only memory.
 const ttlSlack = 5 * time.Second
 
 // expiration returns the memcached expiration for a record that must live
 // until expiresAt, or false when expiresAt is not after now.
 //
-// It is the time left plus ttlSlack, in seconds rounded up. Beyond 30 days
-// it is an absolute Unix time, as memcached requires; beyond what int32
-// holds (2038) it is 0, no expiry, and the header alone ends the record.
+// It is the time left rounded up to whole seconds, plus ttlSlack. Beyond 30
+// days it is an absolute Unix time, as memcached requires; beyond what
+// int32 holds (2038) it is 0, no expiry, and the header alone ends the
+// record.
 func expiration(expiresAt, now time.Time) (int32, bool) {
 	d := expiresAt.Sub(now)
 	if d <= 0 {
 		return 0, false
 	}
-	d = min(d, math.MaxInt64-ttlSlack) + ttlSlack
 	secs := int64(d / time.Second)
 	if d%time.Second != 0 {
 		secs++
 	}
+	secs += int64(ttlSlack / time.Second)
 	if secs <= maxRelative {
 		return int32(secs), true
 	}

@@ -15,8 +15,17 @@ import (
 // not in the future returns the record and removes it. A missing or
 // expired record is not found and left alone.
 func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	l, data, err := s.loadVersion(ctx, key, touch)
+	if l.Version != 0 {
+		l.Data = bytesOf(data)
+	}
+	return l, err
+}
+
+// loadVersion is LoadVersion with the record's data as the stored string.
+func (s *Store) loadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, string, error) {
 	if err := s.check(ctx, "load version"); err != nil {
-		return store.Loaded{}, err
+		return store.Loaded{}, "", err
 	}
 	sh := s.shard(key)
 	var (
@@ -33,9 +42,9 @@ func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (s
 		sh.mu.Unlock()
 	}
 	if !ok {
-		return store.Loaded{}, nil
+		return store.Loaded{}, "", nil
 	}
-	return store.Loaded{Data: bytesOf(e.data), Version: e.ver, Touched: !touch.IsZero()}, nil
+	return store.Loaded{Version: e.ver, Touched: !touch.IsZero()}, e.data, nil
 }
 
 // SaveIf stores a copy of data under key until expiresAt, as a new

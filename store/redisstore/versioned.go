@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/redis/rueidis"
 
@@ -53,21 +54,55 @@ func record(v store.Version, data []byte) string {
 // copied out of the reply, which rueidis hands out as an immutable string.
 // touched says whether the command moved the record's expiry.
 func loaded(res rueidis.RedisResult, touched bool, op string) (store.Loaded, error) {
+	l, data, err := loadedString(res, touched, op)
+	if l.Version != 0 {
+		l.Data = []byte(data)
+	}
+	return l, err
+}
+
+// loadedString is loaded with the data as the reply's string.
+func loadedString(res rueidis.RedisResult, touched bool, op string) (store.Loaded, string, error) {
 	s, err := res.ToString()
 	if rueidis.IsRedisNil(err) {
-		return store.Loaded{}, nil
+		return store.Loaded{}, "", nil
 	}
 	if err != nil {
-		return store.Loaded{}, fmt.Errorf("redisstore: %s: %w", op, err)
+		return store.Loaded{}, "", fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	if len(s) < versionLen {
-		return store.Loaded{}, nil
+		return store.Loaded{}, "", nil
 	}
 	v := store.Version(binary.BigEndian.Uint64([]byte(s[:versionLen])))
 	if v == 0 {
-		return store.Loaded{}, nil
+		return store.Loaded{}, "", nil
 	}
-	return store.Loaded{Data: []byte(s[versionLen:]), Version: v, Touched: touched}, nil
+	return store.Loaded{Version: v, Touched: touched}, s[versionLen:], nil
+}
+
+// LoadVersionShared is LoadVersion without the copy of the reply: Data
+// aliases the immutable string the client received, which the caller must
+// not modify. The sessions manager uses it, since it only reads what it
+// loads.
+func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	const op = "load version"
+	if err := s.check(op); err != nil {
+		return store.Loaded{}, err
+	}
+	var res rueidis.RedisResult
+	if touch.IsZero() {
+		res = s.client.Do(ctx, s.client.B().Get().Key(s.prefix+key).Build())
+	} else {
+		res = s.client.Do(ctx, s.getex(key, touch))
+	}
+	l, data, err := loadedString(res, !touch.IsZero(), op)
+	if l.Version != 0 {
+		l.Data = unsafe.Slice(unsafe.StringData(data), len(data))
+		if l.Data == nil {
+			l.Data = []byte{}
+		}
+	}
+	return l, err
 }
 
 // LoadVersion returns the record stored under key with its version (GET).

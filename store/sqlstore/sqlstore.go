@@ -231,9 +231,15 @@ func micros(t time.Time) int64 {
 }
 
 // wrap adds the operation to err and makes sure it wraps ctx.Err() when the
-// context ended.
+// context ended. A passed deadline counts as ended even before ctx reports
+// it: pgdriver turns the deadline into a socket deadline, whose I/O timeout
+// can come back a moment before ctx's own timer fires.
 func wrap(ctx context.Context, op string, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); ok && cerr == nil && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("sqlstore: %s: %w: %w", op, cerr, err)
 	}
 	return fmt.Errorf("sqlstore: %s: %w", op, err)

@@ -21,17 +21,17 @@ import (
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
 
-// testDatabase holds the collections the tests create.
+// testDatabase prefixes the databases the tests create.
 const testDatabase = "sessions_test"
 
 // connect returns a client for the test server, disconnected when the test
 // ends, after which no goroutine the test started may remain.
-func connect(t testing.TB) *mongo.Client {
+func connect(t testing.TB, opts ...*options.ClientOptions) *mongo.Client {
 	t.Helper()
 	uri := testbackend.Mongo(t)
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
-	client, err := mongo.Connect(options.Client().ApplyURI(uri))
+	client, err := mongo.Connect(append([]*options.ClientOptions{options.Client().ApplyURI(uri)}, opts...)...)
 	if err != nil {
 		t.Fatalf("connect to %s: %v", uri, err)
 	}
@@ -70,12 +70,14 @@ func newStore(t testing.TB, client *mongo.Client, opts ...Option) *Store {
 
 func TestConformance(t *testing.T) {
 	client := connect(t)
+	// A collection per check: FerretDB scans a whole collection for any
+	// filter but {_id: key}, so one shared collection slows every check.
 	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, client) })
 }
 
-// isFerretDB reports whether the server is FerretDB, which reports its
+// serverIsFerretDB reports whether the server is FerretDB, which reports its
 // version in buildInfo.
-func isFerretDB(t *testing.T, client *mongo.Client) bool {
+func serverIsFerretDB(t *testing.T, client *mongo.Client) bool {
 	t.Helper()
 	var info bson.M
 	err := client.Database("admin").RunCommand(t.Context(), bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
@@ -111,9 +113,12 @@ func count(t *testing.T, coll *mongo.Collection) int64 {
 func TestTTLIndexOrCleanup(t *testing.T) {
 	client := connect(t)
 	s := newStore(t, client)
-	ferret := isFerretDB(t, client)
+	ferret := serverIsFerretDB(t, client)
 	if s.ttlIndex == ferret {
 		t.Errorf("ttlIndex = %v on a server where FerretDB = %v", s.ttlIndex, ferret)
+	}
+	if (s.locks != nil) != ferret {
+		t.Errorf("write locks = %v on a server where FerretDB = %v", s.locks != nil, ferret)
 	}
 	if (s.cleaner == nil) != s.ttlIndex {
 		t.Errorf("background cleanup running = %v with ttlIndex = %v; want exactly one of them", s.cleaner != nil, s.ttlIndex)
@@ -311,8 +316,25 @@ func TestClose(t *testing.T) {
 	if _, _, err := s.Load(t.Context(), "k"); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Load after Close = %v, want store.ErrClosed", err)
 	}
-	if err := s.Save(t.Context(), "k", nil, time.Now().Add(time.Hour)); !errors.Is(err, store.ErrClosed) {
-		t.Errorf("Save after Close = %v, want store.ErrClosed", err)
+	exp := time.Now().Add(time.Hour)
+	for name, err := range map[string]error{
+		"Save":   s.Save(t.Context(), "k", nil, exp),
+		"Delete": s.Delete(t.Context(), "k"),
+		"Touch":  s.Touch(t.Context(), "k", exp),
+		"LoadAndTouch": func() error {
+			_, _, err := s.LoadAndTouch(t.Context(), "k", exp)
+			return err
+		}(),
+		"DeleteExpired": func() error { _, err := s.DeleteExpired(t.Context()); return err }(),
+		"LoadVersion": func() error {
+			_, err := s.LoadVersion(t.Context(), "k", time.Time{})
+			return err
+		}(),
+		"SaveIf": func() error { _, err := s.SaveIf(t.Context(), "k", nil, exp, 0); return err }(),
+	} {
+		if !errors.Is(err, store.ErrClosed) {
+			t.Errorf("%s after Close = %v, want store.ErrClosed", name, err)
+		}
 	}
 	// The client still works.
 	if err := client.Ping(t.Context(), nil); err != nil {
@@ -321,13 +343,20 @@ func TestClose(t *testing.T) {
 }
 
 func TestNewRejectsBadInput(t *testing.T) {
-	client := connect(t)
-	if _, err := New(t.Context(), nil); err == nil {
-		t.Error("New(nil collection) succeeded")
+	if s, err := New(t.Context(), nil); err == nil || s != nil {
+		t.Errorf("New(nil collection) = %v, %v; want an error", s, err)
 	}
-	coll := client.Database(testDatabase).Collection("never_created")
-	if _, err := New(t.Context(), coll, WithCleanupInterval(-time.Second)); err == nil {
-		t.Error("New with a negative cleanup interval succeeded")
+	coll := connect(t).Database(testDatabase).Collection("never_created")
+	if s, err := New(t.Context(), coll, WithLogger(nil)); err == nil || s != nil {
+		t.Errorf("New(WithLogger(nil)) = %v, %v; want an error", s, err)
+	}
+}
+
+func TestNegativeCleanupInterval(t *testing.T) {
+	client := connect(t)
+	s := newStore(t, client, WithCleanupInterval(-time.Second), nil)
+	if s.cleaner != nil {
+		t.Error("WithCleanupInterval(-1s) started a background cleanup")
 	}
 }
 

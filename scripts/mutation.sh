@@ -30,6 +30,10 @@
 # excludes the files of the other packages from mutation.
 set -eu
 
+# Gremlins times each mutant's tests against its coverage run: a cached
+# test result would make that run instant and every mutant time out.
+export GOFLAGS="${GOFLAGS:-} -count=1"
+
 GREMLINS="go run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0"
 out=${MUTATION_OUT:-mutation-results}
 workers=${MUTATION_WORKERS:-1}

@@ -91,12 +91,12 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 			expect("/", 1, "a read-only request")
 			expect("/", 1, "another read-only request")
 			expect("/inc", 2, "a modifying request")
-			renew := expect("/renew", 3, "a Renew")
+			expect("/renew", 3, "a Renew")
 			destroy := expect("/destroy", 2, "a Destroy")
 
 			// Sessions bound to an owner.
 			expect("/set?name=b", 1, "creating a session")
-			renew = expect("/renew", 3, "a Renew")
+			renew := expect("/renew", 3, "a Renew")
 			expect("/login?user=budget", renew+2, "a login (Renew + SetOwner)")
 			expect("/", 1, "a bound session's read-only request")
 			expect("/", 1, "another bound session's read-only request")

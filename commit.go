@@ -21,10 +21,25 @@ const maxWriteAttempts = 8
 // detach, the store calls run without ctx's cancellation (see
 // commitDetached); a commit with nothing to write costs no context.
 func (s *session[T]) commit(ctx context.Context, detach bool) error {
-	if !s.loaded || s.loadErr != nil || s.ended {
+	if !s.loaded || s.loadErr != nil {
 		return nil
 	}
 	m := s.m
+	if s.ended {
+		// Nothing of an ended session is written; a record it renewed away
+		// from must still go (a revocation may not have seen it).
+		if s.staleKey == "" {
+			return nil
+		}
+		if detach {
+			ctx = context.WithoutCancel(ctx)
+		}
+		if err := m.delete(ctx, s.staleKey); err != nil {
+			return fmt.Errorf("sessions: delete old session: %w", err)
+		}
+		s.staleKey, s.staleVer = "", 0
+		return nil
+	}
 	buf := getBuffer()
 	defer putBuffer(buf)
 	payload, err := encode(m.cfg.codec, s.data, buf) // may alias buf
@@ -53,10 +68,49 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 		}
 	}
 	if s.staleKey != "" {
-		if err := m.delete(ctx, s.staleKey); err != nil {
+		if err := s.deleteStale(ctx); err != nil {
 			return fmt.Errorf("sessions: delete old session: %w", err)
 		}
-		s.staleKey = ""
+	}
+	return nil
+}
+
+// deleteStale deletes the record the session no longer uses. A record this
+// request renewed away from is deleted only if it is still the version
+// this request loaded: if another request ended the session meanwhile
+// (Destroy, Revoke), the renewed session ends too, so that a Renew never
+// brings an ended session back under a new token.
+func (s *session[T]) deleteStale(ctx context.Context) error {
+	m := s.m
+	key, version := s.staleKey, s.staleVer
+	s.staleKey, s.staleVer = "", 0
+	if m.versioned == nil || version == 0 {
+		return m.delete(ctx, key)
+	}
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	// Changed since this request loaded it: still there (another request
+	// wrote it), or ended?
+	l, err := m.loadRecord(sctx, key, time.Time{})
+	if err != nil {
+		return err
+	}
+	if l.Found() {
+		if rec, err := parseRecord(l.Data); err == nil && !rec.revoked && time.Now().Before(rec.deadline) {
+			return m.store.Delete(sctx, key) // still live: the renew goes on
+		}
+	}
+	m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request during Renew; the renewed session ends too")
+	if err := m.store.Delete(sctx, s.key); err != nil {
+		return err
+	}
+	s.ended, s.exists, s.dirty, s.refresh = true, false, false, false
+	if !s.started {
+		s.cookie = cookieExpire
 	}
 	return nil
 }
@@ -143,6 +197,9 @@ func (s *session[T]) reload(ctx context.Context) error {
 	if !l.Found() || err != nil || rec.revoked || !time.Now().Before(rec.deadline) {
 		m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Renew, Revoke or expiry); this request's changes are dropped")
 		s.ended, s.exists, s.refresh, s.dirty = true, false, false, false
+		if s.cookie == cookieSet && !s.started {
+			s.cookie = cookieExpire // this request's own new token died with it
+		}
 		return nil
 	}
 	base := m.newValue()

@@ -50,9 +50,10 @@ type session[T any] struct {
 	created    time.Time
 	owner      string // SetOwner's owner, kept in the record
 	persistent bool
-	dirty      bool   // save even if the payload did not change
-	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
-	staleKey   string // a record to delete at commit (renewed or unreadable)
+	dirty      bool          // save even if the payload did not change
+	refresh    bool          // rewrite at commit, unless saved, to slide the idle timeout
+	staleKey   string        // a record to delete at commit (renewed or unreadable)
+	staleVer   store.Version // for a renewed record: the version it must still have
 	cookie     cookieAction
 	started    bool // the response has started: the cookie is final
 }
@@ -191,7 +192,7 @@ func (s *session[T]) renew(ctx context.Context) error {
 	}
 	m := s.m
 	if s.exists {
-		s.staleKey = s.key
+		s.staleKey, s.staleVer = s.key, s.version
 	}
 	oldKey := s.key
 	now := time.Now()

@@ -1,0 +1,122 @@
+package sessions_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/memstore"
+)
+
+// A request that loaded the session before another request ended it
+// (logout, "sign out everywhere", revoking this device) and only then
+// calls Renew (a login step-up, a periodic ID rotation) must not bring
+// the ended session back under a new token.
+func TestRenewCannotResurrectAnEndedSession(t *testing.T) {
+	for _, end := range []string{"destroy", "revokeowner", "revoke"} {
+		t.Run(end, func(t *testing.T) {
+			m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
+			loaded, release := make(chan struct{}), make(chan struct{})
+			do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+				ctx := r.Context()
+				switch r.URL.Path {
+				case "/login":
+					m.Get(ctx).Name = "me"
+					m.SetOwner(ctx, "ann")
+				case "/slowrenew":
+					m.Get(ctx)
+					loaded <- struct{}{}
+					<-release
+					m.Renew(ctx)
+				case "/destroy":
+					m.Destroy(ctx)
+				case "/revokeowner":
+					m.RevokeOwner(ctx, "ann")
+				case "/revoke":
+					m.Revoke(ctx, m.ID(ctx))
+				case "/read":
+					fmt.Fprint(w, m.Get(ctx).Name)
+				}
+			})
+			_, token := do("/login", "")
+			got := make(chan string)
+			go func() { _, c := do("/slowrenew", token); got <- c }()
+			<-loaded
+			do("/"+end, token)
+			close(release)
+			if renewed := <-got; renewed != "" && renewed != "-" {
+				ctx, _ := m.Load(t.Context(), renewed)
+				if m.ID(ctx) != "" {
+					t.Errorf("after %s, a racing Renew revived the session under a new token: data %+v", end, *m.Get(ctx))
+				}
+			}
+		})
+	}
+}
+
+// pausingStore pauses the first insert (SaveIf with version 0) of a
+// session record after it is armed, until released.
+type pausingStore struct {
+	*memstoreVersioned
+	armed          atomic.Bool
+	paused, resume chan struct{}
+}
+
+type memstoreVersioned = memstore.Store
+
+func (p *pausingStore) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	if v == 0 && !strings.Contains(key, "owner:") && p.armed.CompareAndSwap(true, false) {
+		p.paused <- struct{}{}
+		<-p.resume
+	}
+	return p.memstoreVersioned.SaveIf(ctx, key, data, exp, v)
+}
+
+// RevokeOwner running between Renew's index update and its write of the
+// new record must still end the session: the old token must not stay
+// valid outside the index.
+func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
+	inner, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	st := &pausingStore{memstoreVersioned: inner, paused: make(chan struct{}), resume: make(chan struct{})}
+	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(slog.New(slog.DiscardHandler)))
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		switch r.URL.Path {
+		case "/login":
+			m.Get(ctx).Name = "me"
+			m.SetOwner(ctx, "ann")
+		case "/renew":
+			m.Renew(ctx)
+		}
+	})
+	_, token := do("/login", "")
+	st.armed.Store(true)
+	done := make(chan string)
+	go func() { _, c := do("/renew", token); done <- c }()
+	<-st.paused
+	n, err := m.RevokeOwner(t.Context(), "ann")
+	close(st.resume)
+	renewed := <-done
+	t.Logf("RevokeOwner = %d, %v; renew response cookie %q", n, err, renewed)
+	for name, tok := range map[string]string{"old": token, "renewed": renewed} {
+		if tok == "" || tok == "-" {
+			continue
+		}
+		ctx, _ := m.Load(t.Context(), tok)
+		if id := m.ID(ctx); id != "" {
+			list, _ := m.Sessions(t.Context(), "ann")
+			t.Errorf("the %s token names a live session after RevokeOwner (listed by Sessions: %d sessions)", name, len(list))
+		}
+	}
+}

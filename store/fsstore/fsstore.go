@@ -16,7 +16,8 @@
 // (flock; LockFileEx on Windows) on the shard's .lock file, which is what
 // makes conditional writes (store.Versioned) safe across processes. On
 // systems with neither, and on file systems that refuse such locks (New
-// then logs a warning), they are safe only within one process.
+// then logs a warning), they are safe only among the goroutines of one
+// Store.
 //
 // Expiry is enforced on read; a background cleaner deletes expired files
 // (see [WithCleanupInterval]).
@@ -95,7 +96,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 	}
 	if probe.lockErr != nil {
 		cfg.logger.LogAttrs(context.Background(), slog.LevelWarn,
-			"fsstore: the file system refuses file locks; conditional writes are safe only within this process",
+			"fsstore: the file system refuses file locks; conditional writes are safe only within this Store",
 			slog.String("dir", dir), slog.Any("error", probe.lockErr))
 	}
 	for i := range shardCount {

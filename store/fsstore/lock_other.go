@@ -14,7 +14,7 @@ func openLockFile(path string) (lockFile, error) {
 }
 
 // tryLock reports success: this system has no advisory file lock that the
-// package uses, so only the goroutines of one process exclude each other.
+// package uses, so only the goroutines of one Store exclude each other.
 func (l lockFile) tryLock() (bool, error) { return true, nil }
 
 // release closes the file.

@@ -6,6 +6,9 @@
 // other. Bytes are copied on the way in and on the way out. Expiry is
 // enforced on read; a background sweeper frees expired records (see
 // [WithCleanupInterval]), and [WithMaxEntries] bounds the number of records.
+// Every write gives its record a new version; SaveIf compares versions,
+// and LoadVersion moves an expiry, within one critical section of the
+// record's shard.
 //
 // Records do not survive a restart and are not shared between processes:
 // use another store when the application runs more than one instance.

@@ -2,6 +2,7 @@ package sessions
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/rueidis"
@@ -19,7 +20,13 @@ func WithRedis(client rueidis.Client, opts ...redisstore.Option) Option {
 		if client == nil {
 			return fmt.Errorf("%w: redis client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return redisstore.New(client, opts...), true, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) {
+			s, err := redisstore.New(client, opts...)
+			if err != nil {
+				return nil, false, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+			}
+			return s, true, nil
+		}
 		return nil
 	}
 }
@@ -31,10 +38,10 @@ func WithMemcached(client *memcache.Client, opts ...memcachedstore.Option) Optio
 		if client == nil {
 			return fmt.Errorf("%w: memcached client is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) {
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) {
 			s, err := memcachedstore.New(client, opts...)
 			if err != nil {
-				return nil, false, err
+				return nil, false, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 			}
 			return s, true, nil
 		}

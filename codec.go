@@ -81,13 +81,28 @@ func (jsonCodec) Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// encodeBuffers recycles the buffers the manager encodes into when it only
-// needs to compare the encoding with what was loaded.
-var encodeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// An encodeBuffer is what the manager encodes into when it only needs to
+// compare the encoding with what was loaded.
+type encodeBuffer = bytes.Buffer
+
+// maxPooledBuffer is the largest buffer kept for reuse, the default record
+// limit: sessions of any allowed size reuse their buffers, and one huge
+// session cannot pin more than this for the life of the process.
+const maxPooledBuffer = DefaultMaxSize
+
+var encodeBuffers = sync.Pool{New: func() any { return new(encodeBuffer) }}
+
+func getBuffer() *encodeBuffer { return encodeBuffers.Get().(*encodeBuffer) }
+
+func putBuffer(b *encodeBuffer) {
+	if b.Cap() <= maxPooledBuffer {
+		encodeBuffers.Put(b)
+	}
+}
 
 // encode marshals v with c, into buf when the codec can (the result then
 // aliases buf and is valid until buf is reused).
-func encode(c Codec, v any, buf *bytes.Buffer) ([]byte, error) {
+func encode(c Codec, v any, buf *encodeBuffer) ([]byte, error) {
 	if cc, ok := c.(cborCodec); ok {
 		buf.Reset()
 		if err := cc.enc.MarshalToBuffer(v, buf); err != nil {

@@ -136,27 +136,38 @@ func (c cookieConfig) cookie(token string, persistent bool, deadline, now time.T
 		ck.MaxAge = -1
 		ck.Expires = time.Unix(1, 0)
 	case persistent:
+		// Browsers keep a cookie at most 400 days (RFC 6265bis); so do we,
+		// which also keeps a lifetime of math.MaxInt64 printable.
+		if limit := now.Add(maxCookieAge); deadline.After(limit) {
+			deadline = limit
+		}
 		ck.Expires = deadline.UTC()
 		ck.MaxAge = max(int(deadline.Sub(now).Round(time.Second)/time.Second), 1)
 	}
 	return ck
 }
 
-// tokenFromRequest returns the first cookie named name whose value is a
-// well-formed token, or "". It scans the Cookie headers without building
-// http.Cookie values, so a request carrying no session costs nothing.
-func tokenFromRequest(r *http.Request, name string) string {
+// maxCookieAge is the longest lifetime browsers give a cookie.
+const maxCookieAge = 400 * 24 * time.Hour
+
+// appendTokens appends to dst the values of the cookies named name that
+// are well-formed tokens, in order, up to maxPresentedTokens in all. A
+// browser sends several cookies of one name when they differ in Domain or
+// Path, for example one planted from a sibling subdomain. It scans the
+// Cookie headers without building http.Cookie values, so a request
+// carrying no session costs nothing.
+func appendTokens(dst []string, r *http.Request, name string) []string {
 	for _, line := range r.Header["Cookie"] {
-		for len(line) > 0 {
+		for len(line) > 0 && len(dst) < maxPresentedTokens {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
 			part = strings.TrimSpace(part)
 			if len(part) == len(name)+1+tokenLen && part[len(name)] == '=' && part[:len(name)] == name {
 				if v := part[len(name)+1:]; validToken(v) {
-					return v
+					dst = append(dst, v)
 				}
 			}
 		}
 	}
-	return ""
+	return dst
 }

@@ -1,37 +1,104 @@
-// Package sessions provides typed server-side HTTP sessions.
-//
-// A Manager[T] keeps one value of your type T per visitor. The browser holds
-// only a random token in a cookie; the data lives in a store (memory by
-// default; files, Redis, Memcached, MongoDB and SQL through options), keyed by
-// a hash of the token.
-//
-//	type Cart struct{ Items []string }
-//
-//	mgr, err := sessions.New[Cart](sessions.WithIdleTimeout(30 * time.Minute))
-//	...
-//	defer mgr.Close()
-//	http.ListenAndServe(":8080", mgr.Middleware(mux))
-//
-//	// in a handler
-//	cart := mgr.Get(r.Context())
-//	cart.Items = append(cart.Items, "apple") // saved because it changed
-//
-// What the manager does for you:
-//
-//   - Loading is lazy: a request that never calls Get costs no store I/O and
-//     gets no cookie. A new session that is never changed is never stored.
-//   - Changes are found by comparing encodings, with no "mark modified" call.
-//     A read-only request does not rewrite the data; with an idle timeout it
-//     slides the expiry with the store's cheapest operation.
-//   - Tokens are 32 random bytes; a cookie that is not exactly such a token
-//     never reaches the store, and a token the store does not know is never
-//     adopted. Renew at login issues a new token; Destroy at logout deletes
-//     the data and the cookie.
-//   - A store outage goes to the error handler (500 by default) and never
-//     overwrites stored data with an empty session. Stored data that no longer
-//     decodes (T changed shape incompatibly) gives a fresh session and a log
-//     line, not an endless 500.
-//   - Changes made after the response started are still saved.
-//
-// Without cookies (API tokens, WebSockets, gRPC), use Load and Commit.
+/*
+Package sessions provides typed server-side HTTP sessions.
+
+A [Manager] keeps one value of your type T per visitor. The browser holds
+only a random token in a cookie; the data lives in a store (memory by
+default; files, Redis, Memcached, MongoDB and SQL), keyed by a hash of the
+token.
+
+	type Cart struct{ Items []string }
+
+	mgr, err := sessions.New[Cart](sessions.WithIdleTimeout(30 * time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer mgr.Close()
+	http.ListenAndServe(":8080", mgr.Middleware(mux))
+
+	// in a handler
+	cart := mgr.Get(r.Context())
+	cart.Items = append(cart.Items, "apple") // saved because it changed
+
+T must be a struct or a map type. Only the exported fields of a struct are
+stored. A map T such as map[string]any starts as an empty map, for
+Flask-style dictionary sessions.
+
+# The request lifecycle
+
+[Manager.Middleware] puts a session into each request's context. Loading
+is lazy: a request that never calls [Manager.Get] costs no store I/O and
+gets no cookie. Get loads the session on first use and returns a *T to
+change in place; there is no "mark modified" call. Right before the
+response starts, the manager encodes the value and compares it with what
+was loaded: a read-only request writes nothing, and a new session that was
+never changed is never stored. Changes made after the response started
+are saved when the handler returns.
+
+The *T belongs to the request: do not keep it after the handler returns,
+and do not use it from other goroutines without your own locking. Get
+outside Middleware (or [Manager.Load]) panics: it is a programming error.
+
+At login call [Manager.Renew] (a new token defeats session fixation) and,
+to list and revoke a user's sessions later, [Manager.SetOwner]. At logout
+call [Manager.Destroy]. [Manager.RememberMe] chooses between a persistent
+and a browser-session cookie.
+
+Without cookies (API tokens, WebSockets, gRPC), use [Manager.Load] and
+[Manager.Commit] with the token in a header or message.
+
+# Stores
+
+The memory store (package store/memstore) is the default. [WithFilesystem],
+[WithRedis] and [WithMemcached] create the other stores the root package
+links; the MongoDB and SQL stores (store/mongostore, store/sqlstore) come
+from their own packages through [WithStore] or [WithOwnedStore], so a
+program that does not use them links no database driver. A store is three
+methods, [store.Store]; optional interfaces make it cheaper or safer:
+[store.Versioned] (conditional writes: every built-in store has them),
+[store.LoadToucher]. Package storetest is the conformance suite every
+store passes, yours included.
+
+Every store call the manager makes is bounded by [WithStoreTimeout]
+(default 5 s). The manager closes the stores it created and those given
+to WithOwnedStore; it never closes clients or databases you pass in.
+
+# Concurrency
+
+Two requests for one session at once (two tabs, a page and its XHRs) lose
+nothing. On stores with conditional writes every save lands only on the
+version the request loaded; when another request saved first, the
+top-level fields (map keys, for a map T) this request changed are merged
+into the other writer's value and the save is retried. When both changed
+the same field, the later save wins. For read-modify-write, such as a
+counter, use [Manager.Update]: it reruns its function on the freshest
+value, so no increment is lost. A session that was destroyed, renewed or
+revoked stays dead: a slow request that loaded it cannot write it back.
+Stores without conditional writes are last-writer-wins.
+
+# Security
+
+Tokens are 32 bytes from crypto/rand in base64url (43 characters). A
+cookie that is not exactly such a token never reaches the store, and a
+token the store does not know is never adopted. When a request carries
+several session cookies (one planted from a sibling subdomain, say), the
+well-formed ones are tried in order, so a planted cookie neither logs the
+user out nor gets adopted. Store keys are hashes of tokens, so read access
+to the store does not hand out live sessions; session IDs ([Info].ID) are
+hashes too. Expiry is enforced on read, whatever the backend's TTL does.
+The CBOR decoder rejects hostile input. Turn on [CookieSecure] in
+production.
+
+# Errors
+
+A store that fails or hangs while loading makes [Manager.Get] answer the
+request through the error handler ([WithErrorHandler]; default: a log line
+and 500), from clean headers, within the store timeout; nothing is written
+afterwards, so an empty session never overwrites stored data.
+[Manager.Lookup] returns such errors ([ErrLoadFailed]) instead. A record
+over [WithMaxSize] (default 1 MiB) is refused before anything is written,
+with an error wrapping [store.ErrTooLarge]. Data that no longer decodes
+gives a fresh session and a log line, never a 500 loop. Configuration
+errors wrap [ErrInvalidConfig]; [ErrResponseStarted], [ErrNoSession],
+[ErrConflict] and [ErrInvalidID] are the others callers branch on.
+*/
 package sessions

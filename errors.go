@@ -11,12 +11,18 @@ var (
 	// is not wrapped by Middleware and the context did not come from Load.
 	ErrNoSession = errors.New("sessions: no session in context (wrap the handler with Manager.Middleware or use Manager.Load)")
 
-	// ErrResponseStarted reports a Renew or RememberMe after the response
-	// headers were sent: the new cookie can no longer reach the client, so
-	// nothing was changed.
+	// ErrResponseStarted reports a Renew, RememberMe or Destroy after the
+	// response headers were sent: the cookie can no longer change. Renew
+	// and RememberMe then change nothing; Destroy still deletes the data.
 	ErrResponseStarted = errors.New("sessions: response already started; the session cookie can no longer change")
 
 	// ErrLoadFailed marks a session whose store load failed. Nothing is
 	// saved for such a session, so stored data is never overwritten.
 	ErrLoadFailed = errors.New("sessions: session could not be loaded")
+
+	// ErrConflict reports a write that other writers kept beating: Update
+	// ran its function several times and another process wrote the session
+	// first every time, or another request ended the session (Destroy,
+	// Renew, Revoke) while Update ran.
+	ErrConflict = errors.New("sessions: session changed concurrently")
 )

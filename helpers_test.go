@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,9 +52,12 @@ func (s *spyStore) savedKeys() []string {
 }
 
 func newSpy(t *testing.T) *spyStore {
-	s := &spyStore{inner: memstore.New(), keys: map[string]bool{}}
-	t.Cleanup(func() { s.inner.Close() })
-	return s
+	inner, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	return &spyStore{inner: inner, keys: map[string]bool{}}
 }
 
 func (s *spyStore) record(op string) error {
@@ -190,3 +194,46 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// indexEntries returns the number of entries in owner's index as stored.
+func indexEntries(t *testing.T, s *spyStore, owner string) int {
+	t.Helper()
+	for _, key := range s.savedKeys() {
+		if !strings.Contains(key, "owner:") {
+			continue
+		}
+		b, found, err := s.inner.Load(t.Context(), key)
+		if err != nil || !found {
+			continue
+		}
+		_ = owner // one owner per test
+		return (len(b) - len("sidx1")) / 59
+	}
+	return 0
+}
+
+func urlEscape(s string) string { return url.QueryEscape(s) }
+
+// versionedSpy adds store.Versioned, as every built-in store has it.
+type versionedSpy struct{ *spyStore }
+
+func newVersionedSpy(t *testing.T) versionedSpy { return versionedSpy{newSpy(t)} }
+
+func (s versionedSpy) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	if err := s.record("loadversion"); err != nil {
+		return store.Loaded{}, err
+	}
+	return s.inner.LoadVersion(ctx, key, touch)
+}
+
+func (s versionedSpy) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	if err := s.record("saveif"); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.keys[key] = true
+	s.mu.Unlock()
+	return s.inner.SaveIf(ctx, key, data, exp, v)
+}
+
+var _ store.Versioned = versionedSpy{}

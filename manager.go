@@ -3,13 +3,17 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/memstore"
 )
 
 // A Manager loads, tracks and saves sessions whose data is a T. Build one
@@ -19,17 +23,31 @@ type Manager[T any] struct {
 	cfg         config
 	store       store.Store
 	ownsStore   bool
+	versioned   store.Versioned   // nil when the store has no conditional writes
+	shared      sharedLoader      // nil when the store has no uncopied load
+	unbounded   bool              // the store never waits: no timer per call
 	loadToucher store.LoadToucher // nil when the store cannot load and touch
 	zero        []byte            // encoding of a zero T: an untouched session
+	isMap       bool              // T is a map: new values start as empty maps
+	keyLocks    [64]chan struct{} // serialize this process's writes of one key
+	keySeed     maphash.Seed
 	closeOnce   sync.Once
 	closeErr    error
 }
 
 // New returns a Manager configured by opts. The defaults: the in-memory
-// store, a 24h lifetime, no idle timeout, the CBOR codec and a cookie named
-// "session". New reports an invalid configuration with an error wrapping
-// ErrInvalidConfig.
+// store, a 24h lifetime, no idle timeout, the CBOR codec, a cookie named
+// "session", a 5 s store timeout and a 1 MiB record limit. New reports an
+// invalid configuration with an error wrapping ErrInvalidConfig.
+//
+// T must be a struct or a map type. Only exported fields of a struct are
+// stored. A map T (such as map[string]any, for Flask-style sessions)
+// starts as an empty map, so (*d)["k"] = v works.
 func New[T any](opts ...Option) (*Manager[T], error) {
+	kind := reflect.TypeFor[T]().Kind()
+	if kind != reflect.Struct && kind != reflect.Map {
+		return nil, fmt.Errorf("%w: session type %v must be a struct or a map", ErrInvalidConfig, reflect.TypeFor[T]())
+	}
 	cfg := defaultConfig()
 	for _, opt := range opts {
 		if err := opt(&cfg); err != nil {
@@ -42,16 +60,25 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	zero, err := cfg.codec.Marshal(new(T))
-	if err != nil {
-		return nil, fmt.Errorf("%w: codec cannot encode %T: %w", ErrInvalidConfig, *new(T), err)
+	m := &Manager[T]{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}
+	for i := range m.keyLocks {
+		m.keyLocks[i] = make(chan struct{}, 1)
 	}
-	s, owned, err := cfg.openStore()
+	zero, err := cfg.codec.Marshal(m.newValue())
+	if err != nil {
+		return nil, fmt.Errorf("%w: codec cannot encode %v: %w", ErrInvalidConfig, reflect.TypeFor[T](), err)
+	}
+	m.zero = zero
+	m.store, m.ownsStore, err = cfg.openStore(cfg.logger)
 	if err != nil {
 		return nil, err
 	}
-	m := &Manager[T]{cfg: cfg, store: s, ownsStore: owned, zero: zero}
-	m.loadToucher, _ = s.(store.LoadToucher)
+	m.versioned, _ = m.store.(store.Versioned)
+	m.loadToucher, _ = m.store.(store.LoadToucher)
+	if m.versioned != nil {
+		m.shared, _ = m.store.(sharedLoader)
+	}
+	_, m.unbounded = m.store.(*memstore.Store)
 	return m, nil
 }
 
@@ -72,20 +99,26 @@ func (m *Manager[T]) Close() error {
 // the store on first use; a new session has the zero value. Change the value
 // in place: the middleware saves it if its encoding changed.
 //
+// The *T belongs to the request: do not keep it after the handler returns,
+// and do not use it from other goroutines without your own locking.
+//
 // If the session cannot be loaded (the store is down), Get reports the error
 // to the error handler, which answers the request (500 by default), and
 // returns a detached zero value that is never saved, so stored data is not
 // overwritten. Use Lookup to handle the error yourself.
+//
+// Get panics if ctx carries no session (the handler is not wrapped by
+// Middleware and ctx did not come from Load): that is a programming error,
+// and the writes to a detached value would silently vanish.
 func (m *Manager[T]) Get(ctx context.Context) *T {
 	s := m.session(ctx)
 	if s == nil {
-		m.cfg.logger.ErrorContext(ctx, ErrNoSession.Error())
-		return new(T)
+		panic(ErrNoSession.Error())
 	}
 	v, err := s.value(ctx)
 	if err != nil {
 		s.reportLoadError(err)
-		return new(T)
+		return m.newValue()
 	}
 	return v
 }
@@ -115,7 +148,9 @@ func (m *Manager[T]) Renew(ctx context.Context) error {
 
 // Destroy deletes the session's data from the store now and expires the
 // cookie (call it at logout). Later Gets in the same request see a new,
-// empty session.
+// empty session. After the response started the data is still deleted,
+// but the cookie cannot be expired: Destroy then returns
+// ErrResponseStarted.
 func (m *Manager[T]) Destroy(ctx context.Context) error {
 	s := m.session(ctx)
 	if s == nil {
@@ -141,6 +176,14 @@ func (m *Manager[T]) session(ctx context.Context) *session[T] {
 	return s
 }
 
+// answerError answers the request through the error handler, from clean
+// headers: none of the handler's headers (Location, Content-Encoding, its
+// cookies) reach the error response.
+func (m *Manager[T]) answerError(w http.ResponseWriter, r *http.Request, err error) {
+	clear(w.Header())
+	m.handleError(w, r, err)
+}
+
 // handleError is the default error handler.
 func (m *Manager[T]) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if m.cfg.errorHandler != nil {
@@ -158,6 +201,117 @@ func (m *Manager[T]) handleError(w http.ResponseWriter, r *http.Request, err err
 // up to that much before the full idle timeout.
 func (m *Manager[T]) refreshWindow() time.Duration {
 	return min(m.cfg.idleTimeout/10, time.Minute)
+}
+
+// maxTime is the latest time a record can hold: Unix nanoseconds overflow
+// after it (in the year 2262).
+var maxTime = time.Unix(0, math.MaxInt64)
+
+// deadline is the absolute deadline of a session created or renewed at
+// now. A lifetime too long to encode is clamped, never wrapped.
+func (m *Manager[T]) deadline(now time.Time) time.Time {
+	if d := now.Add(m.cfg.lifetime); d.Before(maxTime) {
+		return d
+	}
+	return maxTime
+}
+
+// newValue returns a new, empty session value.
+func (m *Manager[T]) newValue() *T {
+	v := new(T)
+	if m.isMap {
+		e := reflect.ValueOf(v).Elem()
+		e.Set(reflect.MakeMap(e.Type()))
+	}
+	return v
+}
+
+// storeContext bounds one store call by the store timeout. The memory
+// store never waits, so its calls need no timer.
+func (m *Manager[T]) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if m.cfg.storeTimeout <= 0 || m.unbounded {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, m.cfg.storeTimeout)
+}
+
+func noCancel() {}
+
+// loadRecord reads the record under key, moving its expiry to touch (if
+// not zero) in the same round trip where the store can.
+func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	if m.shared != nil {
+		return m.shared.LoadVersionShared(ctx, key, touch)
+	}
+	if m.versioned != nil {
+		return m.versioned.LoadVersion(ctx, key, touch)
+	}
+	var (
+		l     store.Loaded
+		found bool
+		err   error
+	)
+	if !touch.IsZero() && m.loadToucher != nil {
+		l.Data, found, err = m.loadToucher.LoadAndTouch(ctx, key, touch)
+		l.Touched = found
+	} else {
+		l.Data, found, err = m.store.Load(ctx, key)
+	}
+	if found {
+		l.Version = unversioned
+	}
+	return l, err
+}
+
+// sharedLoader is implemented by the built-in stores that can hand the
+// manager a record without copying it (memstore, redisstore): the manager
+// only reads what it loads.
+type sharedLoader interface {
+	LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
+}
+
+// unversioned is the version of every record of a store without
+// conditional writes.
+const unversioned store.Version = 1
+
+// delete removes the record under key, within the store timeout.
+func (m *Manager[T]) delete(ctx context.Context, key string) error {
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	return m.store.Delete(ctx, key)
+}
+
+// lockKey serializes this process's writes of key, so that concurrent
+// requests for one session queue here instead of conflicting in the store.
+// Pass what it returns to unlockKey. The lock only saves conflicts, since the
+// writes are conditional: after waiting for it as long as the store
+// timeout (a holder stuck on a frozen store), lockKey goes on without it.
+func (m *Manager[T]) lockKey(key string) chan struct{} {
+	sem := m.keyLocks[maphash.String(m.keySeed, key)%uint64(len(m.keyLocks))]
+	select {
+	case sem <- struct{}{}:
+		return sem
+	default:
+	}
+	wait := m.cfg.storeTimeout
+	if wait <= 0 {
+		wait = DefaultStoreTimeout
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case sem <- struct{}{}:
+		return sem
+	case <-timer.C:
+		return nil
+	}
+}
+
+// unlockKey releases what lockKey took.
+func unlockKey(sem chan struct{}) {
+	if sem != nil {
+		<-sem
+	}
 }
 
 // expiry is when the record of a session with the given absolute deadline

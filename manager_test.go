@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sessionkit/sessions"
@@ -216,8 +218,8 @@ func TestDestroy(t *testing.T) {
 
 	destroy = true
 	res := c.do()
-	if got := spy.take(); !equal(got, []string{"delete"}) {
-		t.Errorf("destroy: calls %v, want [delete] (no load needed)", got)
+	if got := spy.take(); !equal(got, []string{"load", "delete"}) {
+		t.Errorf("destroy: calls %v, want [load delete] (the load finds an owner index to update)", got)
 	}
 	if sc := sessionCookie(res); !strings.Contains(sc, "Max-Age=0") {
 		t.Errorf("destroy: Set-Cookie %q does not expire the cookie", sc)
@@ -403,8 +405,9 @@ func TestIdleTimeout(t *testing.T) {
 		{"Toucher", func(s *spyStore) sessionsStore { return touchSpy{s} }, []string{"load", "save"}},
 		{"plain", func(s *spyStore) sessionsStore { return s }, []string{"load", "save"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+		// On the fake clock of a synctest bubble: the sleeps take no time.
+		synctest.Test(t, func(t *testing.T) {
+			t.Log(tc.name)
 			spy := newSpy(t)
 			m := mustNew[profile](t, sessions.WithStore(tc.wrap(spy)), sessions.WithIdleTimeout(time.Second))
 			var seen profile
@@ -439,7 +442,9 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-func TestAbsoluteLifetime(t *testing.T) {
+func TestAbsoluteLifetime(t *testing.T) { synctest.Test(t, testAbsoluteLifetime) }
+
+func testAbsoluteLifetime(t *testing.T) {
 	m := mustNew[profile](t, sessions.WithLifetime(1500*time.Millisecond), sessions.WithIdleTimeout(time.Hour))
 	var seen profile
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
@@ -490,15 +495,21 @@ func TestConcurrentRequestsOneSession(t *testing.T) {
 
 func TestGetOutsideMiddleware(t *testing.T) {
 	m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
-	if p := m.Get(context.Background()); p == nil {
-		t.Fatal("Get outside middleware returned nil")
-	}
+	func() {
+		defer func() {
+			if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Middleware") {
+				t.Errorf("Get outside middleware: recovered %v, want a panic naming Middleware", r)
+			}
+		}()
+		m.Get(context.Background())
+	}()
 	if _, err := m.Lookup(context.Background()); !errors.Is(err, sessions.ErrNoSession) {
 		t.Errorf("Lookup: %v, want ErrNoSession", err)
 	}
 	for name, err := range map[string]error{
 		"Renew":   m.Renew(context.Background()),
 		"Destroy": m.Destroy(context.Background()),
+		"Update":  m.Update(context.Background(), func(*profile) error { return nil }),
 	} {
 		if !errors.Is(err, sessions.ErrNoSession) {
 			t.Errorf("%s: %v, want ErrNoSession", name, err)
@@ -533,7 +544,9 @@ func TestKeyPrefixAndHashedKeys(t *testing.T) {
 // TestIdleRefreshIsThrottled: on a store without a one-trip load-and-touch,
 // read-only requests rewrite the record only once its stored expiry lags
 // the idle timeout by the refresh window (a tenth of it, at most a minute).
-func TestIdleRefreshIsThrottled(t *testing.T) {
+func TestIdleRefreshIsThrottled(t *testing.T) { synctest.Test(t, testIdleRefreshIsThrottled) }
+
+func testIdleRefreshIsThrottled(t *testing.T) {
 	spy := newSpy(t)
 	m := mustNew[profile](t, sessions.WithStore(touchSpy{spy}), sessions.WithIdleTimeout(10*time.Second))
 	create := true

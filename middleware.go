@@ -24,8 +24,9 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter[T]{ResponseWriter: w}
 		s := &rw.s
-		s.init(m, tokenFromRequest(r, m.cfg.cookie.name))
-		r = r.WithContext(context.WithValue(r.Context(), m, s))
+		s.init(m, appendTokens(s.tokenBuf[:0], r, m.cfg.cookie.name))
+		rw.ctx = sessionContext[T]{Context: r.Context(), m: m, s: s}
+		r = r.WithContext(&rw.ctx)
 		s.w, s.r = rw, r
 		next.ServeHTTP(rw, r)
 		rw.finish()
@@ -37,8 +38,24 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 type responseWriter[T any] struct {
 	http.ResponseWriter
 	s       session[T]
-	started atomic.Bool // fast path for s.started
-	failed  atomic.Bool // the error handler answered instead of the handler
+	ctx     sessionContext[T] // the request's context, carrying s
+	started atomic.Bool       // fast path for s.started
+	failed  atomic.Bool       // the error handler answered instead of the handler
+}
+
+// sessionContext is a context carrying a session, allocated with the
+// response writer rather than on its own (as context.WithValue would).
+type sessionContext[T any] struct {
+	context.Context
+	m *Manager[T]
+	s *session[T]
+}
+
+func (c *sessionContext[T]) Value(key any) any {
+	if key == any(c.m) {
+		return c.s
+	}
+	return c.Context.Value(key)
 }
 
 // start commits the session and adds its headers, once, before the first
@@ -62,7 +79,7 @@ func (w *responseWriter[T]) start() bool {
 	w.started.Store(true)
 	s.mu.Unlock()
 	if err != nil {
-		s.m.handleError(w.ResponseWriter, s.r, err)
+		s.m.answerError(w.ResponseWriter, s.r, err)
 		return false
 	}
 	return true
@@ -85,7 +102,7 @@ func (w *responseWriter[T]) fail(err error) {
 		}
 		return
 	}
-	s.m.handleError(w.ResponseWriter, s.r, err)
+	s.m.answerError(w.ResponseWriter, s.r, err)
 }
 
 // finish runs after the handler: it starts the response if the handler
@@ -109,13 +126,14 @@ func (w *responseWriter[T]) finish() {
 
 // commitDetached commits with the request's context minus its
 // cancellation: a client that hangs up must not stop the handler's changes
-// from being saved. A session the handler never loaded has nothing to
-// commit, and costs nothing.
+// from being saved. The store timeout still bounds every store call. A
+// session the handler never loaded has nothing to commit, and costs
+// nothing.
 func (s *session[T]) commitDetached() error {
 	if !s.loaded {
 		return nil
 	}
-	return s.commit(context.WithoutCancel(s.r.Context()))
+	return s.commit(s.r.Context(), true)
 }
 
 func (w *responseWriter[T]) WriteHeader(code int) {

@@ -19,9 +19,12 @@ type Option func(*config) error
 // config is what the options build; New validates it.
 type config struct {
 	// openStore returns the store; owned stores are closed by Manager.Close.
-	openStore    func() (s store.Store, owned bool, err error)
+	// logger is the manager's, for stores with background work.
+	openStore    func(logger *slog.Logger) (s store.Store, owned bool, err error)
 	lifetime     time.Duration
 	idleTimeout  time.Duration
+	storeTimeout time.Duration
+	maxSize      int
 	codec        Codec
 	cookie       cookieConfig
 	keyPrefix    string
@@ -31,13 +34,21 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		openStore: func() (store.Store, bool, error) { return memstore.New(), true, nil },
-		lifetime:  24 * time.Hour,
-		codec:     CBOR(),
-		cookie:    defaultCookie(),
-		keyPrefix: "session:",
+		openStore:    openMemory(),
+		lifetime:     24 * time.Hour,
+		storeTimeout: DefaultStoreTimeout,
+		maxSize:      DefaultMaxSize,
+		codec:        CBOR(),
+		cookie:       defaultCookie(),
+		keyPrefix:    "session:",
 	}
 }
+
+// Defaults of WithStoreTimeout and WithMaxSize.
+const (
+	DefaultStoreTimeout = 5 * time.Second
+	DefaultMaxSize      = 1 << 20
+)
 
 func (c *config) validate() error {
 	switch {
@@ -45,6 +56,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("%w: lifetime must be positive, got %v", ErrInvalidConfig, c.lifetime)
 	case c.idleTimeout < 0:
 		return fmt.Errorf("%w: idle timeout must not be negative, got %v", ErrInvalidConfig, c.idleTimeout)
+	case c.storeTimeout < 0:
+		return fmt.Errorf("%w: store timeout must not be negative, got %v", ErrInvalidConfig, c.storeTimeout)
+	case c.maxSize <= recordHeaderSize:
+		return fmt.Errorf("%w: max size must be above %d bytes, got %d", ErrInvalidConfig, recordHeaderSize, c.maxSize)
 	case c.codec == nil:
 		return fmt.Errorf("%w: codec is nil", ErrInvalidConfig)
 	case len(c.keyPrefix) > 64 || strings.ContainsFunc(c.keyPrefix, func(r rune) bool { return r <= ' ' || r >= 0x7f }):
@@ -73,17 +88,31 @@ func withStore(s store.Store, owned bool) Option {
 		if s == nil {
 			return fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 		}
-		c.openStore = func() (store.Store, bool, error) { return s, owned, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, owned, nil }
 		return nil
 	}
 }
 
 // WithMemory keeps sessions in process memory (the default). The store's
-// background sweeper stops on Manager.Close.
+// background sweeper stops on Manager.Close. New fails if an option has an
+// invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = func() (store.Store, bool, error) { return memstore.New(opts...), true, nil }
+		c.openStore = openMemory(opts...)
 		return nil
+	}
+}
+
+// openMemory returns the openStore of a memory store with opts.
+// openMemory opens a memory store that logs to the manager's logger,
+// unless opts choose another.
+func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, error) {
+	return func(logger *slog.Logger) (store.Store, bool, error) {
+		s, err := memstore.New(append([]memstore.Option{memstore.WithLogger(logger)}, opts...)...)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: memory store: %w", ErrInvalidConfig, err)
+		}
+		return s, true, nil
 	}
 }
 
@@ -91,8 +120,9 @@ func WithMemory(opts ...memstore.Option) Option {
 // New fails if dir is unusable. Several processes may share dir.
 func WithFilesystem(dir string, opts ...fsstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = func() (store.Store, bool, error) {
-			s, err := fsstore.New(dir, opts...)
+		c.openStore = func(logger *slog.Logger) (store.Store, bool, error) {
+			// The manager's logger, unless opts choose another.
+			s, err := fsstore.New(dir, append([]fsstore.Option{fsstore.WithLogger(logger)}, opts...)...)
 			if err != nil {
 				return nil, false, fmt.Errorf("%w: filesystem store: %w", ErrInvalidConfig, err)
 			}
@@ -108,6 +138,9 @@ func WithFilesystem(dir string, opts ...fsstore.Option) Option {
 
 // WithLifetime sets the absolute lifetime of a session, counted from its
 // creation or its last Renew (default 24h). Activity does not extend it.
+// Any positive duration works, up to math.MaxInt64 for "no absolute limit"
+// (deadlines are clamped to the year 2262; persistent cookies to the
+// 400 days browsers keep them).
 func WithLifetime(d time.Duration) Option {
 	return func(c *config) error { c.lifetime = d; return nil }
 }
@@ -117,6 +150,24 @@ func WithLifetime(d time.Duration) Option {
 // store's cheapest way to move an expiry.
 func WithIdleTimeout(d time.Duration) Option {
 	return func(c *config) error { c.idleTimeout = d; return nil }
+}
+
+// WithStoreTimeout bounds every store call the manager makes: the load,
+// the save (also the one after the response started, which a client that
+// hangs up does not cancel), the delete and the idle refresh. A store that
+// hangs then gets the request answered by the error handler within d.
+// Default DefaultStoreTimeout (5 s); 0 means no limit.
+func WithStoreTimeout(d time.Duration) Option {
+	return func(c *config) error { c.storeTimeout = d; return nil }
+}
+
+// WithMaxSize refuses to save a session whose record (the encoded value
+// plus a 26-byte header) is over n bytes: the save fails with an error
+// wrapping store.ErrTooLarge, which reaches the error handler (or the
+// caller of Commit or Update), and nothing is written. Default
+// DefaultMaxSize (1 MiB).
+func WithMaxSize(n int) Option {
+	return func(c *config) error { c.maxSize = n; return nil }
 }
 
 // WithCodec sets how session values are encoded (default CBOR()).

@@ -7,58 +7,109 @@ import (
 )
 
 // A record is what the manager keeps in a store for one session: a small
-// fixed header the manager needs on every backend, then the payload the
-// codec produced.
+// header the manager needs on every backend, then the payload the codec
+// produced.
 //
 //	offset size field
 //	0      1    format version (recordVersion)
-//	1      1    flags (flagPersistent)
+//	1      1    flags (flagPersistent, flagRevoked)
 //	2      8    absolute deadline, Unix nanoseconds, big endian
 //	10     8    store expiry given with this write, Unix nanoseconds
-//	18     8    revision counter, reserved for optimistic concurrency (0 today)
-//	26     -    payload
+//	18     8    creation time, Unix nanoseconds
+//	26     2    length n of the owner, big endian
+//	28     n    owner (SetOwner), any bytes
+//	28+n   -    payload
+//
+// Version 1 records (no owner, a reserved counter where the creation time
+// is) are still read.
 type record struct {
 	deadline   time.Time
 	expires    time.Time // when the store was told to drop this write
+	created    time.Time // zero in version 1 records
 	persistent bool
-	revision   uint64
+	revoked    bool // a tombstone: the session was revoked before it was saved
+	owner      string
 	payload    []byte
 }
 
 const (
-	recordVersion    = 1
-	recordHeaderSize = 26
+	recordVersion    = 2
+	recordHeaderSize = 28 // without the owner
+	v1HeaderSize     = 26
 	flagPersistent   = 1 << 0
-	knownFlags       = flagPersistent
+	flagRevoked      = 1 << 1
+	knownFlags       = flagPersistent | flagRevoked
+	maxOwnerLen      = 4096
 )
 
 // errBadRecord reports stored bytes that are not a record this version
 // understands.
 var errBadRecord = errors.New("sessions: malformed session record")
 
-// appendRecord appends the encoding of r to dst.
+// recordSize is the size of r's encoding.
+func recordSize(owner string, payload []byte) int {
+	return recordHeaderSize + len(owner) + len(payload)
+}
+
+// appendRecord appends the encoding of r to dst. The owner must be at
+// most maxOwnerLen bytes.
 func appendRecord(dst []byte, r record) []byte {
 	var flags byte
 	if r.persistent {
 		flags |= flagPersistent
 	}
+	if r.revoked {
+		flags |= flagRevoked
+	}
 	dst = append(dst, recordVersion, flags)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.deadline.UnixNano()))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.expires.UnixNano()))
-	dst = binary.BigEndian.AppendUint64(dst, r.revision)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(unixNano(r.created)))
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(r.owner)))
+	dst = append(dst, r.owner...)
 	return append(dst, r.payload...)
+}
+
+// unixNano is t in Unix nanoseconds, with the zero time as 0.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // parseRecord decodes b. The payload aliases b.
 func parseRecord(b []byte) (record, error) {
-	if len(b) < recordHeaderSize || b[0] != recordVersion || b[1]&^knownFlags != 0 {
+	if len(b) < v1HeaderSize || b[1]&^knownFlags != 0 {
 		return record{}, errBadRecord
 	}
-	return record{
+	r := record{
 		persistent: b[1]&flagPersistent != 0,
+		revoked:    b[1]&flagRevoked != 0,
 		deadline:   time.Unix(0, int64(binary.BigEndian.Uint64(b[2:10]))),
 		expires:    time.Unix(0, int64(binary.BigEndian.Uint64(b[10:18]))),
-		revision:   binary.BigEndian.Uint64(b[18:26]),
-		payload:    b[recordHeaderSize:],
-	}, nil
+	}
+	switch b[0] {
+	case 1:
+		if r.revoked {
+			return record{}, errBadRecord
+		}
+		r.payload = b[v1HeaderSize:]
+	case recordVersion:
+		if len(b) < recordHeaderSize {
+			return record{}, errBadRecord
+		}
+		if c := int64(binary.BigEndian.Uint64(b[18:26])); c != 0 {
+			r.created = time.Unix(0, c)
+		}
+		n := int(binary.BigEndian.Uint16(b[26:28]))
+		if n > maxOwnerLen || len(b) < recordHeaderSize+n {
+			return record{}, errBadRecord
+		}
+		r.owner = string(b[recordHeaderSize : recordHeaderSize+n])
+		r.payload = b[recordHeaderSize+n:]
+	default:
+		return record{}, errBadRecord
+	}
+	return r, nil
 }

@@ -1,13 +1,14 @@
 package sessions
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/sessions/store"
 )
 
 // cookieAction is what the response must do with the session cookie.
@@ -19,6 +20,10 @@ const (
 	cookieExpire                     // delete the cookie
 )
 
+// maxPresentedTokens bounds how many well-formed session cookies of one
+// request are tried against the store.
+const maxPresentedTokens = 4
+
 // session is the state of one session during one request (or one Load /
 // Commit pair). All fields are guarded by mu.
 type session[T any] struct {
@@ -29,15 +34,21 @@ type session[T any] struct {
 	w *responseWriter[T]
 	r *http.Request
 
+	candidates []string // well-formed tokens the request presented, in order
+	tokenBuf   [maxPresentedTokens]string
 	token      string // current token; "" until a new session is first saved
 	key        string // store key of token
 	presented  bool   // the request carried a well-formed token
 	loaded     bool
 	loadErr    error
 	data       *T
-	saved      []byte // payload as last loaded or saved: the change baseline
-	exists     bool   // a record for key is in the store
+	saved      []byte        // payload as last loaded or saved: the change baseline
+	version    store.Version // version of the record under key, for conditional writes
+	exists     bool          // a record for key is in the store
+	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
+	created    time.Time
+	owner      string // SetOwner's owner, kept in the record
 	persistent bool
 	dirty      bool   // save even if the payload did not change
 	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
@@ -46,10 +57,12 @@ type session[T any] struct {
 	started    bool // the response has started: the cookie is final
 }
 
-func (s *session[T]) init(m *Manager[T], token string) {
+// init prepares s for the well-formed tokens the request presented.
+func (s *session[T]) init(m *Manager[T], tokens []string) {
 	s.m = m
-	if validToken(token) {
-		s.token = token
+	s.candidates = tokens
+	if len(s.candidates) > 0 {
+		s.token = s.candidates[0]
 		s.presented = true
 	}
 }
@@ -64,18 +77,20 @@ func (s *session[T]) value(ctx context.Context) (*T, error) {
 	return s.data, nil
 }
 
-// load reads the session from the store once. A token the store does not
-// know, an expired record and a record that no longer decodes all give a
-// fresh session that will get a new token; a store error is kept and
-// returned on every later call.
+// load reads the session from the store once. The well-formed tokens the
+// request presented are tried in order until the store knows one: a
+// planted cookie before the real one neither logs the user out nor gets
+// adopted. No known token, an expired record and a record that no longer
+// decodes all give a fresh session that will get a new token; a store
+// error is kept and returned on every later call.
 func (s *session[T]) load(ctx context.Context) error {
 	if s.loaded {
 		return s.loadErr
 	}
 	s.loaded = true
 	now := time.Now()
-	if s.token != "" {
-		s.key = storeKey(s.m.cfg.keyPrefix, s.token)
+	for _, token := range s.candidates {
+		s.token, s.key = token, storeKey(s.m.cfg.keyPrefix, token)
 		if err := s.fetch(ctx, now); err != nil {
 			s.loadErr = fmt.Errorf("%w: %w", ErrLoadFailed, err)
 			return s.loadErr
@@ -83,6 +98,8 @@ func (s *session[T]) load(ctx context.Context) error {
 		if s.exists {
 			return nil
 		}
+	}
+	if s.presented {
 		// Never adopt a token the store does not hold.
 		s.token, s.key = "", ""
 		s.cookie = cookieExpire
@@ -94,53 +111,75 @@ func (s *session[T]) load(ctx context.Context) error {
 // fetch reads and decodes the record under s.key.
 func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	m := s.m
-	var (
-		b     []byte
-		found bool
-		err   error
-	)
-	if m.cfg.idleTimeout > 0 && m.loadToucher != nil {
-		b, found, err = m.loadToucher.LoadAndTouch(ctx, s.key, now.Add(m.cfg.idleTimeout))
-	} else {
-		b, found, err = m.store.Load(ctx, s.key)
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	var touch time.Time
+	if m.cfg.idleTimeout > 0 {
+		touch = now.Add(m.cfg.idleTimeout)
 	}
-	if err != nil || !found {
+	l, err := m.loadRecord(ctx, s.key, touch)
+	if err != nil || !l.Found() {
 		return err
 	}
-	rec, err := parseRecord(b)
-	if err == nil && !now.Before(rec.deadline) {
-		s.staleKey = s.key // past its lifetime: the store may not know yet
-		return nil
-	}
-	data := new(T)
-	if err == nil {
-		err = m.cfg.codec.Unmarshal(rec.payload, data)
-	}
+	rec, data, err := s.decode(l.Data)
 	if err != nil {
 		m.cfg.logger.WarnContext(ctx, "sessions: discarding session data that does not decode; starting a new session", "error", err)
 		s.staleKey = s.key
 		return nil
 	}
-	s.data, s.saved, s.exists = data, rec.payload, true
+	if rec.revoked {
+		return nil // a revoked session's tombstone: stays until its deadline
+	}
+	if !now.Before(rec.deadline) {
+		s.staleKey = s.key // past its lifetime: the store may not know yet
+		return nil
+	}
+	s.data, s.saved, s.version, s.exists = data, rec.payload, l.Version, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
-	// Without a one-trip LoadToucher, slide the idle timeout by rewriting
-	// the record, but only once its stored expiry lags the ideal one by
-	// more than the refresh window: most reads then cost one round trip.
-	s.refresh = m.cfg.idleTimeout > 0 && m.loadToucher == nil &&
-		rec.expires.Before(m.expiry(rec.deadline, now).Add(-m.refreshWindow()))
+	s.created, s.owner = rec.created, rec.owner
+	if m.cfg.idleTimeout > 0 {
+		ideal := m.expiry(rec.deadline, now)
+		if l.Touched {
+			// The touch moved the expiry to now+idle; never past the
+			// absolute deadline, so that no record outlives it.
+			s.refresh = touch.After(rec.deadline)
+		} else {
+			// Slide the idle timeout by rewriting the record, but only
+			// once its stored expiry lags the ideal one by more than the
+			// refresh window: most reads then cost one round trip.
+			s.refresh = rec.expires.Before(ideal.Add(-m.refreshWindow()))
+		}
+	}
 	return nil
+}
+
+// decode parses a stored record and decodes its payload into a new T.
+func (s *session[T]) decode(b []byte) (record, *T, error) {
+	rec, err := parseRecord(b)
+	if err != nil {
+		return record{}, nil, err
+	}
+	data := s.m.newValue()
+	if err := s.m.cfg.codec.Unmarshal(rec.payload, data); err != nil {
+		return record{}, nil, err
+	}
+	return rec, data, nil
 }
 
 // reset makes s a new, empty session that has no record yet.
 func (s *session[T]) reset(now time.Time) {
-	s.data = new(T)
+	s.data = s.m.newValue()
 	s.saved = s.m.zero
+	s.version = 0
 	s.exists, s.dirty, s.refresh = false, false, false
-	s.deadline = now.Add(s.m.cfg.lifetime)
+	s.deadline, s.created, s.owner = s.m.deadline(now), now, ""
 	s.persistent = s.m.cfg.cookie.persistent
 }
 
-// renew moves the data to a new token at the next commit.
+// renew moves the data to a new token, whose record is written at the
+// next commit; the old record is deleted then. A session bound to an owner
+// stays bound: its index entry moves to the new ID and the new record is
+// written at once (see SetOwner for why).
 func (s *session[T]) renew(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -150,27 +189,66 @@ func (s *session[T]) renew(ctx context.Context) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
+	m := s.m
 	if s.exists {
 		s.staleKey = s.key
 	}
-	s.token, s.key, s.exists = "", "", false
-	s.deadline = time.Now().Add(s.m.cfg.lifetime)
+	oldKey := s.key
+	now := time.Now()
+	s.assignToken()
+	s.ended = false
+	s.deadline, s.created = m.deadline(now), now
 	s.dirty = true
-	return nil
+	if s.owner == "" {
+		return nil
+	}
+	id := m.id(s.key)
+	change := withEntry(id, s.deadline)
+	if oldKey != "" {
+		old := m.id(oldKey)
+		change = func(entries []indexEntry) ([]indexEntry, error) {
+			return withEntry(id, s.deadline)(withoutIDs(entries, old))
+		}
+	}
+	if err := m.updateIndex(ctx, s.owner, change); err != nil {
+		return err
+	}
+	return s.saveNow(ctx)
 }
 
-// destroy deletes the record now and leaves a fresh session behind.
+// destroy deletes the record now, removes it from its owner's index, and
+// leaves a fresh session behind. After the response started the record is
+// still deleted, but the cookie cannot be expired any more: destroy then
+// reports ErrResponseStarted.
 func (s *session[T]) destroy(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.key == "" && s.token != "" {
-		s.key = storeKey(s.m.cfg.keyPrefix, s.token)
+	m := s.m
+	if !s.loaded {
+		// Learn the owner; a load error leaves the candidates to delete.
+		_ = s.load(ctx)
+		if s.loadErr != nil {
+			for _, token := range s.candidates {
+				if err := m.delete(ctx, storeKey(m.cfg.keyPrefix, token)); err != nil {
+					return fmt.Errorf("sessions: destroy: %w", err)
+				}
+			}
+		}
 	}
 	for _, key := range [...]string{s.key, s.staleKey} {
 		if key == "" {
 			continue
 		}
-		if err := s.m.store.Delete(ctx, key); err != nil {
+		if err := m.delete(ctx, key); err != nil {
+			return fmt.Errorf("sessions: destroy: %w", err)
+		}
+	}
+	if s.owner != "" && s.key != "" {
+		ids := []string{m.id(s.key)}
+		if s.staleKey != "" {
+			ids = append(ids, m.id(s.staleKey))
+		}
+		if err := m.updateIndex(ctx, s.owner, withoutEntries(ids...)); err != nil {
 			return fmt.Errorf("sessions: destroy: %w", err)
 		}
 	}
@@ -178,8 +256,11 @@ func (s *session[T]) destroy(ctx context.Context) error {
 		s.cookie = cookieExpire
 	}
 	s.token, s.key, s.staleKey = "", "", ""
-	s.loaded, s.loadErr = true, nil
+	s.loaded, s.loadErr, s.ended = true, nil, false
 	s.reset(time.Now())
+	if s.started {
+		return ErrResponseStarted
+	}
 	return nil
 }
 
@@ -203,80 +284,13 @@ func (s *session[T]) rememberMe(ctx context.Context, remember bool) error {
 	return nil
 }
 
-// commit writes what changed: the record if its encoding differs from the
-// baseline (or a Renew or RememberMe asked for it), else just the idle
-// timeout; then it deletes a stale record. It never writes for a session
-// that failed to load.
-func (s *session[T]) commit(ctx context.Context) error {
-	if !s.loaded || s.loadErr != nil {
-		return nil
-	}
-	m := s.m
-	buf := encodeBuffers.Get().(*bytes.Buffer)
-	defer encodeBuffers.Put(buf)
-	payload, err := encode(m.cfg.codec, s.data, buf) // may alias buf
-	if err != nil {
-		return fmt.Errorf("sessions: encode session: %w", err)
-	}
-	switch {
-	case s.dirty || !bytes.Equal(payload, s.saved):
-		if s.token == "" && s.started {
-			m.cfg.logger.ErrorContext(ctx, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved")
-			return nil
-		}
-		token, key := s.token, s.key
-		if token == "" {
-			token = newToken()
-			key = storeKey(m.cfg.keyPrefix, token)
-		}
-		rec, err := s.write(ctx, key, payload)
-		if err != nil {
-			return fmt.Errorf("sessions: save: %w", err)
-		}
-		if token != s.token {
-			s.token, s.key = token, key
-			s.cookie = cookieSet
-		}
-		s.saved, s.exists, s.dirty, s.refresh = rec[recordHeaderSize:], true, false, false
-	case s.refresh:
-		if _, err := s.write(ctx, s.key, s.saved); err != nil {
-			return fmt.Errorf("sessions: refresh idle timeout: %w", err)
-		}
-		s.refresh = false
-	}
-	if s.staleKey != "" {
-		if err := m.store.Delete(ctx, s.staleKey); err != nil {
-			return fmt.Errorf("sessions: delete old session: %w", err)
-		}
-		s.staleKey = ""
-	}
-	return nil
-}
-
-// write saves payload under key with the session's deadline and the expiry
-// the idle timeout gives it now, and returns the record it saved.
-func (s *session[T]) write(ctx context.Context, key string, payload []byte) ([]byte, error) {
-	expires := s.m.expiry(s.deadline, time.Now())
-	rec := appendRecord(make([]byte, 0, recordHeaderSize+len(payload)), record{
-		deadline:   s.deadline,
-		expires:    expires,
-		persistent: s.persistent,
-		payload:    payload,
-	})
-	return rec, s.m.store.Save(ctx, key, rec, expires)
-}
-
 // setHeaders adds the cookie and caching headers the session needs. It runs
 // once, right before the response starts.
 func (s *session[T]) setHeaders(h http.Header) {
 	if !s.loaded && s.cookie == cookieKeep {
 		return // the handler never looked at the session
 	}
-	if v, ok := h["Vary"]; ok {
-		h["Vary"] = append(v, "Cookie")
-	} else {
-		h["Vary"] = varyCookie[:1:1] // shared; an append by the handler copies it
-	}
+	addVaryCookie(h)
 	var c *http.Cookie
 	switch s.cookie {
 	case cookieKeep:
@@ -294,6 +308,22 @@ func (s *session[T]) setHeaders(h http.Header) {
 	if cc := h.Get("Cache-Control"); !containsToken(cc, "no-store") && !containsToken(cc, "private") {
 		h.Set("Cache-Control", `no-store`)
 	}
+}
+
+// addVaryCookie adds Cookie to the Vary header once. It never appends into
+// a slice the handler owns.
+func addVaryCookie(h http.Header) {
+	v, ok := h["Vary"]
+	if !ok {
+		h["Vary"] = varyCookie[:1:1] // shared; an append by the handler copies it
+		return
+	}
+	for _, line := range v {
+		if containsToken(line, "Cookie") || containsToken(line, "*") {
+			return
+		}
+	}
+	h["Vary"] = append(v[:len(v):len(v)], "Cookie")
 }
 
 var varyCookie = []string{"Cookie"}

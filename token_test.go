@@ -81,13 +81,17 @@ func TestTokenFromRequest(t *testing.T) {
 		for _, h := range tc.headers {
 			r.Header.Add("Cookie", h)
 		}
-		if got := tokenFromRequest(r, "session"); got != tc.want {
-			t.Errorf("tokenFromRequest(%q) = %q, want %q", tc.headers, got, tc.want)
+		got := ""
+		if toks := appendTokens(nil, r, "session"); len(toks) > 0 {
+			got = toks[0]
+		}
+		if got != tc.want {
+			t.Errorf("appendTokens(%q) = %q, want %q first", tc.headers, got, tc.want)
 		}
 	}
 }
 
-func FuzzTokenFromRequest(f *testing.F) {
+func FuzzAppendTokens(f *testing.F) {
 	f.Add("session=" + newToken())
 	f.Add("a=b; session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA; c")
 	f.Add(";;;=;session=;session")
@@ -95,27 +99,42 @@ func FuzzTokenFromRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		r, _ := http.NewRequest("GET", "/", nil)
 		r.Header.Set("Cookie", header)
-		got := tokenFromRequest(r, "session")
-		if got != "" && (!validToken(got) || !strings.Contains(header, got)) {
-			t.Fatalf("tokenFromRequest(%q) = %q", header, got)
+		toks := appendTokens(nil, r, "session")
+		if len(toks) > maxPresentedTokens {
+			t.Fatalf("appendTokens(%q) returned %d tokens", header, len(toks))
+		}
+		for _, got := range toks {
+			if !validToken(got) || !strings.Contains(header, got) {
+				t.Fatalf("appendTokens(%q) = %q", header, got)
+			}
 		}
 	})
 }
 
 func TestRecordRoundTrip(t *testing.T) {
-	in := record{deadline: time.Unix(1700000000, 123456789), persistent: true, revision: 42, payload: []byte("payload")}
+	in := record{deadline: time.Unix(1700000000, 123456789), created: time.Unix(1600000000, 5), persistent: true, owner: "user:ü/1", payload: []byte("payload")}
 	out, err := parseRecord(appendRecord(nil, in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !out.deadline.Equal(in.deadline) || out.persistent != in.persistent || out.revision != in.revision || string(out.payload) != "payload" {
+	if !out.deadline.Equal(in.deadline) || !out.created.Equal(in.created) || out.persistent != in.persistent ||
+		out.owner != in.owner || out.revoked || string(out.payload) != "payload" {
 		t.Errorf("round trip: %+v, want %+v", out, in)
+	}
+	// A version 1 record (no owner, no creation time) still reads.
+	v1 := append([]byte{1, flagPersistent}, make([]byte, 24)...)
+	v1 = append(v1, "old"...)
+	if r, err := parseRecord(v1); err != nil || string(r.payload) != "old" || !r.persistent || r.owner != "" {
+		t.Errorf("version 1 record: %+v, %v", r, err)
 	}
 }
 
 func TestParseRecordRejects(t *testing.T) {
 	good := appendRecord(nil, record{deadline: time.Now(), payload: []byte{1}})
-	bad := [][]byte{nil, {}, good[:recordHeaderSize-1], append([]byte{2}, good[1:]...), append([]byte{1, 0x80}, good[2:]...)}
+	long := appendRecord(nil, record{deadline: time.Now(), owner: "abc"})
+	bad := [][]byte{nil, {}, good[:recordHeaderSize-1], append([]byte{3}, good[1:]...), append([]byte{2, 0x80}, good[2:]...),
+		long[:recordHeaderSize+2], // owner cut short
+		append([]byte{1, flagRevoked}, good[2:]...)}
 	for _, b := range bad {
 		if _, err := parseRecord(b); err == nil {
 			t.Errorf("parseRecord(%x) accepted a malformed record", b)

@@ -12,7 +12,12 @@ import (
 // new session, never an error; a store failure returns the error.
 func (m *Manager[T]) Load(ctx context.Context, token string) (context.Context, error) {
 	s := &session[T]{}
-	s.init(m, token)
+	if validToken(token) {
+		s.tokenBuf[0] = token
+		s.init(m, s.tokenBuf[:1])
+	} else {
+		s.init(m, nil)
+	}
 	s.mu.Lock()
 	err := s.load(ctx)
 	s.mu.Unlock()
@@ -35,7 +40,7 @@ func (m *Manager[T]) Commit(ctx context.Context) (token string, expiresAt time.T
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.commit(ctx); err != nil {
+	if err := s.commit(ctx, false); err != nil {
 		return "", time.Time{}, err
 	}
 	if s.token == "" || !s.exists {

@@ -3,17 +3,27 @@
 // carry it. Manager.Load takes the token, Manager.Commit hands back the
 // token to use next time.
 //
-//	go run ./examples/apitoken
+//	go run ./examples/apitoken                     # listens on :8080
+//	go run ./examples/apitoken -addr 127.0.0.1:9000   # -addr: the address to listen on (default ":8080")
 //	curl -si -X POST localhost:8080/items -d apple              # note X-Session-Token
 //	curl -s -H "X-Session-Token: <token>" localhost:8080/items
+//
+// Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully: requests
+// in flight finish and save their sessions, then the manager closes.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/sessionkit/sessions"
@@ -68,12 +78,26 @@ func (b *bufferedWriter) Write(p []byte) (int, error) {
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
 	mgr, err := sessions.New[basket](sessions.WithIdleTimeout(time.Hour))
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer mgr.Close()
+	defer mgr.Close() // after run: the server has drained
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := run(ctx, ln, newHandler(mgr)); err != nil {
+		log.Fatal(err)
+	}
+}
 
+// newHandler returns the API: GET /items lists the basket, POST /items adds
+// the request body to it.
+func newHandler(mgr *sessions.Manager[basket]) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items", withHeaderSession(mgr, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, mgr.Get(r.Context()).Items)
@@ -84,6 +108,29 @@ func main() {
 		b.Items = append(b.Items, string(item))
 		fmt.Fprintln(w, b.Items)
 	}))
-	log.Printf("listening on %s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, mux))
+	return mux
+}
+
+// run serves h on ln until ctx is done, then shuts down gracefully: the
+// server stops accepting, requests in flight finish (and save their
+// sessions), and only then does the caller close the manager.
+func run(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Printf("listening on http://%s", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

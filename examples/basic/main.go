@@ -1,15 +1,25 @@
 // Command basic is the smallest useful program with sessions: a page that
 // counts your visits and remembers your name, kept in the in-memory store.
 //
-//	go run ./examples/basic            # then open http://localhost:8080
-//	go run ./examples/basic -addr :9000
+//	go run ./examples/basic                        # then open http://localhost:8080
+//	go run ./examples/basic -addr 127.0.0.1:9000   # -addr: the address to listen on (default ":8080")
+//
+// Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully: requests
+// in flight finish and save their sessions, then the manager closes.
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"html/template"
 	"log"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/sessionkit/sessions"
 )
@@ -33,15 +43,45 @@ var page = template.Must(template.New("page").Parse(`<!doctype html>
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 
 	mgr, err := sessions.New[visitor]() // memory store, CBOR, 24h lifetime
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer mgr.Close()
+	defer mgr.Close() // after run: the server has drained
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := run(ctx, ln, newHandler(mgr)); err != nil {
+		log.Fatal(err)
+	}
+}
 
-	log.Printf("listening on %s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, newHandler(mgr)))
+// run serves h on ln until ctx is done, then shuts down gracefully: the
+// server stops accepting, requests in flight finish (and save their
+// sessions), and only then does the caller close the manager.
+func run(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Printf("listening on http://%s", ln.Addr())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // newHandler returns the application: the pages, wrapped by the session

@@ -1,91 +1,292 @@
-// Command login shows the session life cycle around authentication: Renew
-// at login (a new token defeats session fixation), RememberMe for a
-// persistent or browser-session cookie, and Destroy at logout.
+// Command login is a small sign-in app built on sessions: Renew at login
+// (a new token defeats session fixation), "remember me" as a persistent or a
+// browser-session cookie, a one-time flash message, CSRF protection with
+// net/http's CrossOriginProtection, and Destroy at logout.
 //
-//	go run ./examples/login    # then open http://localhost:8080 (any name, password "secret")
+//	go -C examples/login run .                        # then open http://localhost:8080 (any name, password "secret")
+//	go -C examples/login run . -addr 127.0.0.1:9000   # listen on another address
+//	go -C examples/login run . -tz Europe/Berlin      # show dates in that time zone
+//
+// (The example is a module of its own, examples/login/go.mod, so that the
+// browser its test drives through chromedp stays out of the library's
+// dependencies: run it from its directory, or with go -C from the root.)
+//
+// Flags:
+//
+//	-addr    address to listen on (default ":8080")
+//	-secure  mark the session cookie Secure; use it when the app is served
+//	         over HTTPS (directly or behind a TLS-terminating proxy)
+//	-tz      IANA time zone for the dates on the page (default: the server's)
+//
+// Interrupt it (Ctrl-C) or send SIGTERM and it stops gracefully: requests in
+// flight finish and save their sessions, then the manager closes.
+//
+// Its test walks the app in a real Chromium and checks the cookie the
+// browser stored; without Chromium that part skips and says how to get it:
+//
+//	go -C examples/login test .
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"html/template"
 	"log"
+	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
+	_ "time/tzdata" // -tz works where the system has no zoneinfo
 
 	"github.com/sessionkit/sessions"
 )
 
+const (
+	// lifetime is how long a sign-in lasts at most, remembered or not.
+	lifetime = 30 * 24 * time.Hour
+	// idleTimeout signs out a session that goes unused this long.
+	idleTimeout = 7 * 24 * time.Hour
+)
+
+// account is the session data: typed fields, no map[string]any.
 type account struct {
-	User    string
-	LoginAt time.Time
-	Flash   string
+	User     string    // "" when signed out
+	LoginAt  time.Time // when User signed in
+	Remember bool      // the cookie outlives the browser ("remember me")
+	Flash    flash     // shown on the next page, once
 }
 
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<title>sessions: login</title>
-{{with .Flash}}<p><b>{{.}}</b></p>{{end}}
+// flash is a one-time message: a handler sets it before a redirect, and the
+// next page shows it and clears it. Clearing is a change like any other, so
+// the session is saved and a reload no longer shows the message.
+type flash struct {
+	Kind string // "info" or "error", a CSS class
+	Text string
+}
+
+// takeFlash returns the pending flash message and clears it.
+func (a *account) takeFlash() flash {
+	f := a.Flash
+	a.Flash = flash{}
+	return f
+}
+
+// config is what main (or a test) chooses about the app.
+type config struct {
+	Secure   bool           // Secure cookie: the app is served over HTTPS
+	Location *time.Location // time zone of the dates shown; nil is time.Local
+}
+
+// server is the login app: the session manager and the routes, behind
+// CSRF protection. It is an http.Handler; Close closes the manager.
+type server struct {
+	mgr     *sessions.Manager[account]
+	loc     *time.Location
+	handler http.Handler
+}
+
+// newServer builds the app. Close it when done.
+func newServer(cfg config) (*server, error) {
+	mgr, err := sessions.New[account](
+		sessions.WithLifetime(lifetime),
+		sessions.WithIdleTimeout(idleTimeout),
+		sessions.WithCookie(
+			// Browser-session cookies unless the user ticks "remember me".
+			sessions.CookiePersistent(false),
+			sessions.CookieSecure(cfg.Secure),
+		),
+	)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{mgr: mgr, loc: cfg.Location}
+	if s.loc == nil {
+		s.loc = time.Local
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("POST /login", s.login)
+	mux.HandleFunc("POST /logout", s.logout)
+	// GET /sessions ("where you are signed in", with "sign out everywhere
+	// else") joins these routes once the manager can list a user's sessions.
+
+	// CrossOriginProtection rejects state-changing requests that another
+	// site makes the browser send (Sec-Fetch-Site, or Origin against Host),
+	// so the forms need no token. SameSite=Lax on the cookie is the second
+	// line of defense.
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Forbidden: this form was sent from another site.", http.StatusForbidden)
+	}))
+	s.handler = csrf.Handler(mgr.Middleware(mux))
+	return s, nil
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Close stops the manager's background work.
+func (s *server) Close() error { return s.mgr.Close() }
+
+// view is what the page template shows.
+type view struct {
+	account
+	Flash     flash
+	Until     time.Time // the latest the sign-in can last
+	SignedOut bool      // just signed out
+	loc       *time.Location
+}
+
+// Date formats t in the app's time zone, with the zone's name.
+func (v view) Date(t time.Time) string {
+	return t.In(v.loc).Format("Mon 2 Jan 2006, 15:04 MST")
+}
+
+func (s *server) home(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	v := view{account: *a, Flash: a.takeFlash(), SignedOut: r.URL.Query().Has("signed-out"), loc: s.loc}
+	if a.User != "" {
+		v.Until = a.LoginAt.Add(lifetime) // Renew at login restarted the lifetime
+	}
+	if err := page.Execute(w, v); err != nil {
+		log.Print(err)
+	}
+}
+
+func (s *server) login(w http.ResponseWriter, r *http.Request) {
+	user := r.PostFormValue("user")
+	if user == "" || r.PostFormValue("password") != "secret" {
+		s.mgr.Get(r.Context()).Flash = flash{"error", "Wrong name or password."}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	// A new token at the privilege change: a token planted or seen before
+	// sign-in stops working.
+	if err := s.mgr.Renew(r.Context()); err != nil {
+		http.Error(w, "sign-in failed", http.StatusInternalServerError)
+		return
+	}
+	remember := r.PostFormValue("remember") != ""
+	if err := s.mgr.RememberMe(r.Context(), remember); err != nil {
+		http.Error(w, "sign-in failed", http.StatusInternalServerError)
+		return
+	}
+	a := s.mgr.Get(r.Context())
+	a.User, a.LoginAt, a.Remember = user, time.Now(), remember
+	a.Flash = flash{"info", "Welcome, " + user + "!"}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+func (s *server) logout(w http.ResponseWriter, r *http.Request) {
+	// The data is deleted and the cookie expired. Nothing is written to the
+	// new, empty session, so the browser is left with no session cookie.
+	if err := s.mgr.Destroy(r.Context()); err != nil {
+		http.Error(w, "sign-out failed", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/?signed-out", http.StatusSeeOther)
+}
+
+var page = template.Must(template.New("page").Funcs(template.FuncMap{
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+}).Parse(`<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{if .User}}Signed in{{else}}Sign in{{end}} · sessions</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 30rem; margin: 3rem auto; padding: 0 1rem; color: #222; }
+  .flash { padding: .5rem .75rem; border: 1px solid #8b8; border-radius: 4px; background: #eef8ee; }
+  .flash.error { border-color: #c88; background: #fbeeee; }
+  label { display: block; margin-top: .75rem; }
+  input[type=text], input[type=password] { display: block; width: 100%; box-sizing: border-box; padding: .4rem; }
+  button { margin-top: 1rem; padding: .4rem 1.2rem; font: inherit; }
+  .muted { color: #666; font-size: .9rem; }
+</style>
+<main>
+{{with .Flash.Text}}<p id="flash" class="flash {{$.Flash.Kind}}" role="status">{{.}}</p>{{end}}
 {{if .User}}
-  <p>Signed in as {{.User}} since {{.LoginAt.Format "15:04:05"}}.</p>
-  <form method="post" action="/logout"><button>Sign out</button></form>
+  <h1>Hello, <span id="user">{{.User}}</span></h1>
+  <p id="since">Signed in since <time datetime="{{iso .LoginAt}}">{{$.Date .LoginAt}}</time>.</p>
+  {{if .Remember}}
+  <p id="remembered">This browser remembers you until <time datetime="{{iso .Until}}">{{$.Date .Until}}</time>, or until a week goes by without a visit, even if you close it.</p>
+  {{else}}
+  <p id="remembered">This browser does not remember you: closing it signs you out.</p>
+  {{end}}
+  <form method="post" action="/logout"><button id="logout">Sign out</button></form>
 {{else}}
+  <h1>Sign in</h1>
+  {{if .SignedOut}}<p id="signed-out">You have signed out.</p>{{end}}
   <form method="post" action="/login">
-    <input name="user" placeholder="name" required>
-    <input name="password" type="password" placeholder="password (secret)" required>
-    <label><input type="checkbox" name="remember"> Remember me</label>
-    <button>Sign in</button>
+    <label for="name">Name</label>
+    <input type="text" id="name" name="user" autocomplete="username" required>
+    <label for="password">Password</label>
+    <input type="password" id="password" name="password" autocomplete="current-password" required>
+    <label><input type="checkbox" id="remember" name="remember" value="1"> Remember me on this browser</label>
+    <button id="login">Sign in</button>
   </form>
-{{end}}`))
+  <p class="muted">Any name will do; the password is “secret”.</p>
+{{end}}
+</main>
+`))
 
 func main() {
 	addr := flag.String("addr", ":8080", "address to listen on")
+	secure := flag.Bool("secure", false, "mark the session cookie Secure (serve over HTTPS)")
+	tz := flag.String("tz", "", "IANA time zone for dates, e.g. Europe/Berlin (default: the server's)")
 	flag.Parse()
 
-	mgr, err := sessions.New[account](
-		sessions.WithLifetime(7*24*time.Hour),
-		sessions.WithIdleTimeout(30*time.Minute),
-		// Browser-session cookies unless the user ticks "remember me".
-		sessions.WithCookie(sessions.CookiePersistent(false)),
-	)
+	cfg := config{Secure: *secure}
+	if *tz != "" {
+		loc, err := time.LoadLocation(*tz)
+		if err != nil {
+			log.Fatal(err)
+		}
+		cfg.Location = loc
+	}
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer mgr.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, ln, cfg); err != nil {
+		log.Fatal(err)
+	}
+}
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		a := mgr.Get(r.Context())
-		view := *a
-		a.Flash = "" // shown once
-		page.Execute(w, view)
-	})
-	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
-		if r.PostFormValue("password") != "secret" {
-			mgr.Get(r.Context()).Flash = "Wrong password."
-			http.Redirect(w, r, "/", http.StatusSeeOther)
-			return
-		}
-		// New token at the privilege change; the old one stops working.
-		if err := mgr.Renew(r.Context()); err != nil {
-			http.Error(w, "login failed", http.StatusInternalServerError)
-			return
-		}
-		if err := mgr.RememberMe(r.Context(), r.PostFormValue("remember") != ""); err != nil {
-			http.Error(w, "login failed", http.StatusInternalServerError)
-			return
-		}
-		a := mgr.Get(r.Context())
-		a.User, a.LoginAt, a.Flash = r.PostFormValue("user"), time.Now(), "Welcome!"
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
-	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
-		if err := mgr.Destroy(r.Context()); err != nil {
-			http.Error(w, "logout failed", http.StatusInternalServerError)
-			return
-		}
-		mgr.Get(r.Context()).Flash = "Signed out." // lives in a new session
-		http.Redirect(w, r, "/", http.StatusSeeOther)
-	})
+// run serves the app on ln until ctx is done, then shuts down gracefully:
+// the server stops accepting, requests in flight finish (and save their
+// sessions), and only then the manager closes.
+func run(ctx context.Context, ln net.Listener, cfg config) error {
+	app, err := newServer(cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer app.Close()
 
-	log.Printf("listening on %s", *addr)
-	log.Fatal(http.ListenAndServe(*addr, mgr.Middleware(mux)))
+	srv := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Printf("listening on http://%s", ln.Addr())
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Print("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

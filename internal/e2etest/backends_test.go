@@ -23,14 +23,16 @@ import (
 	"github.com/sessionkit/sessions/store/memcachedstore"
 	"github.com/sessionkit/sessions/store/memstore"
 	"github.com/sessionkit/sessions/store/mongostore"
-	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
 
 func TestMemory(t *testing.T) {
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		s := memstore.New()
+		s, err := memstore.New()
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
@@ -50,19 +52,19 @@ func TestFilesystem(t *testing.T) {
 func TestRedis(t *testing.T) {
 	c := redisClient(t, testbackend.Redis(t))
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisstore.New(c, redisstore.WithPrefix("e2e:"+rand.Text()+":"))
+		return redisStore(t, c, "e2e:"+rand.Text()+":")
 	})
 }
 
 func TestRedisCluster(t *testing.T) {
 	c := redisClient(t, testbackend.RedisCluster(t)...)
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisstore.New(c, redisstore.WithPrefix("e2e:"+rand.Text()+":"))
+		return redisStore(t, c, "e2e:"+rand.Text()+":")
 	})
 }
 
 func TestMemcached(t *testing.T) {
-	c := memcache.New(testbackend.Memcached(t))
+	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
 		s, err := memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
@@ -81,11 +83,11 @@ func TestMongo(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(testbackend.Postgres(t))))
-	runSQL(t, sqldb, pgdialect.New())
+	runSQL(t, serverPool(t, sqldb), pgdialect.New())
 }
 
 func TestMariaDB(t *testing.T) {
-	runSQL(t, openMySQL(t, testbackend.MariaDB(t)), mysqldialect.New())
+	runSQL(t, serverPool(t, openMySQL(t, testbackend.MariaDB(t))), mysqldialect.New())
 }
 
 func TestMySQL(t *testing.T) {
@@ -94,7 +96,7 @@ func TestMySQL(t *testing.T) {
 		return
 	}
 	dsn, _ := testbackend.MySQL(t)
-	runSQL(t, openMySQL(t, dsn), mysqldialect.New())
+	runSQL(t, serverPool(t, openMySQL(t, dsn)), mysqldialect.New())
 }
 
 func TestSQLite(t *testing.T) {

@@ -1,8 +1,10 @@
 package e2etest
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +20,17 @@ import (
 //   - a read-only request: 1, with an idle timeout too
 //   - a request that modifies the session: at most 2
 //   - a Renew: at most 3
-//   - a Destroy: at most 1
+//   - a Destroy: at most 2 (a read finds the owner index, a delete)
+//
+// and for a session bound to an owner (SetOwner):
+//
+//   - a login (Renew + SetOwner): at most 2 more than a Renew alone (the
+//     owner index is read and written conditionally)
+//   - a read-only request: 1; a modifying request: at most 2
+//   - a Renew: at most 2 more than a Renew of an unbound session (the
+//     entry moves to the new ID in the index)
+//   - a Destroy: at most 2 more than an unbound one (the entry leaves the
+//     index)
 func Budget(t *testing.T, st store.Store, count func() int) {
 	for _, idle := range []time.Duration{0, time.Hour} {
 		name := "no idle timeout"
@@ -31,7 +43,15 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { m.Close() })
-			h := m.Middleware(handler(t, m))
+			base := handler(t, m)
+			h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/login" {
+					if err := login(r.Context(), m, r.URL.Query().Get("user")); err != nil {
+						t.Errorf("login: %v", err)
+					}
+				}
+				base(w, r)
+			}))
 			var cookie string
 			request := func(path string) {
 				t.Helper()
@@ -52,13 +72,17 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 					}
 				}
 			}
-			expect := func(path string, most int, what string) {
+			var costs []string
+			expect := func(path string, most int, what string) int {
 				t.Helper()
 				before := count()
 				request(path)
-				if got := count() - before; got > most || (most > 0 && got == 0) {
+				got := count() - before
+				costs = append(costs, fmt.Sprintf("%s %d", path, got))
+				if got > most || (most > 0 && got == 0) {
 					t.Errorf("%s (GET %s) cost %d store commands, budget %d", what, path, got, most)
 				}
+				return got
 			}
 			expect("/untouched", 0, "a request that never calls Get")
 			expect("/", 0, "a new session that is only read")
@@ -67,8 +91,19 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 			expect("/", 1, "a read-only request")
 			expect("/", 1, "another read-only request")
 			expect("/inc", 2, "a modifying request")
-			expect("/renew", 3, "a Renew")
-			expect("/destroy", 1, "a Destroy")
+			renew := expect("/renew", 3, "a Renew")
+			destroy := expect("/destroy", 2, "a Destroy")
+
+			// Sessions bound to an owner.
+			expect("/set?name=b", 1, "creating a session")
+			renew = expect("/renew", 3, "a Renew")
+			expect("/login?user=budget", renew+2, "a login (Renew + SetOwner)")
+			expect("/", 1, "a bound session's read-only request")
+			expect("/", 1, "another bound session's read-only request")
+			expect("/inc", 2, "a bound session's modifying request")
+			expect("/renew", renew+2, "a Renew of a bound session")
+			expect("/destroy", destroy+2, "a Destroy of a bound session")
+			t.Logf("round trips: %s", strings.Join(costs, ", "))
 		})
 	}
 }

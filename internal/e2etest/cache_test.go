@@ -26,7 +26,10 @@ func TestRedisClientCache(t *testing.T) {
 	addr := testbackend.Redis(t)
 	prefix := "cache:" + rand.Text() + ":"
 	newManager := func() *sessions.Manager[cached] {
-		st := redisstore.NewCached(redisClient(t, addr), ttl, redisstore.WithPrefix(prefix))
+		st, err := redisstore.NewCached(redisClient(t, addr), ttl, redisstore.WithPrefix(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
 		m, err := sessions.New[cached](sessions.WithStore(st), sessions.WithIdleTimeout(time.Hour))
 		if err != nil {
 			t.Fatal(err)

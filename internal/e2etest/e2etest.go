@@ -1,6 +1,7 @@
 // Package e2etest drives a Manager on a given store through its middleware
 // on a real HTTP server: create, read, modify, renew, destroy, idle refresh
-// and expiry. Every store's tests run it against the real backend.
+// and expiry, requests racing on one session, and sessions bound to an
+// owner. Every store's tests run it against the real backend.
 package e2etest
 
 import (
@@ -90,6 +91,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		time.Sleep(time.Until(start.Add(lifetime)) + 300*time.Millisecond)
 		b.expect("/", "|0", "the session ends at its absolute lifetime despite activity")
 	})
+	// Not parallel: these run before the timed scenarios above resume, so
+	// their bursts of requests do not disturb the idle and lifetime clocks.
+	t.Run("races", func(t *testing.T) { races(t, newStore) })
+	t.Run("owners", func(t *testing.T) { owners(t, newStore) })
 }
 
 // browser is a client that keeps the session cookie by hand, so tests can

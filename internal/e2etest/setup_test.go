@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
 	"github.com/redis/rueidis"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/driver/sqliteshim"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store/mongostore"
+	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/store/sqlstore"
 )
 
@@ -31,6 +34,16 @@ func redisClient(t *testing.T, addrs ...string) rueidis.Client {
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// redisStore returns a redisstore.Store on c under prefix, closed when t ends.
+func redisStore(t *testing.T, c rueidis.Client, prefix string) *redisstore.Store {
+	s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // mongoCollection connects to the test MongoDB server with opts and returns
@@ -66,6 +79,40 @@ func sqliteDB(t *testing.T) *sql.DB {
 	return sqldb
 }
 
+// serverPool bounds the connections to a database server and opens them
+// up front, as a warm production pool has them: the race scenarios send
+// 50 requests at once, and a pool without bounds opened (and closed) a
+// connection for each, past PostgreSQL's max_connections; a cold pool
+// opening 16 at once on a loaded machine sometimes took longer than the
+// store timeout (SCRAM authentication).
+func serverPool(t *testing.T, sqldb *sql.DB) *sql.DB {
+	const size = 16
+	sqldb.SetMaxOpenConns(size)
+	sqldb.SetMaxIdleConns(size)
+	var conns []*sql.Conn
+	for range size {
+		c, err := sqldb.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	return sqldb
+}
+
+// pooledMemcache keeps enough connections open for the race scenarios'
+// 50 requests at once, and gives a connect more than the default 500 ms
+// on a loaded machine: with 2 idle connections, every burst opened ~50
+// and one occasionally timed out.
+func pooledMemcache(c *memcache.Client) *memcache.Client {
+	c.MaxIdleConns = 16
+	c.Timeout = 2 * time.Second
+	return c
+}
+
 func openMySQL(t *testing.T, dsn string) *sql.DB {
 	sqldb, err := sql.Open("mysql", dsn)
 	if err != nil {
@@ -81,7 +128,7 @@ func bunDB(t *testing.T, sqldb *sql.DB, d schema.Dialect) *bun.DB {
 }
 
 // sqlStore returns a store on a table of its own, dropped when t ends.
-func sqlStore(t *testing.T, db *bun.DB, opts ...sqlstore.Option) sqlstore.Store {
+func sqlStore(t *testing.T, db *bun.DB, opts ...sqlstore.Option) *sqlstore.Store {
 	table := "t_" + suffix()
 	s, err := sqlstore.New(t.Context(), db, append([]sqlstore.Option{sqlstore.WithTable(table)}, opts...)...)
 	if err != nil {

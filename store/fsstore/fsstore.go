@@ -1,42 +1,56 @@
 // Package fsstore keeps session records in a directory, one file each.
 //
-// A record lives in dir/ab/cd/<name>, where <name> is the hex SHA-256 of
-// its key and ab and cd are its first four hex digits; the two levels of
-// subdirectories, created as needed, keep directories small with millions
-// of sessions. A file holds a short header (format, expiry, length and
-// checksum of the data) followed by the data.
+// A record lives in dir/sXX/<name>, where XX, two hex digits, pick one of
+// 256 shard directories from a checksum of the key. The name is the key
+// itself when the key is a plain name, as the manager's keys are (letters,
+// digits, '-', '_' and ':', which is written as '.'); other keys, and all
+// keys on case-insensitive file systems and on Windows, are named by their
+// SHA-256, so no key can reach outside the directory. A file holds a short
+// header (format, expiry, version, length and checksum) followed by the
+// data.
 //
-// Every write goes to a temporary file in the same directory that is then
-// renamed over the record, so neither a concurrent reader nor a crash ever
-// sees half a record, and several processes may share one directory.
+// Every write goes to a temporary file in the same directory that then
+// replaces the record by a rename, so neither a concurrent reader nor a
+// crash ever sees half a record. Several processes may share one
+// directory: the renames of each shard happen under an advisory lock
+// (flock; LockFileEx on Windows) on the shard's .lock file, which is what
+// makes conditional writes (store.Versioned) safe across processes. On
+// systems with neither, and on file systems that refuse such locks (New
+// then logs a warning), they are safe only within one process.
+//
 // Expiry is enforced on read; a background cleaner deletes expired files
 // (see [WithCleanupInterval]).
+//
+// Files written before this layout (dir/ab/cd/<hex SHA-256>, format 1)
+// read as absent; cleanup deletes them once they expire.
 package fsstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sessionkit/sessions/internal/cleanup"
 	"github.com/sessionkit/sessions/internal/unixtime"
 	"github.com/sessionkit/sessions/store"
 )
 
-// Store is a store.Store on a directory. It also implements store.Toucher
-// and store.ExpiredDeleter. Create it with New and stop it with Close; all
-// methods are safe for concurrent use, also by several processes.
+// Store is a store.Store on a directory. It also implements
+// store.Versioned, store.Toucher and store.ExpiredDeleter. Create it with
+// New and stop it with Close; all methods are safe for concurrent use,
+// also by several processes.
 type Store struct {
-	dir     string
-	sync    bool
+	d       *disk
 	closed  atomic.Bool
 	cleaner *cleanup.Cleaner // nil when background cleanup is off
 }
@@ -44,59 +58,108 @@ type Store struct {
 // Interface checks.
 var (
 	_ store.Store          = (*Store)(nil)
+	_ store.Versioned      = (*Store)(nil)
 	_ store.Toucher        = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 )
 
+// disk is the directory: what the Store shares with its background
+// cleaner, which must not hold the Store.
+type disk struct {
+	root      string
+	sync      bool
+	hashAll   bool // every key gets a hashed name
+	fileLocks bool // the file system has advisory locks
+	shardDirs [shardCount]string
+	lockPaths [shardCount]string
+	sems      [shardCount]chan struct{} // the shard locks within the process
+}
+
 // New returns a store on dir, creating dir (mode 0700) if it does not
-// exist. It fails when dir is not a directory or a file cannot be created
-// in it.
+// exist. It fails when dir is not a directory, a file cannot be created in
+// it, or an option has an invalid value.
 func New(dir string, opts ...Option) (*Store, error) {
-	cfg := config{cleanupInterval: DefaultCleanupInterval, sync: true}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
-		}
-	}
-	if err := checkDir(dir); err != nil {
+	cfg, err := apply(opts)
+	if err != nil {
 		return nil, err
 	}
-	s := &Store{dir: dir, sync: cfg.sync}
+	probe, err := checkDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &disk{
+		root:      dir,
+		sync:      cfg.sync,
+		hashAll:   probe.caseInsensitive || runtime.GOOS == "windows",
+		fileLocks: probe.lockErr == nil,
+	}
+	if probe.lockErr != nil {
+		cfg.logger.LogAttrs(context.Background(), slog.LevelWarn,
+			"fsstore: the file system refuses file locks; conditional writes are safe only within this process",
+			slog.String("dir", dir), slog.Any("error", probe.lockErr))
+	}
+	for i := range shardCount {
+		d.shardDirs[i] = filepath.Join(dir, shardNames[i])
+		d.lockPaths[i] = filepath.Join(d.shardDirs[i], lockName)
+		d.sems[i] = make(chan struct{}, 1)
+	}
+	s := &Store{d: d}
 	if cfg.cleanupInterval > 0 {
-		// Errors are left for the next round: files may come and go under
-		// other processes sharing the directory.
+		logger := cfg.logger
 		s.cleaner = cleanup.Start(cfg.cleanupInterval, func(ctx context.Context) error {
-			_, err := deleteExpired(ctx, dir)
+			_, err := d.deleteExpired(ctx)
 			return err
-		}, nil)
-		// The cleaner does not hold the Store, so a Store that is dropped
-		// without Close still stops its goroutine.
+		}, func(ctx context.Context, err error) {
+			logger.LogAttrs(ctx, slog.LevelError, "fsstore: background cleanup failed",
+				slog.String("dir", dir), slog.Any("error", err))
+		})
+		// The cleaner holds the disk, not the Store, so a Store that is
+		// dropped without Close still stops its goroutine.
 		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
 	}
 	return s, nil
 }
 
-// checkDir creates dir if needed and checks that files can be created in
-// it.
-func checkDir(dir string) error {
+// probed is what checkDir learns about the file system of the directory.
+type probed struct {
+	caseInsensitive bool  // file names that differ only in case are one file
+	lockErr         error // why advisory file locks do not work, if they don't
+}
+
+// checkDir creates dir if needed and checks, with a probe file, that files
+// can be created in it, whether their names are case-insensitive and
+// whether they can be locked.
+func checkDir(dir string) (probed, error) {
+	var p probed
 	if dir == "" {
-		return errors.New("fsstore: no directory given")
+		return p, errors.New("fsstore: no directory given")
 	}
 	if info, err := os.Stat(dir); err == nil && !info.IsDir() {
-		return fmt.Errorf("fsstore: %s is not a directory", dir)
+		return p, fmt.Errorf("fsstore: %s is not a directory", dir)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("fsstore: cannot create directory %s: %w", dir, err)
+		return p, fmt.Errorf("fsstore: cannot create directory %s: %w", dir, err)
 	}
 	f, err := os.CreateTemp(dir, tempPrefix+"probe-*")
 	if err != nil {
-		return fmt.Errorf("fsstore: directory %s is not writable: %w", dir, err)
+		return p, fmt.Errorf("fsstore: directory %s is not writable: %w", dir, err)
 	}
 	name := f.Name()
-	if err := errors.Join(f.Close(), os.Remove(name)); err != nil {
-		return fmt.Errorf("fsstore: directory %s is not usable: %w", dir, err)
+	info, statErr := f.Stat()
+	if statErr == nil {
+		other, err := os.Stat(filepath.Join(dir, strings.ToUpper(filepath.Base(name))))
+		p.caseInsensitive = err == nil && os.SameFile(info, other)
 	}
-	return nil
+	if l, err := openLockFile(name); err != nil {
+		p.lockErr = err
+	} else {
+		_, p.lockErr = l.tryLock()
+		l.release()
+	}
+	if err := errors.Join(statErr, f.Close(), os.Remove(name)); err != nil {
+		return p, fmt.Errorf("fsstore: directory %s is not usable: %w", dir, err)
+	}
+	return p, nil
 }
 
 // Load returns the record stored under key. A file that is missing,
@@ -105,40 +168,21 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	if err := s.check(ctx, "load"); err != nil {
 		return nil, false, err
 	}
-	_, path := s.path(key)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
+	rec, ok, err := readLive(s.d.locate(key).file)
 	if err != nil {
 		return nil, false, fmt.Errorf("fsstore: load: %w", err)
 	}
-	rec, ok := decode(b)
-	if !ok || rec.expired(time.Now()) {
-		return nil, false, nil
-	}
-	return rec.data, true, nil
+	return rec.data, ok, nil
 }
 
-// Save writes data under key until expiresAt, atomically replacing any
-// record. A deadline that has passed removes the record.
+// Save writes data under key until expiresAt, as a new version,
+// atomically replacing any record. A deadline that has passed removes the
+// record.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err
 	}
-	sub, path := s.path(key)
-	rec := record{exp: unixtime.Nano(expiresAt), data: data}
-	if rec.expired(time.Now()) {
-		return s.remove(path, "save")
-	}
-	if len(data) > maxDataLen {
-		return fmt.Errorf("fsstore: save: %d bytes: %w", len(data), store.ErrTooLarge)
-	}
-	tmp, err := s.writeTemp(sub, rec)
-	if err == nil {
-		err = replace(tmp, path)
-	}
-	if err != nil {
+	if _, err := s.d.write(ctx, key, data, expiresAt, false, 0); err != nil {
 		return fmt.Errorf("fsstore: save: %w", err)
 	}
 	return nil
@@ -149,8 +193,16 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check(ctx, "delete"); err != nil {
 		return err
 	}
-	_, path := s.path(key)
-	return s.remove(path, "delete")
+	loc := s.d.locate(key)
+	unlock, err := s.d.lockShard(ctx, loc.shard)
+	if err != nil {
+		return fmt.Errorf("fsstore: delete: %w", err)
+	}
+	defer unlock()
+	if err := ignoreNotExist(os.Remove(loc.file)); err != nil {
+		return fmt.Errorf("fsstore: delete: %w", err)
+	}
+	return nil
 }
 
 // Close stops the background cleaner, interrupting a cleanup in progress.
@@ -175,18 +227,91 @@ func (s *Store) check(ctx context.Context, op string) error {
 	return nil
 }
 
-// path returns the file of key and the directory that holds it.
-func (s *Store) path(key string) (sub, path string) {
-	sum := sha256.Sum256([]byte(key))
-	name := hex.EncodeToString(sum[:])
-	sub = filepath.Join(s.dir, name[:2], name[2:4])
-	return sub, filepath.Join(sub, name)
+// write writes data under key until expiresAt as a new version and returns
+// the version, or, when expiresAt has passed, removes the record and
+// returns 0. When conditional, it does so only if the live record has the
+// version want (none for 0), and otherwise returns an error wrapping
+// store.ErrConflict.
+//
+// The temporary file is written and synced first; the version check and
+// the rename then happen under the shard lock.
+func (d *disk) write(ctx context.Context, key string, data []byte, expiresAt time.Time, conditional bool, want store.Version) (store.Version, error) {
+	loc := d.locate(key)
+	rec := record{exp: unixtime.Nano(expiresAt), data: data}
+	var tmp string
+	if !rec.expired(time.Now()) {
+		if len(data) > maxDataLen {
+			return 0, fmt.Errorf("%d bytes: %w", len(data), store.ErrTooLarge)
+		}
+		rec.ver = newVersion()
+		var err error
+		if tmp, err = d.writeTemp(loc.dir, rec); err != nil {
+			return 0, err
+		}
+	}
+	unlock, err := d.lockShard(ctx, loc.shard)
+	if err == nil {
+		defer unlock()
+		if conditional {
+			var cur record
+			cur, _, err = readLive(loc.file)
+			if err == nil && cur.ver != want {
+				err = fmt.Errorf("the record is not version %d: %w", want, store.ErrConflict)
+			}
+		}
+	}
+	switch {
+	case err != nil:
+		if tmp != "" {
+			os.Remove(tmp)
+		}
+		return 0, err
+	case tmp == "":
+		return 0, ignoreNotExist(os.Remove(loc.file))
+	}
+	return rec.ver, replace(tmp, loc.file)
 }
 
-// remove removes the file at path; a missing file is not an error.
-func (s *Store) remove(path, op string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("fsstore: %s: %w", op, err)
+// readLive returns the live record in the file at path; ok is false when
+// the file is missing, damaged or expired.
+func readLive(path string) (rec record, ok bool, err error) {
+	b, err := readFile(path)
+	if err != nil {
+		return record{}, false, ignoreNotExist(err)
 	}
-	return nil
+	rec, ok = decode(b)
+	if !ok || rec.expired(time.Now()) {
+		return record{}, false, nil
+	}
+	return rec, true, nil
+}
+
+// locate returns where the record of key lives.
+func (d *disk) locate(key string) location {
+	return locate(d.shardDirs[:], key, d.hashAll)
+}
+
+// newVersion returns a random non-zero version. Versions are random so
+// that processes sharing the directory need not agree on a counter; two
+// writes of one key get the same version with probability 2^-64.
+func newVersion() store.Version {
+	for {
+		if v := rand.Uint64(); v != 0 {
+			return store.Version(v)
+		}
+	}
+}
+
+// ignoreNotExist returns err unless it reports a missing file.
+func ignoreNotExist(err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// bytesOfString returns the bytes of s without copying; they must not be
+// modified.
+func bytesOfString(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }

@@ -3,7 +3,10 @@ package fsstore
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,12 +67,13 @@ func load(t testing.TB, s *Store, key string) ([]byte, bool) {
 	return data, found
 }
 
-// files returns the paths of the regular files under dir.
+// files returns the paths of the regular files under dir, but for the
+// shards' lock files.
 func files(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
+		if err == nil && d.Type().IsRegular() && d.Name() != lockName {
 			out = append(out, path)
 		}
 		return err
@@ -138,9 +142,10 @@ func TestFileModes(t *testing.T) {
 			return err
 		}
 		want := fs.FileMode(0o600)
-		if d.IsDir() {
+		switch {
+		case d.IsDir():
 			want = fs.ModeDir | 0o700
-		} else {
+		case d.Name() != lockName:
 			n++
 		}
 		if info.Mode() != want {
@@ -156,12 +161,13 @@ func TestFileModes(t *testing.T) {
 func TestFileLayout(t *testing.T) {
 	dir := t.TempDir()
 	s := newStore(t, dir)
-	mustSave(t, s, "session:abc", []byte("v"), time.Now().Add(time.Hour))
-	_, path := s.path("session:abc")
+	const key = "session:AbC-_09"
+	mustSave(t, s, key, []byte("v"), time.Now().Add(time.Hour))
+	path := s.d.locate(key).file
 	rel, _ := filepath.Rel(dir, path)
-	parts := strings.Split(rel, string(filepath.Separator))
-	if len(parts) != 3 || len(parts[2]) != 64 || parts[0] != parts[2][:2] || parts[1] != parts[2][2:4] {
-		t.Fatalf("record path %q, want ab/cd/abcd<60 more hex digits>", rel)
+	shard := fmt.Sprintf("s%02x", crc32.Checksum([]byte(key), castagnoli)&0xff)
+	if want := filepath.Join(shard, "session.AbC-_09"); rel != want {
+		t.Fatalf("record path %q, want %q", rel, want)
 	}
 	if got := files(t, dir); len(got) != 1 || got[0] != path {
 		t.Fatalf("files = %v, want [%s]", got, path)
@@ -174,7 +180,7 @@ func TestDamagedFilesAreNotFound(t *testing.T) {
 	flipped := bytes.Clone(good)
 	flipped[len(flipped)-1] ^= 1
 	newer := bytes.Clone(good)
-	newer[7] = version + 1
+	newer[7] = formatVersion + 1
 	cases := map[string][]byte{
 		"empty":         {},
 		"short":         []byte("ses"),
@@ -190,7 +196,7 @@ func TestDamagedFilesAreNotFound(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			key := "key " + name
 			mustSave(t, s, key, []byte("some session data"), time.Now().Add(time.Hour))
-			_, path := s.path(key)
+			path := s.d.locate(key).file
 			if err := os.WriteFile(path, content, 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -296,7 +302,7 @@ func TestCleanerRemovesExpiredKeepsLive(t *testing.T) {
 	}
 	// Temporary files: one from a writer that crashed long ago, one that
 	// a writer may still be filling.
-	_, path := s.path("l1")
+	path := s.d.locate("l1").file
 	stale, fresh := filepath.Join(filepath.Dir(path), tempPrefix+"stale"), filepath.Join(filepath.Dir(path), tempPrefix+"fresh")
 	for _, p := range []string{stale, fresh} {
 		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
@@ -340,26 +346,6 @@ func TestDeleteExpiredCounts(t *testing.T) {
 	}
 }
 
-// TestTrashRestoresFreshRecord plays the race cleanup guards against: the
-// file it judged expired has been replaced by a fresh Save before the
-// rename.
-func TestTrashRestoresFreshRecord(t *testing.T) {
-	dir := t.TempDir()
-	s := newStore(t, dir, WithCleanupInterval(0))
-	mustSave(t, s, "k", []byte("fresh"), time.Now().Add(time.Hour))
-	_, path := s.path("k")
-	removed, err := trash(path)
-	if err != nil || removed {
-		t.Fatalf("trash(fresh file) = (%v, %v), want (false, nil)", removed, err)
-	}
-	if data, found := load(t, s, "k"); !found || string(data) != "fresh" {
-		t.Fatalf("Load after trash = (%q, %v), want the fresh record back", data, found)
-	}
-	if got := files(t, dir); len(got) != 1 {
-		t.Fatalf("files = %v, want the record only (no trash left)", got)
-	}
-}
-
 func TestTouchDoesNotReviveDeleted(t *testing.T) {
 	s := newStore(t, t.TempDir())
 	mustSave(t, s, "k", []byte("v"), time.Now().Add(time.Hour))
@@ -385,7 +371,11 @@ func TestUseAfterClose(t *testing.T) {
 	ctx, exp := t.Context(), time.Now().Add(time.Hour)
 	_, _, errLoad := s.Load(ctx, "k")
 	_, errDE := s.DeleteExpired(ctx)
+	_, errLV := s.LoadVersion(ctx, "k", time.Time{})
+	_, errSI := s.SaveIf(ctx, "k", nil, exp, 0)
 	for name, err := range map[string]error{
+		"LoadVersion":   errLV,
+		"SaveIf":        errSI,
 		"Load":          errLoad,
 		"Save":          s.Save(ctx, "k", nil, exp),
 		"Delete":        s.Delete(ctx, "k"),
@@ -400,13 +390,23 @@ func TestUseAfterClose(t *testing.T) {
 
 func TestDroppedStoreStopsCleaner(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	if _, err := New(t.TempDir(), WithCleanupInterval(time.Millisecond)); err != nil { // never closed
-		t.Fatal(err)
+	func() {
+		s, err := New(t.TempDir(), WithCleanupInterval(time.Millisecond), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustSave(t, s, "k", []byte("v"), time.Now().Add(time.Hour)) // never closed
+	}()
+	// Collection and the cleanup that follows it may take a few cycles;
+	// Find itself retries for a while.
+	var err error
+	for range 5 {
+		runtime.GC()
+		if err = goleak.Find(before); err == nil {
+			return
+		}
 	}
-	runtime.GC()
-	if err := goleak.Find(before); err != nil {
-		t.Fatalf("a Store dropped without Close left its cleaner running: %v", err)
-	}
+	t.Fatalf("a Store dropped without Close left its cleaner running: %v", err)
 }
 
 func TestCloseStopsCleaner(t *testing.T) {
@@ -419,4 +419,57 @@ func TestCloseStopsCleaner(t *testing.T) {
 	if err := goleak.Find(before); err != nil {
 		t.Fatalf("Close left a goroutine running: %v", err)
 	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	s, err := New(t.TempDir(), WithLogger(nil))
+	if err == nil || s != nil || !strings.HasPrefix(err.Error(), "fsstore: WithLogger") {
+		t.Fatalf("New(WithLogger(nil)) = (%v, %v), want an error naming the option", s, err)
+	}
+	if err := goleak.Find(before); err != nil {
+		t.Fatalf("a failed New started a goroutine: %v", err)
+	}
+}
+
+// TestCleanupErrorsAreLogged replaces the directory with a file under a
+// running cleaner: its error must reach the logger.
+func TestCleanupErrorsAreLogged(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	dir := filepath.Join(t.TempDir(), "store")
+	newStore(t, dir, WithCleanupInterval(5*time.Millisecond), WithLogger(logger))
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out := buf.String()
+		if strings.Contains(out, "level=ERROR") && strings.Contains(out, "fsstore: background cleanup failed") && strings.Contains(out, "error=") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the logger got %q, want an ERROR line with the cleanup error under the key error", out)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

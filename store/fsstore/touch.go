@@ -2,10 +2,7 @@ package fsstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"time"
 
@@ -13,58 +10,54 @@ import (
 )
 
 // Touch moves the expiry of a live record to expiresAt by rewriting its
-// file atomically. A missing, expired or invalid record is left alone.
+// file atomically, keeping its version; a deadline that has passed removes
+// the record. A missing, expired or invalid record is left alone.
 //
-// If a Save or Delete of the same key replaces the file while Touch reads
-// and rewrites it, their result stands and the touch is dropped. (The check
-// and the final rename are two steps, so a Delete landing in between, a
-// window of microseconds, can still be undone.)
+// Touch never undoes a Save, SaveIf or Delete of the same key that lands
+// while it runs: it replaces the file, under the shard lock, only if the
+// record still has the version it read, and drops the touch otherwise.
 func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) error {
 	if err := s.check(ctx, "touch"); err != nil {
 		return err
 	}
-	if err := s.touch(key, expiresAt); err != nil {
+	if err := s.d.touch(ctx, key, expiresAt); err != nil {
 		return fmt.Errorf("fsstore: touch: %w", err)
 	}
 	return nil
 }
 
-func (s *Store) touch(key string, expiresAt time.Time) error {
-	sub, path := s.path(key)
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+func (d *disk) touch(ctx context.Context, key string, expiresAt time.Time) error {
+	loc := d.locate(key)
+	rec, ok, err := readLive(loc.file)
+	if !ok || err != nil {
 		return err
 	}
-	// f stays open until the end, so its inode cannot be reused by another
-	// file and os.SameFile below is reliable.
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
-		return err
-	}
-	old, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	rec, ok := decode(b)
-	if !ok || rec.expired(time.Now()) {
-		return nil
-	}
+	read := rec.ver
 	rec.exp = unixtime.Nano(expiresAt)
-	tmp, err := s.writeTemp(sub, rec)
-	if err != nil {
-		return err
+	var tmp string
+	if !rec.expired(time.Now()) {
+		if tmp, err = d.writeTemp(loc.dir, rec); err != nil {
+			return err
+		}
 	}
-	cur, err := os.Stat(path)
-	if err != nil || !os.SameFile(old, cur) {
-		os.Remove(tmp)
-		if errors.Is(err, fs.ErrNotExist) {
-			err = nil
+	unlock, err := d.lockShard(ctx, loc.shard)
+	if err != nil {
+		if tmp != "" {
+			os.Remove(tmp)
 		}
 		return err
 	}
-	return replace(tmp, path)
+	defer unlock()
+	cur, _, err := readLive(loc.file)
+	switch {
+	case err != nil || cur.ver != read:
+		// Replaced, deleted or expired since: theirs stands.
+		if tmp != "" {
+			os.Remove(tmp)
+		}
+		return err
+	case tmp == "":
+		return ignoreNotExist(os.Remove(loc.file))
+	}
+	return replace(tmp, loc.file)
 }

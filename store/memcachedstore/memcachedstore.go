@@ -14,9 +14,9 @@
 // the value, and rewriting the value would change the record's version.
 // The sessions manager slides idle timeouts by rewriting records when due.
 //
-// Gomemcache takes no context: every call checks ctx before and after the
-// round trip, but cannot abandon one in flight. The client's Timeout bounds
-// each round trip instead.
+// Gomemcache takes no context, so every call runs its round trips in a
+// goroutine of its own and returns as soon as ctx ends; the abandoned
+// round trips finish in the background within the client's Timeout.
 package memcachedstore
 
 import (
@@ -86,12 +86,13 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 // store.ErrTooLarge.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	k := s.serverKey(key)
+	value := encode(data, expiresAt, newWriteID()) // a copy: the round trip may outlive this call
 	return s.run(ctx, "save", func() error {
 		exp, ok := expiration(expiresAt, time.Now())
 		if !ok {
 			return ignoreMiss(s.client.Delete(k))
 		}
-		return tooLarge(s.client.Set(&memcache.Item{Key: k, Value: encode(data, expiresAt, newWriteID()), Expiration: exp}))
+		return tooLarge(s.client.Set(&memcache.Item{Key: k, Value: value, Expiration: exp}))
 	})
 }
 
@@ -110,15 +111,25 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// run calls op, which cannot be interrupted, between two checks of ctx,
-// and names the operation in any error.
+// run calls op and names the operation in any error. Op cannot be
+// interrupted, so it runs in a goroutine of its own: when ctx ends first,
+// run returns ctx's error at once and op finishes in the background, within
+// the client's Timeout, its outcome dropped (a write may still land, as
+// with any store once the command is sent). So op must not read memory the
+// caller may change after run returns, and the caller must read what op
+// writes only when run returns nil.
 func (s *Store) run(ctx context.Context, name string, op func() error) error {
 	err := ctx.Err()
 	if err == nil && s.closed.Load() {
 		err = store.ErrClosed
 	}
 	if err == nil {
-		err = op()
+		done := make(chan error, 1)
+		go func() { done <- op() }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+		}
 		if cerr := ctx.Err(); cerr != nil {
 			err = errors.Join(cerr, err)
 		}

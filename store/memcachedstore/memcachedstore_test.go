@@ -219,7 +219,8 @@ func TestMalformed(t *testing.T) {
 }
 
 // TestContextAfterCall checks that a context that ends during a call is
-// reported, even though gomemcache cannot stop the call.
+// reported, and that the call returns when it ends even though gomemcache
+// cannot stop the round trip.
 func TestContextAfterCall(t *testing.T) {
 	s := newStore(t)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -227,11 +228,17 @@ func TestContextAfterCall(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	boom := errors.New("boom")
-	ctx, cancel = context.WithCancel(t.Context())
-	err = s.run(ctx, "test", func() error { cancel(); return boom })
-	if !errors.Is(err, context.Canceled) || !errors.Is(err, boom) {
-		t.Fatalf("err = %v, want context.Canceled and the call's error", err)
+	ctx, cancel = context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	release := make(chan struct{})
+	defer close(release)
+	start := time.Now()
+	err = s.run(ctx, "test", func() error { <-release; return nil })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("run returned %v after a 50ms deadline, with the call still blocked", d)
 	}
 	ctx, cancel = context.WithCancel(t.Context())
 	cancel()

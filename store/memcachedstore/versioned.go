@@ -83,16 +83,17 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
 	k := s.serverKey(key)
 	var saved store.Version
+	// Encoded here, a copy: the round trip may outlive this call (see run).
+	id := newWriteID()
+	it := &memcache.Item{Key: k}
+	exp, live := expiration(expiresAt, time.Now())
+	if live {
+		it.Value, it.Expiration = encode(data, expiresAt, id), exp
+	} else {
+		// Memcached reads a negative expiration as expired at once.
+		it.Value, it.Expiration = encode(nil, expiresAt, id), -1
+	}
 	err := s.run(ctx, "save if", func() error {
-		id := newWriteID()
-		it := &memcache.Item{Key: k}
-		exp, live := expiration(expiresAt, time.Now())
-		if live {
-			it.Value, it.Expiration = encode(data, expiresAt, id), exp
-		} else {
-			// Memcached reads a negative expiration as expired at once.
-			it.Value, it.Expiration = encode(nil, expiresAt, id), -1
-		}
 		var err error
 		if version == 0 {
 			err = s.add(it)

@@ -3,13 +3,17 @@ package memstore_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"time"
 
 	"github.com/sessionkit/sessions/store/memstore"
 )
 
 func Example() {
-	s := memstore.New(memstore.WithMaxEntries(100_000))
+	s, err := memstore.New(memstore.WithMaxEntries(100_000))
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer s.Close()
 
 	ctx := context.Background()

@@ -18,37 +18,39 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/sessionkit/sessions/internal/unixtime"
 	"github.com/sessionkit/sessions/store"
 )
 
-// Store is an in-memory store.Store. It also implements store.Toucher,
-// store.LoadToucher and store.ExpiredDeleter. Create it with New and stop
-// it with Close; all methods are safe for concurrent use.
+// Store is an in-memory store.Store. It also implements store.Versioned,
+// store.Toucher, store.LoadToucher and store.ExpiredDeleter. Create it with
+// New and stop it with Close; all methods are safe for concurrent use.
 type Store struct {
-	shards  []shard
-	mask    uint64
-	seed    maphash.Seed
-	closed  atomic.Bool
-	sweeper *sweeper // nil when the sweeper is off
+	shards    []shard
+	mask      uint64
+	seed      maphash.Seed
+	closed    atomic.Bool
+	sweeper   *sweeper        // nil when the sweeper is off
+	forgotten runtime.Cleanup // stops the sweeper of a Store dropped without Close
 }
 
 // Interface checks.
 var (
 	_ store.Store          = (*Store)(nil)
+	_ store.Versioned      = (*Store)(nil)
 	_ store.Toucher        = (*Store)(nil)
 	_ store.LoadToucher    = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 )
 
-// New returns an empty store and starts its sweeper.
-func New(opts ...Option) *Store {
-	cfg := config{cleanupInterval: DefaultCleanupInterval}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
-		}
+// New returns an empty store and starts its sweeper. It fails only when an
+// option has an invalid value.
+func New(opts ...Option) (*Store, error) {
+	cfg, err := apply(opts)
+	if err != nil {
+		return nil, err
 	}
 	n := shardCount(cfg.maxEntries)
 	s := &Store{
@@ -60,12 +62,12 @@ func New(opts ...Option) *Store {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
 	}
 	if cfg.cleanupInterval > 0 {
-		s.sweeper = startSweeper(s.shards, cfg.cleanupInterval)
+		s.sweeper = startSweeper(s.shards, cfg.cleanupInterval, cfg.logger)
 		// The sweeper holds the shards, not the Store, so a Store that is
 		// dropped without Close still stops its goroutine.
-		runtime.AddCleanup(s, (*sweeper).stop, s.sweeper)
+		s.forgotten = runtime.AddCleanup(s, (*sweeper).stop, s.sweeper)
 	}
-	return s
+	return s, nil
 }
 
 // Load returns a copy of the record stored under key.
@@ -77,28 +79,24 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	sh.mu.RLock()
 	e, ok := sh.m[key]
 	sh.mu.RUnlock()
-	// e.data is never modified after Save, so it is copied outside the lock.
+	// e.data is a string, never modified, so it is copied outside the lock.
 	if !ok || e.expired(now()) {
 		return nil, false, nil
 	}
-	return clone(e.data), true, nil
+	return bytesOf(e.data), true, nil
 }
 
-// Save stores a copy of data under key until expiresAt. A deadline that
-// has passed removes the record.
+// Save stores a copy of data under key until expiresAt, as a new version.
+// A deadline that has passed removes the record.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	if err := s.check(ctx, "save"); err != nil {
 		return err
 	}
-	e := entry{data: clone(data), exp: unixtime.Nano(expiresAt)}
+	e := entry{data: stringOf(data), exp: unixtime.Nano(expiresAt)}
 	t := now()
 	sh := s.shard(key)
 	sh.mu.Lock()
-	if e.expired(t) {
-		delete(sh.m, key)
-	} else {
-		sh.put(key, e, t)
-	}
+	sh.save(key, e, t)
 	sh.mu.Unlock()
 	return nil
 }
@@ -133,6 +131,7 @@ func (s *Store) Len() int {
 func (s *Store) Close() error {
 	s.closed.Store(true)
 	if s.sweeper != nil {
+		s.forgotten.Stop() // closed: nothing left for a cleanup to stop
 		s.sweeper.stop()
 	}
 	return nil
@@ -154,10 +153,18 @@ func (s *Store) shard(key string) *shard {
 	return &s.shards[maphash.String(s.seed, key)&s.mask]
 }
 
-// clone returns a copy of b that shares no memory with it. (The compiler
-// turns this make and copy into one allocation without zeroing.)
-func clone(b []byte) []byte {
+// stringOf returns a copy of b as a string: one allocation, without
+// zeroing, and unlike a conversion no call into the runtime.
+func stringOf(b []byte) string {
 	c := make([]byte, len(b))
 	copy(c, b)
-	return c
+	return unsafe.String(unsafe.SliceData(c), len(c))
+}
+
+// bytesOf returns a copy of s, never nil. (The compiler turns this make
+// and copy into one allocation without zeroing.)
+func bytesOf(s string) []byte {
+	b := make([]byte, len(s))
+	copy(b, s)
+	return b
 }

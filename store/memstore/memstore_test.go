@@ -1,11 +1,14 @@
 package memstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,23 +24,23 @@ func TestMain(m *testing.M) {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s := New(WithCleanupInterval(100 * time.Millisecond))
-		t.Cleanup(func() { s.Close() })
-		return s
+		return newStore(t, WithCleanupInterval(100*time.Millisecond))
 	})
 }
 
 func TestConformanceBounded(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s := New(WithMaxEntries(10_000), WithCleanupInterval(0))
-		t.Cleanup(func() { s.Close() })
-		return s
+		return newStore(t, WithMaxEntries(10_000), WithCleanupInterval(0))
 	})
 }
 
 // newStore returns a store closed at the end of the test.
-func newStore(t *testing.T, opts ...Option) *Store {
-	s := New(opts...)
+func newStore(t testing.TB, opts ...Option) *Store {
+	t.Helper()
+	s, err := New(opts...)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -159,16 +162,30 @@ func TestMaxEntriesBound(t *testing.T) {
 	}
 }
 
-func TestNegativeOptionsMeanOff(t *testing.T) {
-	s := newStore(t, WithMaxEntries(-1), WithCleanupInterval(-time.Second), nil)
-	for i := range 1000 {
-		save(t, s, fmt.Sprint(i), time.Now().Add(time.Hour))
-	}
-	if n := s.Len(); n != 1000 {
-		t.Fatalf("Len() = %d, want 1000", n)
-	}
+func TestNegativeCleanupIntervalMeansOff(t *testing.T) {
+	s := newStore(t, WithCleanupInterval(-time.Second), nil)
 	if s.sweeper != nil {
 		t.Fatal("a negative cleanup interval started the sweeper")
+	}
+}
+
+func TestInvalidOptions(t *testing.T) {
+	for name, opt := range map[string]Option{
+		"WithMaxEntries": WithMaxEntries(-1),
+		"WithLogger":     WithLogger(nil),
+	} {
+		before := goleak.IgnoreCurrent()
+		s, err := New(opt)
+		if err == nil || s != nil {
+			t.Errorf("New(%s(invalid)) = (%v, %v), want an error", name, s, err)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "memstore: "+name) {
+			t.Errorf("New(%s(invalid)) error %q does not name the package and the option", name, err)
+		}
+		if err := goleak.Find(before); err != nil {
+			t.Errorf("New(%s(invalid)) started a goroutine: %v", name, err)
+		}
 	}
 }
 
@@ -180,7 +197,7 @@ func TestFarDeadlines(t *testing.T) {
 }
 
 func TestUseAfterClose(t *testing.T) {
-	s := New()
+	s := newStore(t)
 	save(t, s, "k", time.Now().Add(time.Hour))
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
@@ -193,7 +210,11 @@ func TestUseAfterClose(t *testing.T) {
 	_, _, errLoad := s.Load(ctx, "k")
 	_, _, errLT := s.LoadAndTouch(ctx, "k", exp)
 	_, errDE := s.DeleteExpired(ctx)
+	_, errLV := s.LoadVersion(ctx, "k", time.Time{})
+	_, errSI := s.SaveIf(ctx, "k", nil, exp, 0)
 	for name, err := range map[string]error{
+		"LoadVersion":   errLV,
+		"SaveIf":        errSI,
 		"Load":          errLoad,
 		"Save":          s.Save(ctx, "k", nil, exp),
 		"Delete":        s.Delete(ctx, "k"),
@@ -209,7 +230,7 @@ func TestUseAfterClose(t *testing.T) {
 
 func TestCloseStopsSweeper(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	s := New(WithCleanupInterval(time.Millisecond))
+	s := newStore(t, WithCleanupInterval(time.Millisecond))
 	time.Sleep(5 * time.Millisecond)
 	if err := goleak.Find(before); err == nil {
 		t.Fatal("no sweeper goroutine is running")
@@ -222,11 +243,53 @@ func TestCloseStopsSweeper(t *testing.T) {
 
 func TestDroppedStoreStopsSweeper(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	New(WithCleanupInterval(time.Millisecond)) // never closed
-	runtime.GC()
-	if err := goleak.Find(before); err != nil {
-		t.Fatalf("a Store dropped without Close left its sweeper running: %v", err)
+	func() {
+		s, err := New(WithCleanupInterval(time.Millisecond), WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		save(t, s, "k", time.Now().Add(time.Hour)) // never closed
+	}()
+	// Collection and the cleanup that follows it may take a few cycles;
+	// Find itself retries for a while.
+	var err error
+	for range 5 {
+		runtime.GC()
+		if err = goleak.Find(before); err == nil {
+			return
+		}
 	}
+	t.Fatalf("a Store dropped without Close left its sweeper running: %v", err)
+}
+
+func TestSweeperLogs(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := newStore(t, WithCleanupInterval(10*time.Millisecond), WithLogger(logger))
+	save(t, s, "k", time.Now().Add(20*time.Millisecond))
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), "removed=1"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sweeper logged %q, want a line with removed=1", buf.String())
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestContextCheckedFirst(t *testing.T) {

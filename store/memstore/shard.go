@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 	"unsafe"
+
+	"github.com/sessionkit/sessions/store"
 )
 
 const (
@@ -21,10 +23,12 @@ const (
 	cacheLine = 64
 )
 
-// entry is one record. data is never modified once stored.
+// entry is one record. Its data is a string, a copy that nothing can
+// modify, which also keeps the entry at 32 bytes.
 type entry struct {
-	data []byte
-	exp  int64 // expiry, in Unix nanoseconds
+	data string
+	exp  int64         // expiry, in Unix nanoseconds
+	ver  store.Version // never zero
 }
 
 // expired reports whether e has expired at t (Unix nanoseconds).
@@ -34,8 +38,9 @@ func (e entry) expired(t int64) bool { return t >= e.exp }
 type shardState struct {
 	mu     sync.RWMutex
 	m      map[string]entry
-	max    int   // most records the shard holds; 0 means no bound
-	minExp int64 // no record expires before minExp (a lower bound)
+	max    int           // most records the shard holds; 0 means no bound
+	minExp int64         // no record expires before minExp (a lower bound)
+	last   store.Version // the last version given to a record of the shard
 }
 
 // shard is a part of the store, with its own lock.
@@ -50,16 +55,37 @@ func (sh *shard) init(capacity int) {
 	sh.minExp = math.MaxInt64
 }
 
-// put stores e under key, making room first when the shard is full.
-// The caller holds the write lock; t is the current time.
-func (sh *shard) put(key string, e entry, t int64) {
+// save stores e under key as a new version and returns the version, or,
+// when e has expired at t, removes the record and returns 0. Saving a new
+// key into a full shard first makes room. The caller holds the write lock.
+//
+// A key always falls in the same shard, and the shard's versions only
+// grow, so a key never gets a version twice.
+func (sh *shard) save(key string, e entry, t int64) store.Version {
+	if e.expired(t) {
+		delete(sh.m, key)
+		return 0
+	}
 	if sh.max > 0 && len(sh.m) >= sh.max {
 		if _, ok := sh.m[key]; !ok {
 			sh.makeRoom(t)
 		}
 	}
+	sh.last++
+	e.ver = sh.last
 	sh.m[key] = e
 	sh.minExp = min(sh.minExp, e.exp)
+	return e.ver
+}
+
+// live returns the record under key if it has not expired at t. The caller
+// holds a lock.
+func (sh *shard) live(key string, t int64) (entry, bool) {
+	e, ok := sh.m[key]
+	if !ok || e.expired(t) {
+		return entry{}, false
+	}
+	return e, true
 }
 
 // makeRoom removes the expired records or, if there are none, the record

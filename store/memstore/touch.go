@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/sessionkit/sessions/internal/unixtime"
@@ -35,35 +34,22 @@ func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Tim
 	if !ok {
 		return nil, false, nil
 	}
-	return clone(e.data), true, nil
+	return bytesOf(e.data), true, nil
 }
 
-// DeleteExpired removes every expired record and returns how many it
-// removed. It checks ctx between shards.
-func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
-	if err := s.check(ctx, "delete expired"); err != nil {
-		return 0, err
-	}
-	n, err := sweep(ctx, s.shards)
-	if err != nil {
-		return n, fmt.Errorf("memstore: delete expired: %w", err)
-	}
-	return n, nil
-}
-
-// touch sets the expiry of the live record under key to exp, removing it
-// when exp is not after t, and returns the record as it was. The caller
-// holds the write lock.
+// touch sets the expiry of the live record under key to exp, keeping its
+// version, removing it when exp is not after t, and returns the record as
+// it was. The caller holds the write lock.
 func (sh *shard) touch(key string, exp, t int64) (entry, bool) {
-	e, ok := sh.m[key]
-	if !ok || e.expired(t) {
+	e, ok := sh.live(key, t)
+	if !ok {
 		return entry{}, false
 	}
 	if exp <= t {
 		delete(sh.m, key)
 		return e, true
 	}
-	sh.m[key] = entry{data: e.data, exp: exp}
+	sh.m[key] = entry{data: e.data, exp: exp, ver: e.ver}
 	sh.minExp = min(sh.minExp, exp)
 	return e, true
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -23,10 +24,14 @@ import (
 // through this CachedStore are read back from the server for ttl, so a
 // process always reads its own writes.
 //
-// CachedStore deliberately does not implement store.LoadToucher: GETEX
-// cannot be cached. With an idle timeout the manager slides the expiry with
-// an occasional rewrite instead, so reads stay local. The client must have
-// caching enabled (the rueidis default; not DisableCache).
+// CachedStore implements store.Versioned, but its LoadVersion never
+// touches (Touched is always false), and it deliberately does not implement
+// store.LoadToucher: GETEX cannot be cached. With an idle timeout the
+// manager slides the expiry with an occasional rewrite instead, so reads
+// stay local. A version read from the cache may be stale; SaveIf checks it
+// on the server, so a stale version only costs a conflict, never a lost
+// write. The client must have caching enabled (the rueidis default; not
+// DisableCache).
 type CachedStore struct {
 	s   *Store
 	ttl time.Duration
@@ -37,29 +42,66 @@ type CachedStore struct {
 }
 
 var (
-	_ store.Store   = (*CachedStore)(nil)
-	_ store.Toucher = (*CachedStore)(nil)
+	_ store.Store     = (*CachedStore)(nil)
+	_ store.Versioned = (*CachedStore)(nil)
+	_ store.Toucher   = (*CachedStore)(nil)
 )
 
 // NewCached returns a CachedStore that uses client and keeps entries in the
-// local cache for at most ttl (a second or two suits sessions).
-func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) *CachedStore {
-	return &CachedStore{s: New(client, opts...), ttl: ttl, written: map[string]time.Time{}}
+// local cache for at most ttl (a second or two suits sessions). The client
+// stays the caller's to close. NewCached does no I/O; it fails when client
+// is nil or ttl is not positive.
+func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) (*CachedStore, error) {
+	if ttl <= 0 {
+		return nil, fmt.Errorf("redisstore: cache ttl %v is not positive", ttl)
+	}
+	s, err := New(client, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &CachedStore{s: s, ttl: ttl, written: map[string]time.Time{}}, nil
 }
 
 // Load returns the record under key, from the local cache when it holds it.
 func (c *CachedStore) Load(ctx context.Context, key string) ([]byte, bool, error) {
+	l, err := c.load(ctx, key, "load")
+	return l.Data, l.Found(), err
+}
+
+// LoadVersion returns the record under key with its version, from the
+// local cache when it holds it. It never moves the expiry, whatever touch
+// says, and so never reports Touched.
+func (c *CachedStore) LoadVersion(ctx context.Context, key string, _ time.Time) (store.Loaded, error) {
+	return c.load(ctx, key, "load version")
+}
+
+// load reads key for op: from the server when this store wrote it within
+// the last ttl, else through the cache.
+func (c *CachedStore) load(ctx context.Context, key, op string) (store.Loaded, error) {
+	if err := c.s.check(op); err != nil {
+		return store.Loaded{}, err
+	}
 	if c.recentlyWritten(key) {
-		return c.s.Load(ctx, key)
+		return c.s.get(ctx, key, op)
 	}
 	cmd := c.s.client.B().Get().Key(c.s.prefix + key).Cache()
-	return value(c.s.client.DoCache(ctx, cmd, c.ttl), "load")
+	return loaded(c.s.client.DoCache(ctx, cmd, c.ttl), false, op)
 }
 
 // Save stores data under key until expiresAt, like Store.Save.
 func (c *CachedStore) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	defer c.markWritten(key)
 	return c.s.Save(ctx, key, data, expiresAt)
+}
+
+// SaveIf stores data under key until expiresAt if the live record has the
+// given version, like Store.SaveIf. The check runs on the server. Like a
+// Save, and even after a conflict, it sends this process's reads of key to
+// the server for ttl, so a caller that reloads after a conflict sees the
+// record that won.
+func (c *CachedStore) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
+	defer c.markWritten(key)
+	return c.s.SaveIf(ctx, key, data, expiresAt, version)
 }
 
 // Delete removes the record under key, like Store.Delete.
@@ -72,6 +114,18 @@ func (c *CachedStore) Delete(ctx context.Context, key string) error {
 func (c *CachedStore) Touch(ctx context.Context, key string, expiresAt time.Time) error {
 	defer c.markWritten(key)
 	return c.s.Touch(ctx, key, expiresAt)
+}
+
+// Close marks the store closed: later calls return an error wrapping
+// store.ErrClosed. Entries already in the client's cache stay there until
+// they expire. Close never closes the client, which stays the caller's.
+// Calling Close again does nothing.
+func (c *CachedStore) Close() error {
+	err := c.s.Close()
+	c.mu.Lock()
+	clear(c.written)
+	c.mu.Unlock()
+	return err
 }
 
 // markWritten makes reads of key skip the cache for ttl: the invalidation of

@@ -1,15 +1,20 @@
 // Package redisstore keeps sessions in Redis through a rueidis client.
 //
 // It works with a standalone, Cluster or Sentinel client alike: every call
-// is a single-key command, so hash slots never matter. Records are plain
-// Redis strings whose expiry is set with PXAT, so Redis itself enforces it
-// to the millisecond. LoadAndTouch uses GETEX and needs Redis 6.2 or newer.
+// is a single-key command or a script on one key, so hash slots never
+// matter. Records are Redis strings whose expiry is set with PXAT, so Redis
+// itself enforces it to the millisecond. Each string holds an 8-byte version
+// followed by the data (see store.Versioned). LoadAndTouch and LoadVersion
+// with a touch use GETEX and need Redis 6.2 or newer; SaveIf runs a Lua
+// script with EVALSHA.
 package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -20,75 +25,98 @@ import (
 // minBulkLimit is the smallest proto-max-bulk-len Redis accepts.
 const minBulkLimit = 1 << 20
 
-// Store is a store.Store backed by Redis. It also implements store.Toucher
-// and store.LoadToucher. It is safe for concurrent use.
+// Store is a store.Store backed by Redis. It also implements
+// store.Versioned, store.Toucher and store.LoadToucher. It is safe for
+// concurrent use.
 type Store struct {
 	client rueidis.Client
 	prefix string
+	closed atomic.Bool
 }
 
 var (
 	_ store.Store       = (*Store)(nil)
+	_ store.Versioned   = (*Store)(nil)
 	_ store.Toucher     = (*Store)(nil)
 	_ store.LoadToucher = (*Store)(nil)
 )
 
-// New returns a Store that uses client. The client stays the caller's to
-// close.
-func New(client rueidis.Client, opts ...Option) *Store {
-	s := &Store{client: client}
-	for _, o := range opts {
-		o(s)
+// New returns a Store that uses client: a standalone, Cluster or Sentinel
+// client. The client stays the caller's to close. New does no I/O; it
+// fails only when client is nil.
+func New(client rueidis.Client, opts ...Option) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: client is nil")
 	}
-	return s
+	cfg := newConfig(opts)
+	return &Store{client: client, prefix: cfg.prefix}, nil
 }
 
 // Load returns the record stored under key (GET).
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
-	cmd := s.client.B().Get().Key(s.prefix + key).Build()
-	return value(s.client.Do(ctx, cmd), "load")
+	if err := s.check("load"); err != nil {
+		return nil, false, err
+	}
+	l, err := s.get(ctx, key, "load")
+	return l.Data, l.Found(), err
 }
 
-// Save stores data under key until expiresAt (SET key data PXAT ms). The
-// command is idempotent, so the client may retry it. A value longer than
-// the server's proto-max-bulk-len (512 MB by default) gives an error
-// wrapping store.ErrTooLarge.
+// get reads the record under key for op (GET).
+func (s *Store) get(ctx context.Context, key, op string) (store.Loaded, error) {
+	cmd := s.client.B().Get().Key(s.prefix + key).Build()
+	return loaded(s.client.Do(ctx, cmd), false, op)
+}
+
+// Save stores data under key until expiresAt, as a new version (SET key
+// value PXAT ms). The command is idempotent, so the client may retry it. A
+// value longer than the server's proto-max-bulk-len (512 MB by default)
+// gives an error wrapping store.ErrTooLarge.
 //
 // An expiresAt that is not in the future deletes the record instead (DEL).
 // Redis 7 deletes a key set with a past PXAT too, but rejects a PXAT at or
 // before the Unix epoch, such as the zero time.Time's; DEL does what is
 // meant on every server.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	if err := s.check("save"); err != nil {
+		return err
+	}
 	if !expiresAt.After(time.Now()) {
 		return s.del(ctx, key, "save")
 	}
+	v := record(newVersion(), data)
 	cmd := s.client.B().Set().Key(s.prefix + key).
 		// A copy, not rueidis.BinaryString: when ctx ends first, Do returns
 		// while the command still waits to be written, and the caller may
 		// then change data.
-		Value(string(data)).
+		Value(v).
 		PxatMillisecondsTimestamp(pxat(expiresAt)).
 		Build().ToRetryable()
-	if len(data) >= minBulkLimit {
-		// Redis may refuse a value this long before reading all of it,
-		// and rueidis then recycles the command while still writing it
-		// (a data race). A pinned command is never recycled.
-		cmd = cmd.Pin()
-	}
-	err := s.client.Do(ctx, cmd).Error()
-	if rerr, ok := rueidis.IsRedisErr(err); ok && strings.Contains(rerr.Error(), "invalid bulk length") {
-		// Redis's answer to a value over proto-max-bulk-len.
-		return fmt.Errorf("redisstore: save: %w: %w", store.ErrTooLarge, err)
-	}
-	if err != nil {
-		return fmt.Errorf("redisstore: save: %w", err)
-	}
-	return nil
+	return writeErr(s.client.Do(ctx, pin(cmd, len(v))).Error(), "save")
 }
 
 // Delete removes the record stored under key (DEL).
 func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := s.check("delete"); err != nil {
+		return err
+	}
 	return s.del(ctx, key, "delete")
+}
+
+// Close marks the store closed: later calls return an error wrapping
+// store.ErrClosed. The Store has no background work, and Close never
+// closes the client, which stays the caller's. Calling Close again does
+// nothing.
+func (s *Store) Close() error {
+	s.closed.Store(true)
+	return nil
+}
+
+// check returns the error for op on a closed store, or nil.
+func (s *Store) check(op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("redisstore: %s: %w", op, store.ErrClosed)
+	}
+	return nil
 }
 
 // del removes key for op (DEL), which names the caller in errors.
@@ -100,24 +128,36 @@ func (s *Store) del(ctx context.Context, key, op string) error {
 	return nil
 }
 
+// pin pins cmd when the longest value it carries, n bytes, is long.
+//
+// Redis may refuse a value of proto-max-bulk-len or more before reading all
+// of it, and rueidis then recycles the command while still writing it (a
+// data race). A pinned command is never recycled.
+func pin(cmd rueidis.Completed, n int) rueidis.Completed {
+	if n >= minBulkLimit {
+		return cmd.Pin()
+	}
+	return cmd
+}
+
+// writeErr wraps the error of a command that sent a record for op, mapping
+// Redis's answer to a value over proto-max-bulk-len to store.ErrTooLarge.
+func writeErr(err error, op string) error {
+	if rerr, ok := rueidis.IsRedisErr(err); ok && strings.Contains(rerr.Error(), "invalid bulk length") {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, store.ErrTooLarge, err)
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return nil
+}
+
 // pxat returns the PXAT argument for a record that must be gone at t.
 // Redis keeps a key through the whole millisecond its expiry names (it
 // expires when now > PXAT), so the argument is the millisecond before t:
 // the record is never visible at or after t, and disappears at most 1 ms
-// early when t has a fraction of a millisecond.
+// early when t has a fraction of a millisecond. Redis rejects a PXAT below
+// 1, so earlier times give 1, which is just as past.
 func pxat(t time.Time) int64 {
-	return t.UnixMilli() - 1
-}
-
-// value turns the reply of GET or GETEX into Load's results. The bytes are
-// copied out of the reply, which rueidis hands out as an immutable string.
-func value(res rueidis.RedisResult, op string) ([]byte, bool, error) {
-	v, err := res.ToString()
-	if rueidis.IsRedisNil(err) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
-	}
-	return []byte(v), true, nil
+	return max(t.UnixMilli()-1, 1)
 }

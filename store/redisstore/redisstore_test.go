@@ -37,30 +37,79 @@ func newClient(t testing.TB, addrs ...string) rueidis.Client {
 // newStore returns a store on its own random prefix, so runs never see each
 // other's keys.
 func newStore(t testing.TB, c rueidis.Client) *redisstore.Store {
-	return redisstore.New(c, redisstore.WithPrefix("test:"+rand.Text()+":"))
+	return newStoreAt(t, c, "test:"+rand.Text()+":")
+}
+
+// newStoreAt returns a store on prefix and closes it when t ends.
+func newStoreAt(t testing.TB, c rueidis.Client, prefix string) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// newCached returns a CachedStore on prefix and closes it when t ends.
+func newCached(t testing.TB, c rueidis.Client, ttl time.Duration, prefix string) *redisstore.CachedStore {
+	t.Helper()
+	s, err := redisstore.NewCached(c, ttl, redisstore.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 // backends runs fn as a subtest against standalone Redis, Redis Cluster and
 // a master found through Redis Sentinel.
 func backends(t *testing.T, fn func(t *testing.T, c rueidis.Client)) {
-	t.Run("standalone", func(t *testing.T) { fn(t, newClient(t, testbackend.Redis(t))) })
-	t.Run("cluster", func(t *testing.T) { fn(t, newClient(t, testbackend.RedisCluster(t)...)) })
+	deployments(t, func(t *testing.T, dial func() rueidis.Client) { fn(t, dial()) })
+}
+
+// deployments runs fn as a subtest against standalone Redis, Redis Cluster
+// and a master found through Redis Sentinel, with a function that opens a
+// new client to the deployment and closes it when t ends.
+func deployments(t *testing.T, fn func(t *testing.T, dial func() rueidis.Client)) {
+	t.Run("standalone", func(t *testing.T) {
+		addr := testbackend.Redis(t)
+		fn(t, func() rueidis.Client { return newClient(t, addr) })
+	})
+	t.Run("cluster", func(t *testing.T) {
+		addrs := testbackend.RedisCluster(t)
+		fn(t, func() rueidis.Client { return newClient(t, addrs...) })
+	})
 	t.Run("sentinel", func(t *testing.T) {
-		c, err := rueidis.NewClient(rueidis.ClientOption{
-			InitAddress: []string{testbackend.RedisSentinel(t)},
-			Sentinel:    rueidis.SentinelOption{MasterSet: testbackend.SentinelMasterSet},
+		addr := testbackend.RedisSentinel(t)
+		fn(t, func() rueidis.Client {
+			c, err := rueidis.NewClient(rueidis.ClientOption{
+				InitAddress: []string{addr},
+				Sentinel:    rueidis.SentinelOption{MasterSet: testbackend.SentinelMasterSet},
+			})
+			if err != nil {
+				t.Fatalf("connect through Sentinel: %v", err)
+			}
+			t.Cleanup(c.Close)
+			return c
 		})
-		if err != nil {
-			t.Fatalf("connect through Sentinel: %v", err)
-		}
-		t.Cleanup(c.Close)
-		fn(t, c)
 	})
 }
 
 func TestConformance(t *testing.T) {
 	backends(t, func(t *testing.T, c rueidis.Client) {
 		storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, c) })
+	})
+}
+
+// TestConformanceCached runs the suite against a CachedStore. Its reads of
+// keys it wrote within the TTL go to the server, so it follows the
+// contract like a Store.
+func TestConformanceCached(t *testing.T) {
+	backends(t, func(t *testing.T, c rueidis.Client) {
+		storetest.Run(t, func(t *testing.T) store.Store {
+			return newCached(t, c, time.Second, "test:"+rand.Text()+":")
+		})
 	})
 }
 
@@ -102,7 +151,7 @@ func TestSavePast(t *testing.T) {
 	backends(t, func(t *testing.T, c rueidis.Client) {
 		ctx := t.Context()
 		prefix := "test:" + rand.Text() + ":"
-		s := redisstore.New(c, redisstore.WithPrefix(prefix))
+		s := newStoreAt(t, c, prefix)
 		for _, exp := range []time.Time{{}, time.Unix(0, 0), time.Now().Add(-time.Hour), time.Now()} {
 			if err := s.Save(ctx, "k", []byte("old"), time.Now().Add(time.Hour)); err != nil {
 				t.Fatal(err)
@@ -122,7 +171,7 @@ func TestTouch(t *testing.T) {
 	backends(t, func(t *testing.T, c rueidis.Client) {
 		ctx := t.Context()
 		prefix := "test:" + rand.Text() + ":"
-		s := redisstore.New(c, redisstore.WithPrefix(prefix))
+		s := newStoreAt(t, c, prefix)
 		if err := s.Touch(ctx, "missing", time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
@@ -152,12 +201,16 @@ func TestTouch(t *testing.T) {
 		if _, found, _ := s.Load(ctx, "k"); found {
 			t.Fatal("record found after a Touch into the past")
 		}
-		_ = s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute))
-		if _, found, err := s.LoadAndTouch(ctx, "k", time.Time{}); found || err != nil {
-			t.Fatalf("LoadAndTouch into the past: found %v, err %v", found, err)
-		}
-		if _, found, _ := s.Load(ctx, "k"); found {
-			t.Fatal("record found after a LoadAndTouch into the past")
+		// A touch into the past returns the record as it was and leaves
+		// it gone, down to the zero time (PXAT must be positive).
+		for _, past := range []time.Time{{}, time.Unix(0, 0), time.Now().Add(-time.Second)} {
+			_ = s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute))
+			if data, found, err := s.LoadAndTouch(ctx, "k", past); string(data) != "v" || !found || err != nil {
+				t.Fatalf("LoadAndTouch(%v) = %q, %v, %v; want the record", past, data, found, err)
+			}
+			if n, _ := c.Do(ctx, c.B().Exists().Key(prefix+"k").Build()).AsInt64(); n != 0 {
+				t.Fatalf("key still exists after LoadAndTouch(%v)", past)
+			}
 		}
 	})
 }
@@ -177,7 +230,7 @@ func TestLoadAndTouchOneCommand(t *testing.T) {
 	addr := testbackend.Redis(t)
 	c := newClient(t, addr)
 	prefix := "test:" + rand.Text() + ":"
-	s := redisstore.New(c, redisstore.WithPrefix(prefix))
+	s := newStoreAt(t, c, prefix)
 	ctx := t.Context()
 	if err := s.Save(ctx, "k", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
@@ -274,6 +327,13 @@ func TestTooLarge(t *testing.T) {
 	if err := s.Save(ctx, "small", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("Save after ErrTooLarge: %v", err)
 	}
+	_, err = s.SaveIf(ctx, "big", make([]byte, 2<<20), time.Now().Add(time.Minute), 0)
+	if !errors.Is(err, store.ErrTooLarge) {
+		t.Fatalf("SaveIf of 2 MB over a 1 MB limit: err = %v, want store.ErrTooLarge", err)
+	}
+	if _, err := s.SaveIf(ctx, "small2", []byte("v"), time.Now().Add(time.Minute), 0); err != nil {
+		t.Fatalf("SaveIf after ErrTooLarge: %v", err)
+	}
 }
 
 // TestNoLeak checks that a store leaves no goroutines behind once its
@@ -291,5 +351,62 @@ func TestNoLeak(t *testing.T) {
 		key := fmt.Sprint(i)
 		_ = s.Save(t.Context(), key, []byte("v"), time.Now().Add(time.Minute))
 		_, _, _ = s.LoadAndTouch(t.Context(), key, time.Now().Add(time.Hour))
+	}
+}
+
+// TestNew checks the constructors' errors.
+func TestNew(t *testing.T) {
+	if _, err := redisstore.New(nil); err == nil {
+		t.Error("New(nil) succeeded")
+	}
+	if _, err := redisstore.NewCached(nil, time.Second); err == nil {
+		t.Error("NewCached(nil, 1s) succeeded")
+	}
+	c := newClient(t, testbackend.Redis(t))
+	for _, ttl := range []time.Duration{0, -time.Second} {
+		if _, err := redisstore.NewCached(c, ttl); err == nil {
+			t.Errorf("NewCached(client, %v) succeeded", ttl)
+		}
+	}
+}
+
+// TestClose checks that every call after Close fails with store.ErrClosed,
+// that Close is idempotent and that the client stays open.
+func TestClose(t *testing.T) {
+	c := newClient(t, testbackend.Redis(t))
+	prefix := "test:" + rand.Text() + ":"
+	for _, s := range []versioned{newStoreAt(t, c, prefix), newCached(t, c, time.Second, prefix)} {
+		ctx := t.Context()
+		exp := time.Now().Add(time.Minute)
+		if err := s.Save(ctx, "k", []byte("v"), exp); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if err := s.Close(); err != nil {
+				t.Fatalf("%T.Close: %v", s, err)
+			}
+		}
+		calls := map[string]func() error{
+			"Load":   func() error { _, _, err := s.Load(ctx, "k"); return err },
+			"Save":   func() error { return s.Save(ctx, "k", []byte("v"), exp) },
+			"Delete": func() error { return s.Delete(ctx, "k") },
+			"Touch":  func() error { return s.Touch(ctx, "k", exp) },
+			"LoadVersion": func() error {
+				_, err := s.LoadVersion(ctx, "k", time.Time{})
+				return err
+			},
+			"SaveIf": func() error { _, err := s.SaveIf(ctx, "k", []byte("v"), exp, 0); return err },
+		}
+		if lt, ok := s.(store.LoadToucher); ok {
+			calls["LoadAndTouch"] = func() error { _, _, err := lt.LoadAndTouch(ctx, "k", exp); return err }
+		}
+		for name, call := range calls {
+			if err := call(); !errors.Is(err, store.ErrClosed) {
+				t.Errorf("%T.%s after Close: %v, want store.ErrClosed", s, name, err)
+			}
+		}
+		if got, err := c.Do(ctx, c.B().Get().Key(prefix+"k").Build()).ToString(); err != nil || !strings.HasSuffix(got, "v") {
+			t.Fatalf("the client after %T.Close: GET = %q, %v; want the record", s, got, err)
+		}
 	}
 }

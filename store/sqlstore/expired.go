@@ -3,21 +3,32 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
+	"github.com/sessionkit/sessions/internal/cleanup"
 	"github.com/sessionkit/sessions/store"
 )
+
+// deleteBatch is how many rows one statement of DeleteExpired removes.
+const deleteBatch = 1000
 
 // DeleteExpired removes every expired row, in batches of a thousand, and
 // reports how many it removed. Rows that expire while it runs are left for
 // the next call.
-func (s *sqlStore) DeleteExpired(ctx context.Context) (int, error) {
+func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	if s.closed.Load() {
 		return 0, fmt.Errorf("sqlstore: delete expired: %w", store.ErrClosed)
 	}
-	now := micros(s.now())
+	return s.deleteExpired(ctx)
+}
+
+// deleteExpired is DeleteExpired, for the Store and its background cleanup.
+func (t *table) deleteExpired(ctx context.Context) (int, error) {
+	now := micros(t.now())
 	total := 0
 	for {
-		res, err := s.db.ExecContext(ctx, s.q.deleteExpired, now, s.batch)
+		res, err := t.db.ExecContext(ctx, t.q.deleteExpired, now, t.batch)
 		if err != nil {
 			return total, wrap(ctx, "delete expired", err)
 		}
@@ -26,8 +37,19 @@ func (s *sqlStore) DeleteExpired(ctx context.Context) (int, error) {
 			return total, wrap(ctx, "delete expired", err)
 		}
 		total += int(n)
-		if n < int64(s.batch) {
+		if n < int64(t.batch) {
 			return total, nil
 		}
 	}
+}
+
+// startCleanup deletes the expired rows of t every interval until the
+// returned Cleaner stops, and logs failures to logger.
+func startCleanup(t *table, interval time.Duration, logger *slog.Logger) *cleanup.Cleaner {
+	return cleanup.Start(interval, func(ctx context.Context) error {
+		_, err := t.deleteExpired(ctx)
+		return err
+	}, func(ctx context.Context, err error) {
+		logger.WarnContext(ctx, "sqlstore: background cleanup failed", "error", err)
+	})
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 )
@@ -12,7 +13,8 @@ const DefaultTable = "sessions"
 // background unless WithCleanupInterval says otherwise.
 const DefaultCleanupInterval = 5 * time.Minute
 
-// Option configures a Store.
+// Option configures a Store. Options with invalid values make New return
+// an error.
 type Option func(*config)
 
 type config struct {
@@ -20,6 +22,14 @@ type config struct {
 	createSchema    bool
 	cleanupInterval time.Duration
 	logger          *slog.Logger
+	err             error // the first invalid option value
+}
+
+// fail records the first invalid option value.
+func (c *config) fail(err error) {
+	if c.err == nil {
+		c.err = err
+	}
 }
 
 // WithTable sets the name of the table. It must be 1 to 48 lower-case ASCII
@@ -36,15 +46,24 @@ func WithoutSchemaCreation() Option {
 	return func(c *config) { c.createSchema = false }
 }
 
-// WithCleanupInterval sets how often expired rows are deleted in the
-// background. Zero turns the background cleanup off; DeleteExpired still
-// works on demand.
+// WithCleanupInterval sets how often expired records are deleted in the
+// background (default DefaultCleanupInterval). A d of zero or less turns
+// background cleanup off: expired records are then never returned but stay
+// in the table until they are overwritten, deleted or removed by
+// DeleteExpired.
 func WithCleanupInterval(d time.Duration) Option {
 	return func(c *config) { c.cleanupInterval = d }
 }
 
 // WithLogger sets the logger that reports failures of the background
-// cleanup. The default is slog.Default().
+// cleanup, under the key "error". The default is slog.Default(); a nil
+// logger is an error.
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) { c.logger = l }
+	return func(c *config) {
+		if l == nil {
+			c.fail(errors.New("sqlstore: nil logger"))
+			return
+		}
+		c.logger = l
+	}
 }

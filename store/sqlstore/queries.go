@@ -2,35 +2,66 @@ package sqlstore
 
 import "github.com/uptrace/bun/dialect"
 
-// queries holds a store's statements, with bun's ? placeholders.
+// queries holds a store's statements, with bun's ? placeholders. The
+// comments list their arguments.
 type queries struct {
-	load          string // key, now
-	save          string // key, data, expires_at
-	delete        string // key
-	touch         string // expires_at, key, now
-	loadAndTouch  string // expires_at, key, now; empty where unsupported
+	load        string // key, now
+	loadVersion string // key, now
+	// loadAndTouch moves the expiry of a live record and returns its data
+	// and version; empty where the dialect has no UPDATE ... RETURNING.
+	loadAndTouch string // expires_at, key, now
+	save         string // key, data, expires_at, version
+	// insert stores a record unless a live one exists: 0 affected rows
+	// means one does.
+	insert     string // key, data, expires_at, version, then now insertNows times
+	insertNows int
+	update     string // data, expires_at, new version, key, version, now
+	deleteIf   string // key, version, now
+	live       string // key, now: counts the live record
+	delete     string // key
+	touch      string // expires_at, key, now
+	// deleteExpired removes at most limit expired rows.
 	deleteExpired string // now, limit
 }
 
 // newQueries builds the statements for table on dialect d, whose
 // identifiers q quotes.
 func newQueries(d dialect.Name, q func(string) string, table string) queries {
-	t, key, data, exp := q(table), q("key"), q("data"), q("expires_at")
+	t, key, data, exp, ver := q(table), q("key"), q("data"), q("expires_at"), q("version")
+	live := " WHERE " + key + " = ? AND " + exp + " > ?"
 	qs := queries{
-		load:   "SELECT " + data + " FROM " + t + " WHERE " + key + " = ? AND " + exp + " > ?",
-		delete: "DELETE FROM " + t + " WHERE " + key + " = ?",
-		touch:  "UPDATE " + t + " SET " + exp + " = ? WHERE " + key + " = ? AND " + exp + " > ?",
+		load:        "SELECT " + data + " FROM " + t + live,
+		loadVersion: "SELECT " + data + ", " + ver + " FROM " + t + live,
+		update: "UPDATE " + t + " SET " + data + " = ?, " + exp + " = ?, " + ver + " = ?" +
+			" WHERE " + key + " = ? AND " + ver + " = ? AND " + exp + " > ?",
+		deleteIf: "DELETE FROM " + t + " WHERE " + key + " = ? AND " + ver + " = ? AND " + exp + " > ?",
+		live:     "SELECT COUNT(*) FROM " + t + live,
+		delete:   "DELETE FROM " + t + " WHERE " + key + " = ?",
+		touch:    "UPDATE " + t + " SET " + exp + " = ?" + live,
 	}
-	insert := "INSERT INTO " + t + " (" + key + ", " + data + ", " + exp + ") VALUES (?, ?, ?)"
+	insert := "INSERT INTO " + t + " (" + key + ", " + data + ", " + exp + ", " + ver + ") VALUES (?, ?, ?, ?)"
 	if d == dialect.MySQL {
 		qs.save = insert + " ON DUPLICATE KEY UPDATE " +
-			data + " = VALUES(" + data + "), " + exp + " = VALUES(" + exp + ")"
+			data + " = VALUES(" + data + "), " + exp + " = VALUES(" + exp + "), " + ver + " = VALUES(" + ver + ")"
+		// MySQL assigns from left to right, and later assignments see the
+		// new values of earlier ones: expires_at, which the conditions
+		// read, goes last. An expired row is replaced (2 affected rows),
+		// a live one left unchanged (0 affected rows, unless the DSN sets
+		// clientFoundRows).
+		expired := func(col string) string {
+			return col + " = IF(" + exp + " <= ?, VALUES(" + col + "), " + col + ")"
+		}
+		qs.insert = insert + " ON DUPLICATE KEY UPDATE " + expired(data) + ", " + expired(ver) + ", " + expired(exp)
+		qs.insertNows = 3
 		qs.deleteExpired = "DELETE FROM " + t + " WHERE " + exp + " <= ? ORDER BY " + exp + " LIMIT ?"
 		return qs
 	}
-	qs.save = insert + " ON CONFLICT (" + key + ") DO UPDATE SET " +
-		data + " = EXCLUDED." + data + ", " + exp + " = EXCLUDED." + exp
-	qs.loadAndTouch = qs.touch + " RETURNING " + data
+	set := " ON CONFLICT (" + key + ") DO UPDATE SET " +
+		data + " = EXCLUDED." + data + ", " + exp + " = EXCLUDED." + exp + ", " + ver + " = EXCLUDED." + ver
+	qs.save = insert + set
+	qs.insert = insert + set + " WHERE " + t + "." + exp + " <= ?"
+	qs.insertNows = 1
+	qs.loadAndTouch = qs.touch + " RETURNING " + data + ", " + ver
 	qs.deleteExpired = "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key +
 		" FROM " + t + " WHERE " + exp + " <= ? LIMIT ?)"
 	return qs

@@ -14,6 +14,11 @@ const maxTableLen = 48
 
 // Schema returns the statements that create the table and its index on the
 // dialect d, as New runs them. Each statement is idempotent.
+//
+// A table created by an earlier release has no version column. New adds it
+// unless WithoutSchemaCreation is given; applications that manage their
+// schema themselves add it with the statement in the package
+// documentation.
 func Schema(d dialect.Name, table string) ([]string, error) {
 	if err := validTable(table); err != nil {
 		return nil, err
@@ -23,14 +28,15 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 		return nil, err
 	}
 	t, idx := q(table), q(table+"_expires_at_idx")
-	key, data, exp := q("key"), q("data"), q("expires_at")
+	key, data, exp, ver := q("key"), q("data"), q("expires_at"), q("version")
 	switch d {
 	case dialect.PG:
 		return []string{
 			"CREATE TABLE IF NOT EXISTS " + t + " (" +
 				key + ` TEXT COLLATE "C" PRIMARY KEY, ` +
 				data + " BYTEA NOT NULL, " +
-				exp + " BIGINT NOT NULL)",
+				exp + " BIGINT NOT NULL, " +
+				ver + " BIGINT NOT NULL)",
 			"CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + exp + ")",
 		}, nil
 	case dialect.SQLite:
@@ -38,7 +44,8 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 			"CREATE TABLE IF NOT EXISTS " + t + " (" +
 				key + " TEXT NOT NULL PRIMARY KEY, " +
 				data + " BLOB NOT NULL, " +
-				exp + " INTEGER NOT NULL)",
+				exp + " INTEGER NOT NULL, " +
+				ver + " INTEGER NOT NULL)",
 			"CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + exp + ")",
 		}, nil
 	default: // dialect.MySQL: quoter rejected every other dialect
@@ -50,13 +57,15 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 				key + " VARBINARY(255) NOT NULL, " +
 				data + " LONGBLOB NOT NULL, " +
 				exp + " BIGINT NOT NULL, " +
+				ver + " BIGINT NOT NULL, " +
 				"PRIMARY KEY (" + key + "), " +
 				"INDEX " + idx + " (" + exp + "))",
 		}, nil
 	}
 }
 
-// createSchema runs the statements of Schema.
+// createSchema runs the statements of Schema, then adds the version column
+// to a table that an earlier release created without it.
 func createSchema(ctx context.Context, db *bun.DB, table string) error {
 	stmts, err := Schema(db.Dialect().Name(), table)
 	if err != nil {
@@ -67,7 +76,48 @@ func createSchema(ctx context.Context, db *bun.DB, table string) error {
 			return wrap(ctx, "create schema", err)
 		}
 	}
+	return addVersionColumn(ctx, db, table)
+}
+
+// addVersionColumn adds the version column to table if it has none. Rows
+// that were there get version 1, and so does any row that a process of an
+// earlier release inserts during a rolling upgrade; every write of this
+// release gives a row a random version. Where two processes add the column
+// at once, the loser's error is ignored.
+func addVersionColumn(ctx context.Context, db *bun.DB, table string) error {
+	if ok, err := hasVersionColumn(ctx, db, table); ok || err != nil {
+		return err
+	}
+	_, err := db.ExecContext(ctx, "ALTER TABLE ? ADD COLUMN ? BIGINT NOT NULL DEFAULT 1",
+		bun.Ident(table), bun.Ident("version"))
+	if err != nil {
+		if ok, _ := hasVersionColumn(ctx, db, table); !ok {
+			return wrap(ctx, "add the version column", err)
+		}
+	}
 	return nil
+}
+
+// hasVersionColumn reports whether table has a column named version.
+func hasVersionColumn(ctx context.Context, db *bun.DB, table string) (bool, error) {
+	var query string
+	switch db.Dialect().Name() {
+	case dialect.PG:
+		// to_regclass finds the table the way statements do, through the
+		// search_path.
+		query = "SELECT COUNT(*) FROM pg_catalog.pg_attribute" +
+			" WHERE attrelid = to_regclass(?) AND attname = 'version' AND NOT attisdropped"
+	case dialect.SQLite:
+		query = "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'version'"
+	default:
+		query = "SELECT COUNT(*) FROM information_schema.columns" +
+			" WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'version'"
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, query, table).Scan(&n); err != nil {
+		return false, wrap(ctx, "look for the version column", err)
+	}
+	return n > 0, nil
 }
 
 // validTable checks that name is a safe, portable table name.

@@ -110,7 +110,7 @@ func newTable(t testing.TB, db *bun.DB) string {
 }
 
 // newStore returns a Store on a table of its own, closed when t ends.
-func newStore(t testing.TB, db *bun.DB, opts ...Option) (Store, string) {
+func newStore(t testing.TB, db *bun.DB, opts ...Option) (*Store, string) {
 	t.Helper()
 	table := newTable(t, db)
 	s, err := New(t.Context(), db, append([]Option{WithTable(table)}, opts...)...)
@@ -119,14 +119,6 @@ func newStore(t testing.TB, db *bun.DB, opts ...Option) (Store, string) {
 	}
 	t.Cleanup(func() { s.Close() })
 	return s, table
-}
-
-// base returns the sqlStore behind s.
-func base(s Store) *sqlStore {
-	if r, ok := s.(returningStore); ok {
-		return r.sqlStore
-	}
-	return s.(*sqlStore)
 }
 
 func TestConformance(t *testing.T) {
@@ -138,31 +130,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestLoadToucherPerDialect: the store claims store.LoadToucher exactly
-// where one statement does it, and LoadAndTouch moves the expiry.
-func TestLoadToucherPerDialect(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *bun.DB) {
-		s, table := newStore(t, db)
-		lt, ok := s.(store.LoadToucher)
-		if want := db.Dialect().Name() != dialect.MySQL; ok != want {
-			t.Fatalf("implements store.LoadToucher = %v on %v, want %v", ok, db.Dialect().Name(), want)
-		}
-		if !ok {
-			return
-		}
-		first := time.Now().Add(time.Hour)
-		if err := s.Save(t.Context(), "k", []byte("v"), first); err != nil {
-			t.Fatal(err)
-		}
-		later := first.Add(time.Hour)
-		data, found, err := lt.LoadAndTouch(t.Context(), "k", later)
-		if err != nil || !found || string(data) != "v" {
-			t.Fatalf("LoadAndTouch = (%q, %v, %v), want (v, true, nil)", data, found, err)
-		}
-		if got, want := storedExpiry(t, db, table, "k"), micros(later); got != want {
-			t.Errorf("expires_at after LoadAndTouch = %d, want %d", got, want)
-		}
-	})
+// TestNotLoadToucher: MySQL and MariaDB cannot load and touch in one
+// statement, so no dialect claims store.LoadToucher; LoadVersion's Touched
+// says what happened instead.
+func TestNotLoadToucher(t *testing.T) {
+	var s any = (*Store)(nil)
+	if _, ok := s.(store.LoadToucher); ok {
+		t.Error("*Store implements store.LoadToucher")
+	}
 }
 
 // storedExpiry returns the expires_at column of the row under key.
@@ -260,7 +235,7 @@ func TestTooLarge(t *testing.T) {
 			return // nothing to reject: no limit below a session's size
 		}
 		s, _ := newStore(t, db)
-		limit := base(s).maxData
+		limit := s.maxData
 		if limit <= 0 {
 			t.Fatalf("maxData = %d, want the limit from max_allowed_packet", limit)
 		}
@@ -277,7 +252,7 @@ func TestTooLarge(t *testing.T) {
 func TestMicrosecondPrecision(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *bun.DB) {
 		s, table := newStore(t, db, WithCleanupInterval(0))
-		b := base(s)
+		b := s.table
 		deadline := time.Now().Add(time.Hour).Truncate(time.Second).Add(123456789 * time.Nanosecond)
 		b.now = func() time.Time { return deadline.Add(-time.Minute) }
 		if err := s.Save(t.Context(), "k", []byte("v"), deadline); err != nil {
@@ -326,65 +301,6 @@ func TestSubSecondExpiry(t *testing.T) {
 	})
 }
 
-// insertRows inserts expired and live rows into table directly, since Save
-// does not store expired records.
-func insertRows(t *testing.T, db *bun.DB, table string, expired, live int) {
-	t.Helper()
-	now := time.Now()
-	for done := 0; done < expired+live; {
-		query := "INSERT INTO ? (?, ?, ?) VALUES "
-		args := []any{bun.Ident(table), bun.Ident("key"), bun.Ident("data"), bun.Ident("expires_at")}
-		for i := done; i < min(done+500, expired+live); i++ {
-			exp := now.Add(-time.Minute)
-			if i >= expired {
-				exp = now.Add(time.Hour)
-			}
-			if i > done {
-				query += ", "
-			}
-			query += "(?, ?, ?)"
-			args = append(args, "k"+rand.Text(), []byte("v"), micros(exp))
-		}
-		if _, err := db.ExecContext(t.Context(), query, args...); err != nil {
-			t.Fatalf("insert: %v", err)
-		}
-		done = min(done+500, expired+live)
-	}
-}
-
-// TestDeleteExpiredBatches deletes more rows than one statement does.
-func TestDeleteExpiredBatches(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *bun.DB) {
-		for _, c := range []struct{ batch, expired int }{{3, 10}, {5, 10}, {deleteBatch, 2*deleteBatch + 500}} {
-			s, table := newStore(t, db, WithCleanupInterval(0))
-			b := base(s)
-			b.batch = c.batch
-			insertRows(t, db, table, c.expired, 4)
-			n, err := s.DeleteExpired(t.Context())
-			if err != nil || n != c.expired {
-				t.Errorf("batches of %d: DeleteExpired = (%d, %v), want (%d, nil)", c.batch, n, err, c.expired)
-			}
-			if got := countRows(t, db, table); got != 4 {
-				t.Errorf("batches of %d: %d rows left, want the 4 live ones", c.batch, got)
-			}
-		}
-	})
-}
-
-func TestBackgroundCleanup(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *bun.DB) {
-		_, table := newStore(t, db, WithCleanupInterval(20*time.Millisecond))
-		insertRows(t, db, table, 3, 1)
-		deadline := time.Now().Add(5 * time.Second)
-		for countRows(t, db, table) != 1 {
-			if time.Now().After(deadline) {
-				t.Fatal("the background cleanup did not remove the expired rows within 5s")
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
-
 func TestClose(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *bun.DB) {
 		s, _ := newStore(t, db, WithCleanupInterval(time.Millisecond))
@@ -394,11 +310,25 @@ func TestClose(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatalf("second Close: %v", err)
 		}
-		if _, _, err := s.Load(t.Context(), "k"); !errors.Is(err, store.ErrClosed) {
-			t.Errorf("Load after Close = %v, want store.ErrClosed", err)
-		}
-		if _, err := s.DeleteExpired(t.Context()); !errors.Is(err, store.ErrClosed) {
-			t.Errorf("DeleteExpired after Close = %v, want store.ErrClosed", err)
+		ctx, exp := t.Context(), time.Now().Add(time.Hour)
+		for name, call := range map[string]func() error{
+			"Load":   func() error { _, _, err := s.Load(ctx, "k"); return err },
+			"Save":   func() error { return s.Save(ctx, "k", []byte("v"), exp) },
+			"Delete": func() error { return s.Delete(ctx, "k") },
+			"Touch":  func() error { return s.Touch(ctx, "k", exp) },
+			"LoadVersion": func() error {
+				_, err := s.LoadVersion(ctx, "k", exp)
+				return err
+			},
+			"SaveIf": func() error {
+				_, err := s.SaveIf(ctx, "k", []byte("v"), exp, 0)
+				return err
+			},
+			"DeleteExpired": func() error { _, err := s.DeleteExpired(ctx); return err },
+		} {
+			if err := call(); !errors.Is(err, store.ErrClosed) {
+				t.Errorf("%s after Close = %v, want an error wrapping store.ErrClosed", name, err)
+			}
 		}
 		if err := db.PingContext(t.Context()); err != nil {
 			t.Errorf("the database must stay open after Close: %v", err)
@@ -438,8 +368,8 @@ func TestNewRejectsBadInput(t *testing.T) {
 			t.Errorf("New(WithTable(%q)) succeeded", table)
 		}
 	}
-	if _, err := New(t.Context(), db, WithCleanupInterval(-time.Second)); err == nil {
-		t.Error("New with a negative cleanup interval succeeded")
+	if _, err := New(t.Context(), db, WithLogger(nil)); err == nil {
+		t.Error("New(WithLogger(nil)) succeeded")
 	}
 }
 

@@ -1,0 +1,192 @@
+package sessions_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions"
+)
+
+// serve runs h behind m's middleware on a real HTTP server and returns a
+// function that sends one request with the given session cookie and
+// returns the status and the new cookie value ("" for none, "-" when the
+// cookie was expired).
+func serve[T any](t *testing.T, m *sessions.Manager[T], h http.HandlerFunc) func(path, token string) (int, string) {
+	srv := httptest.NewServer(m.Middleware(h))
+	t.Cleanup(srv.Close)
+	return func(path, token string) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		if token != "" {
+			req.Header.Set("Cookie", "session="+token)
+		}
+		res, err := srv.Client().Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, ""
+		}
+		res.Body.Close()
+		for _, c := range res.Cookies() {
+			if c.Name == "session" {
+				if c.MaxAge < 0 {
+					return res.StatusCode, "-"
+				}
+				return res.StatusCode, c.Value
+			}
+		}
+		return res.StatusCode, ""
+	}
+}
+
+func TestUpdateLosesNoIncrement(t *testing.T) {
+	m := mustNew[profile](t)
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/new" {
+			m.Get(r.Context()).Name = "counter"
+			return
+		}
+		if err := m.Update(r.Context(), func(p *profile) error { p.Visits++; return nil }); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+		}
+	})
+	_, token := do("/new", "")
+	const n, rounds = 50, 3
+	for round := 1; round <= rounds; round++ {
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				if code, _ := do("/inc", token); code != http.StatusOK {
+					t.Errorf("Update request: status %d", code)
+				}
+			})
+		}
+		wg.Wait()
+		ctx, _ := m.Load(t.Context(), token)
+		if v := m.Get(ctx).Visits; v != n*round {
+			t.Fatalf("round %d: %d increments stored, want %d", round, v, n*round)
+		}
+	}
+}
+
+func TestParallelFieldChangesMerge(t *testing.T) {
+	m := mustNew[map[string]any](t)
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		d := m.Get(r.Context())
+		time.Sleep(10 * time.Millisecond) // all load before any saves
+		if f := r.URL.Query().Get("f"); f != "" {
+			(*d)[f] = f
+		} else {
+			(*d)["base"] = "x"
+		}
+	})
+	_, token := do("/", "")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			if code, _ := do("/?f=field"+strconv.Itoa(i), token); code != http.StatusOK {
+				t.Errorf("status %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	ctx, _ := m.Load(t.Context(), token)
+	d := *m.Get(ctx)
+	for i := range 8 {
+		if f := "field" + strconv.Itoa(i); d[f] != f {
+			t.Errorf("%s lost: %v", f, d)
+		}
+	}
+	if d["base"] != "x" {
+		t.Errorf("base lost: %v", d)
+	}
+}
+
+func TestStructFieldMergeKeepsOtherWritersFields(t *testing.T) {
+	type prefs struct {
+		A, B string
+		N    int
+	}
+	m := mustNew[prefs](t)
+	ctx1, _ := m.Load(t.Context(), "")
+	m.Get(ctx1).N = 1
+	token, _, err := m.Commit(ctx1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := m.Load(t.Context(), token)
+	b, _ := m.Load(t.Context(), token)
+	m.Get(a).A = "from a"
+	m.Get(b).B = "from b"
+	m.Get(b).N = 2
+	if _, _, err := m.Commit(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := m.Load(t.Context(), token)
+	if got := *m.Get(c); got != (prefs{A: "from a", B: "from b", N: 2}) {
+		t.Errorf("merged %+v", got)
+	}
+	// Both change one field: the later writer's value wins.
+	m.Get(a).N = 10
+	m.Get(b).N = 20
+	m.Commit(a)
+	m.Commit(b)
+	c, _ = m.Load(t.Context(), token)
+	if got := m.Get(c).N; got != 20 {
+		t.Errorf("same field: %d, want the later writer's 20", got)
+	}
+}
+
+// A slow request that loaded the session before a logout (Destroy) or a
+// login (Renew) in another request must not bring the old token back.
+func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
+	for _, end := range []string{"destroy", "renew"} {
+		t.Run(end, func(t *testing.T) {
+			m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
+			loaded := make(chan struct{})
+			releases := make(chan chan struct{}, 1)
+			do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/new":
+					m.Get(r.Context()).Name = "me"
+				case "/slow":
+					p := m.Get(r.Context())
+					release := <-releases
+					loaded <- struct{}{}
+					<-release
+					p.Visits++
+				case "/destroy":
+					m.Destroy(r.Context())
+				case "/renew":
+					m.Renew(r.Context())
+				case "/read":
+					fmt.Fprint(w, m.Get(r.Context()).Name)
+				}
+			})
+			for trial := range 30 {
+				_, token := do("/new", "")
+				release := make(chan struct{})
+				releases <- release
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					do("/slow", token)
+				}()
+				<-loaded
+				do("/"+end, token)
+				close(release)
+				<-done
+				if _, got := do("/read", token); got != "-" {
+					t.Fatalf("trial %d: old token after %s and a racing modify: cookie %q, want it expired (dead)", trial, end, got)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,337 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// Info describes one of an owner's sessions, for a "your devices" page or
+// an admin tool.
+type Info[T any] struct {
+	// ID names the session for Revoke. It is stable for the life of the
+	// session (Renew gives the session a new one), safe to show and to put
+	// in a form, and never enough to recover or forge its token: it is a
+	// hash of the token.
+	ID string
+	// Created is when the session began or was last renewed: for a
+	// session renewed at login, the time of sign-in.
+	Created time.Time
+	// Expires is the session's absolute deadline. With an idle timeout it
+	// ends earlier unless it keeps being used.
+	Expires time.Time
+	// Persistent reports a persistent ("remember me") cookie.
+	Persistent bool
+	// Current marks the session of the request behind the context passed
+	// to Sessions.
+	Current bool
+	// Data is the session value as last saved.
+	Data T
+}
+
+// ErrInvalidID reports a string passed to Revoke that no session ID can
+// be.
+var ErrInvalidID = errors.New("sessions: malformed session ID")
+
+// ID returns the ID of the request's session, as Sessions lists it, or ""
+// for a new session that has no record yet (and outside a session). It
+// loads the session if needed.
+func (m *Manager[T]) ID(ctx context.Context) string {
+	s := m.session(ctx)
+	if s == nil {
+		return ""
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load(ctx) != nil || s.ended || s.token == "" {
+		return ""
+	}
+	return m.id(s.key)
+}
+
+func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
+
+// SetOwner binds the request's session to owner (a user ID), so that
+// Sessions lists it and RevokeOwner ends it. Call it at login, after
+// Renew. It works on a session that was never saved (it is saved now) and
+// keeps the binding across Renew; an empty owner unbinds the session.
+// Owners are arbitrary strings of up to 4096 bytes; they are stored in the
+// session's record, and hashed, never raw, in store keys.
+//
+// Binding costs two store round trips (the owner's index) plus the save of
+// the session; later requests of a bound session cost nothing extra. It
+// needs a store with conditional writes (every built-in store); on other
+// stores it returns an error wrapping errors.ErrUnsupported.
+func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
+	if len(owner) > maxOwnerLen {
+		return fmt.Errorf("sessions: SetOwner: owner of %d bytes is longer than %d", len(owner), maxOwnerLen)
+	}
+	if m.versioned == nil {
+		return fmt.Errorf("sessions: SetOwner: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
+	}
+	s := m.session(ctx)
+	if s == nil {
+		return ErrNoSession
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return err
+	}
+	if s.ended {
+		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrConflict)
+	}
+	if s.owner == owner && s.exists {
+		return nil
+	}
+	if s.token == "" {
+		if s.started {
+			return ErrResponseStarted // a new session's cookie can no longer be sent
+		}
+		s.assignToken()
+	}
+	id := m.id(s.key)
+	// The index first, then the record: a revocation racing this login
+	// then always finds the session (see RevokeOwner).
+	if owner != "" {
+		if err := m.updateIndex(ctx, owner, withEntry(id, s.deadline)); err != nil {
+			return err
+		}
+	}
+	old := s.owner
+	s.owner, s.dirty = owner, true
+	if err := s.saveNow(ctx); err != nil {
+		return err
+	}
+	if old != "" && old != owner {
+		return m.updateIndex(ctx, old, withoutEntries(id))
+	}
+	return nil
+}
+
+// assignToken gives s a new token whose record is not written yet.
+func (s *session[T]) assignToken() {
+	s.token = newToken()
+	s.key = storeKey(s.m.cfg.keyPrefix, s.token)
+	s.version, s.exists = 0, false
+	s.cookie = cookieSet
+}
+
+// saveNow writes the session's current value.
+func (s *session[T]) saveNow(ctx context.Context) error {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	payload, err := encode(s.m.cfg.codec, s.data, buf)
+	if err != nil {
+		return fmt.Errorf("sessions: encode session: %w", err)
+	}
+	return s.save(ctx, payload, buf)
+}
+
+// Sessions returns owner's live sessions, oldest first. With a ctx from a
+// request (or Load), the request's own session is marked Current. It
+// costs one store round trip for the owner's index and one per session,
+// and prunes the index of sessions that ended.
+func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], error) {
+	current := m.ID(ctx)
+	entries, _, err := m.loadIndex(ctx, m.indexKey(owner))
+	if err != nil {
+		return nil, fmt.Errorf("sessions: load owner index: %w", err)
+	}
+	var (
+		list  []Info[T]
+		stale []string
+		now   = time.Now()
+	)
+	for _, e := range entries {
+		info, live, err := m.info(ctx, e.id, now)
+		if err != nil {
+			return nil, err
+		}
+		if live {
+			info.Current = e.id == current
+			list = append(list, info)
+		} else if now.Sub(e.added) > m.pendingGrace() || !now.Before(e.deadline) {
+			stale = append(stale, e.id)
+		}
+	}
+	if len(stale) > 0 {
+		if err := m.updateIndex(ctx, owner, withoutEntries(stale...)); err != nil {
+			m.cfg.logger.WarnContext(ctx, "sessions: pruning an owner index failed", "error", err)
+		}
+	}
+	slices.SortStableFunc(list, func(a, b Info[T]) int { return a.Created.Compare(b.Created) })
+	return list, nil
+}
+
+// info reads the session with the given ID.
+func (m *Manager[T]) info(ctx context.Context, id string, now time.Time) (Info[T], bool, error) {
+	sctx, cancel := m.storeContext(ctx)
+	l, err := m.loadRecord(sctx, m.cfg.keyPrefix+id, time.Time{})
+	cancel()
+	if err != nil {
+		return Info[T]{}, false, fmt.Errorf("sessions: load session: %w", err)
+	}
+	if !l.Found() {
+		return Info[T]{}, false, nil
+	}
+	rec, err := parseRecord(l.Data)
+	if err != nil || rec.revoked || !now.Before(rec.deadline) {
+		return Info[T]{}, false, nil
+	}
+	info := Info[T]{ID: id, Created: rec.created, Expires: rec.deadline, Persistent: rec.persistent}
+	data := m.newValue()
+	if err := m.cfg.codec.Unmarshal(rec.payload, data); err != nil {
+		return Info[T]{}, false, nil
+	}
+	info.Data = *data
+	return info, true, nil
+}
+
+// Revoke ends the session with the given ID (from Info.ID or ID) at once:
+// its data is deleted, a request in flight with it cannot write it back,
+// and its token then behaves like any unknown token. Revoking a session
+// that already ended is not an error; a string that is not a session ID
+// gives ErrInvalidID.
+//
+// Check that the ID is one of the user's own (from Sessions) before
+// revoking it on their behalf.
+func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
+	if !validToken(id) {
+		return ErrInvalidID
+	}
+	key := m.cfg.keyPrefix + id
+	sctx, cancel := m.storeContext(ctx)
+	l, err := m.loadRecord(sctx, key, time.Time{})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("sessions: revoke: %w", err)
+	}
+	if err := m.delete(ctx, key); err != nil {
+		return fmt.Errorf("sessions: revoke: %w", err)
+	}
+	m.endCurrent(ctx, id)
+	if !l.Found() {
+		return nil
+	}
+	if rec, err := parseRecord(l.Data); err == nil && rec.owner != "" {
+		return m.updateIndex(ctx, rec.owner, withoutEntries(id))
+	}
+	return nil
+}
+
+// RevokeOwner ends every session bound to owner ("sign out everywhere")
+// and returns how many live sessions it ended. A login of the owner that
+// races it either is ended too or starts after it; no request in flight
+// can bring an ended session back.
+func (m *Manager[T]) RevokeOwner(ctx context.Context, owner string) (int, error) {
+	return m.revokeOwner(ctx, owner, "")
+}
+
+// RevokeOthers ends every other session of the owner of the request's
+// session ("sign out my other devices") and returns how many it ended. A
+// session without an owner has no others.
+func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
+	s := m.session(ctx)
+	if s == nil {
+		return 0, ErrNoSession
+	}
+	s.mu.Lock()
+	err := s.load(ctx)
+	owner, key := s.owner, s.key
+	s.mu.Unlock()
+	if err != nil || owner == "" {
+		return 0, err
+	}
+	return m.revokeOwner(ctx, owner, m.id(key))
+}
+
+// revokeOwner ends owner's sessions but keep.
+func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, error) {
+	ended := map[string]bool{}
+	n := 0
+	err := m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
+		var kept []indexEntry
+		for _, e := range entries {
+			switch {
+			case e.id == keep:
+				kept = append(kept, e)
+			case !ended[e.id]:
+				live, err := m.end(ctx, e)
+				if err != nil {
+					return nil, err
+				}
+				ended[e.id] = true
+				if live {
+					n++
+				}
+			}
+		}
+		return kept, nil
+	})
+	for id := range ended {
+		m.endCurrent(ctx, id)
+	}
+	return n, err
+}
+
+// end ends the session of an index entry and reports whether it was live.
+// A session whose record is not there yet (SetOwner writes the index
+// first) gets a tombstone, so that its record can no longer be created.
+func (m *Manager[T]) end(ctx context.Context, e indexEntry) (bool, error) {
+	key := m.cfg.keyPrefix + e.id
+	now := time.Now()
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	l, err := m.loadRecord(sctx, key, time.Time{})
+	if err != nil {
+		return false, fmt.Errorf("sessions: revoke: %w", err)
+	}
+	if l.Found() {
+		rec, err := parseRecord(l.Data)
+		live := err == nil && !rec.revoked && now.Before(rec.deadline)
+		if err := m.store.Delete(sctx, key); err != nil {
+			return false, fmt.Errorf("sessions: revoke: %w", err)
+		}
+		return live, nil
+	}
+	expires := e.deadline
+	if limit := now.Add(m.pendingGrace()); limit.Before(expires) {
+		expires = limit
+	}
+	tomb := appendRecord(nil, record{deadline: expires, expires: expires, revoked: true})
+	_, err = m.versioned.SaveIf(sctx, key, tomb, expires, 0)
+	if errors.Is(err, store.ErrConflict) {
+		// The record appeared meanwhile: end it.
+		if err := m.store.Delete(sctx, key); err != nil {
+			return false, fmt.Errorf("sessions: revoke: %w", err)
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sessions: revoke: %w", err)
+	}
+	return false, nil
+}
+
+// endCurrent marks the request's session as ended if its ID is id: the
+// request then writes nothing back and its response expires the cookie.
+func (m *Manager[T]) endCurrent(ctx context.Context, id string) {
+	s := m.session(ctx)
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.key == "" || m.id(s.key) != id {
+		return
+	}
+	s.ended, s.exists, s.dirty, s.refresh = true, false, false, false
+	if !s.started {
+		s.cookie = cookieExpire
+	}
+}

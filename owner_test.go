@@ -1,0 +1,260 @@
+package sessions_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sessionkit/sessions"
+)
+
+// ownerApp is a tiny app with login (Renew + SetOwner), a page that
+// changes the session, and the owner API behind test-only paths.
+type ownerApp struct {
+	m  *sessions.Manager[profile]
+	do func(path, token string) (int, string)
+}
+
+func newOwnerApp(t *testing.T, opts ...sessions.Option) *ownerApp {
+	a := &ownerApp{m: mustNew[profile](t, opts...)}
+	m := a.m
+	a.do = serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		q := r.URL.Query()
+		var err error
+		switch r.URL.Path {
+		case "/login":
+			if err = m.Renew(ctx); err == nil {
+				err = m.SetOwner(ctx, q.Get("user"))
+			}
+			m.Get(ctx).Name = q.Get("user")
+		case "/visit":
+			m.Get(ctx).Visits++
+		case "/whoami":
+			fmt.Fprint(w, m.Get(ctx).Name, " ", m.ID(ctx))
+		case "/logout":
+			err = m.Destroy(ctx)
+		case "/others":
+			var n int
+			n, err = m.RevokeOthers(ctx)
+			fmt.Fprint(w, n)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	return a
+}
+
+// alive reports whether token still names a session.
+func (a *ownerApp) alive(t *testing.T, token string) bool {
+	ctx, err := a.m.Load(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.m.ID(ctx) != ""
+}
+
+func TestOwnerListAndRevoke(t *testing.T) {
+	a := newOwnerApp(t)
+	owner := strings.Repeat("ü:/", 300) + "\x00end" // arbitrary bytes, over 1 KB
+	var tokens []string
+	for range 3 {
+		code, tok := a.do("/login?user="+urlEscape(owner), "")
+		if code != http.StatusOK || tok == "" || tok == "-" {
+			t.Fatalf("login: %d %q", code, tok)
+		}
+		tokens = append(tokens, tok)
+	}
+	a.do("/login?user=someone-else", "")
+
+	ctx, _ := a.m.Load(t.Context(), tokens[1])
+	list, err := a.m.Sessions(ctx, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 {
+		t.Fatalf("Sessions listed %d, want 3", len(list))
+	}
+	current := 0
+	for _, info := range list {
+		if info.Current {
+			current++
+			if info.ID != a.m.ID(ctx) {
+				t.Errorf("Current session ID %q, want the request's %q", info.ID, a.m.ID(ctx))
+			}
+		}
+		if info.Data.Name != owner || info.Created.IsZero() || info.Expires.IsZero() {
+			t.Errorf("info %+v", info)
+		}
+		for _, tok := range tokens {
+			if strings.Contains(info.ID, tok) || info.ID == tok {
+				t.Error("a session ID gives away a token")
+			}
+		}
+	}
+	if current != 1 {
+		t.Errorf("%d sessions marked Current, want 1", current)
+	}
+
+	// Revoke one.
+	if err := a.m.Revoke(t.Context(), list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = a.m.Sessions(t.Context(), owner)
+	if len(list) != 2 {
+		t.Errorf("after Revoke: %d sessions, want 2", len(list))
+	}
+	// RevokeOwner ends the rest and counts them.
+	n, err := a.m.RevokeOwner(t.Context(), owner)
+	if err != nil || n != 2 {
+		t.Errorf("RevokeOwner = %d, %v; want 2", n, err)
+	}
+	for i, tok := range tokens {
+		if a.alive(t, tok) {
+			t.Errorf("token %d alive after RevokeOwner", i)
+		}
+		// A revoked token behaves like an unknown one: a fresh session.
+		if _, got := a.do("/whoami", tok); got != "-" {
+			t.Errorf("token %d after revocation: cookie %q, want it expired", i, got)
+		}
+	}
+	if list, _ := a.m.Sessions(t.Context(), "someone-else"); len(list) != 1 {
+		t.Errorf("the other owner has %d sessions, want 1", len(list))
+	}
+	if err := a.m.Revoke(t.Context(), "not an id"); !errors.Is(err, sessions.ErrInvalidID) {
+		t.Errorf("Revoke(malformed) = %v, want ErrInvalidID", err)
+	}
+}
+
+func TestRevokeOthersKeepsTheCurrentSession(t *testing.T) {
+	a := newOwnerApp(t)
+	var tokens []string
+	for range 3 {
+		_, tok := a.do("/login?user=ada", "")
+		tokens = append(tokens, tok)
+	}
+	if code, _ := a.do("/others", tokens[2]); code != http.StatusOK {
+		t.Fatalf("RevokeOthers: %d", code)
+	}
+	if a.alive(t, tokens[0]) || a.alive(t, tokens[1]) || !a.alive(t, tokens[2]) {
+		t.Error("RevokeOthers must end the other sessions and keep this one")
+	}
+}
+
+func TestIDAfterRenewIsTheListedID(t *testing.T) {
+	m := mustNew[profile](t)
+	ctx, _ := m.Load(t.Context(), "")
+	if id := m.ID(ctx); id != "" {
+		t.Errorf("ID of a new unsaved session = %q, want empty", id)
+	}
+	// SetOwner before the session was ever saved.
+	if err := m.SetOwner(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	first := m.ID(ctx)
+	if err := m.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id := m.ID(ctx)
+	if id == "" || id == first {
+		t.Fatalf("ID after Renew = %q (before %q), want a new non-empty ID", id, first)
+	}
+	token, _, err := m.Commit(ctx) // the token transport
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := m.Sessions(ctx, "bob")
+	if err != nil || len(list) != 1 || list[0].ID != id || !list[0].Current {
+		t.Fatalf("Sessions after Renew = %+v, %v; want just %q, current", list, err, id)
+	}
+	// A read-only load of the session has the same ID.
+	ctx2, _ := m.Load(t.Context(), token)
+	if got := m.ID(ctx2); got != id {
+		t.Errorf("read-only ID = %q, want %q", got, id)
+	}
+	// Destroy removes the session from the index.
+	if err := m.Destroy(ctx2); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := m.Sessions(t.Context(), "bob"); len(list) != 0 {
+		t.Errorf("after Destroy: %d sessions listed", len(list))
+	}
+}
+
+// A request in flight with a revoked session must not bring it back.
+func TestRevokeOwnerRacingAModify(t *testing.T) {
+	m := mustNew[profile](t)
+	loaded, release := make(chan struct{}), make(chan struct{})
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		switch r.URL.Path {
+		case "/login":
+			m.SetOwner(ctx, "eve")
+		case "/slow":
+			p := m.Get(ctx)
+			loaded <- struct{}{}
+			<-release
+			p.Visits++
+		}
+	})
+	_, token := do("/login", "")
+	done := make(chan struct{})
+	go func() { defer close(done); do("/slow", token) }()
+	<-loaded
+	if n, err := m.RevokeOwner(t.Context(), "eve"); n != 1 || err != nil {
+		t.Fatalf("RevokeOwner = %d, %v", n, err)
+	}
+	close(release)
+	<-done
+	ctx, _ := m.Load(t.Context(), token)
+	if m.ID(ctx) != "" {
+		t.Error("a racing modify brought a revoked session back")
+	}
+}
+
+// Logins that end (logout) or are revoked do not grow the index: it
+// holds only live sessions.
+func TestOwnerIndexStaysSmall(t *testing.T) {
+	spy := newVersionedSpy(t)
+	m := mustNew[profile](t, sessions.WithStore(spy))
+	for range 200 {
+		ctx, _ := m.Load(t.Context(), "")
+		if err := m.SetOwner(ctx, "busy"); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Destroy(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, _ := m.Load(t.Context(), "")
+	m.SetOwner(ctx, "busy")
+	if list, _ := m.Sessions(t.Context(), "busy"); len(list) != 1 {
+		t.Errorf("%d sessions listed, want 1", len(list))
+	}
+	if n := indexEntries(t, spy.spyStore, "busy"); n != 1 {
+		t.Errorf("index holds %d entries after 200 logins and logouts, want 1", n)
+	}
+}
+
+// Concurrent logins of one owner all land in the index.
+func TestConcurrentLoginsAllIndexed(t *testing.T) {
+	m := mustNew[profile](t)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			ctx, _ := m.Load(context.Background(), "")
+			if err := m.SetOwner(ctx, "crowd"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if list, _ := m.Sessions(t.Context(), "crowd"); len(list) != 20 {
+		t.Errorf("%d sessions listed, want 20", len(list))
+	}
+}

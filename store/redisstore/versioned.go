@@ -1,0 +1,205 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/redis/rueidis"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// The stored format: every record is a Redis string that starts with its
+// version, versionLen bytes big-endian, followed by the data. A string that
+// is shorter or starts with a zero version was not written by this package
+// (for example by a release before versions) and counts as absent.
+const versionLen = 8
+
+// newVersion returns a random non-zero version. math/rand/v2's global
+// generator is seeded from the operating system's randomness, so two
+// processes never share a sequence; with 64 random bits a key never gets a
+// version it had before in practice.
+func newVersion() store.Version {
+	for {
+		if v := store.Version(rand.Uint64()); v != 0 {
+			return v
+		}
+	}
+}
+
+// encodeVersion returns v as the bytes it is stored as.
+func encodeVersion(v store.Version) string {
+	var b [versionLen]byte
+	binary.BigEndian.PutUint64(b[:], uint64(v))
+	return string(b[:])
+}
+
+// record returns the stored string for data under version v, a fresh copy
+// the caller may no longer change.
+func record(v store.Version, data []byte) string {
+	var b strings.Builder
+	b.Grow(versionLen + len(data))
+	b.WriteString(encodeVersion(v))
+	b.Write(data)
+	return b.String()
+}
+
+// loaded turns the reply of GET or GETEX into a Loaded record. The data is
+// copied out of the reply, which rueidis hands out as an immutable string.
+// touched says whether the command moved the record's expiry.
+func loaded(res rueidis.RedisResult, touched bool, op string) (store.Loaded, error) {
+	l, data, err := loadedString(res, touched, op)
+	if l.Version != 0 {
+		l.Data = []byte(data)
+	}
+	return l, err
+}
+
+// loadedString is loaded with the data as the reply's string.
+func loadedString(res rueidis.RedisResult, touched bool, op string) (store.Loaded, string, error) {
+	s, err := res.ToString()
+	if rueidis.IsRedisNil(err) {
+		return store.Loaded{}, "", nil
+	}
+	if err != nil {
+		return store.Loaded{}, "", fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	if len(s) < versionLen {
+		return store.Loaded{}, "", nil
+	}
+	v := store.Version(binary.BigEndian.Uint64([]byte(s[:versionLen])))
+	if v == 0 {
+		return store.Loaded{}, "", nil
+	}
+	return store.Loaded{Version: v, Touched: touched}, s[versionLen:], nil
+}
+
+// LoadVersionShared is LoadVersion without the copy of the reply: Data
+// aliases the immutable string the client received, which the caller must
+// not modify. The sessions manager uses it, since it only reads what it
+// loads.
+func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	const op = "load version"
+	if err := s.check(op); err != nil {
+		return store.Loaded{}, err
+	}
+	var res rueidis.RedisResult
+	if touch.IsZero() {
+		res = s.client.Do(ctx, s.client.B().Get().Key(s.prefix+key).Build())
+	} else {
+		res = s.client.Do(ctx, s.getex(key, touch))
+	}
+	l, data, err := loadedString(res, !touch.IsZero(), op)
+	if l.Version != 0 {
+		l.Data = unsafe.Slice(unsafe.StringData(data), len(data))
+		if l.Data == nil {
+			l.Data = []byte{}
+		}
+	}
+	return l, err
+}
+
+// LoadVersion returns the record stored under key with its version (GET).
+// With a non-zero touch it also moves the record's expiry to touch in the
+// same command (GETEX key PXAT ms, Redis 6.2 or newer) and reports Touched.
+// A touch that is not in the future returns the record as it was and
+// leaves it gone: Redis deletes a key whose GETEX expiry has passed.
+func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	const op = "load version"
+	if err := s.check(op); err != nil {
+		return store.Loaded{}, err
+	}
+	if touch.IsZero() {
+		return s.get(ctx, key, op)
+	}
+	return loaded(s.client.Do(ctx, s.getex(key, touch)), true, op)
+}
+
+// saveIf is the script behind SaveIf, on KEYS[1], the record:
+//
+//	ARGV[1]  the version the caller expects, encoded, or "" for no record
+//	ARGV[2]  the new stored string
+//	ARGV[3]  its PXAT, or "" to delete the record instead
+//
+// It returns 1 when it wrote and 0 on a conflict. Redis expires a key
+// before a script reads it, and time stands still while a script runs, so
+// an expired record reads as "" here as everywhere.
+var saveIf = script{
+	src: `local cur = redis.call('GETRANGE', KEYS[1], 0, 7)
+if #cur ~= 8 or cur == '\0\0\0\0\0\0\0\0' then cur = '' end
+if cur ~= ARGV[1] then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+end
+return 1
+`,
+	// The SHA-1 of src, fixed here so that no SHA-1 is computed at run
+	// time (Go forbids it in FIPS 140-only mode); a test checks it.
+	sha1: "2d26b8259af362da4c74cbdbe8bc2366e6d4a5b5",
+}
+
+// SaveIf stores data under key until expiresAt, as a new version, only if
+// the live record under key has the given version, or, for the zero
+// version, if there is no live record. A conflict writes nothing and
+// returns an error wrapping store.ErrConflict. An expiresAt that is not in
+// the future deletes the record (if the version matches) and returns 0.
+//
+// It is one command: EVALSHA of a short Lua script that compares the
+// version (GETRANGE) and writes (SET PXAT, or DEL). The first call on a
+// server that does not have the script yet takes a second round trip
+// (EVAL). It is not retried on a connection failure, since a retried write
+// that did happen would report a conflict. A value longer than the
+// server's proto-max-bulk-len gives an error wrapping store.ErrTooLarge.
+func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
+	const op = "save if"
+	if err := s.check(op); err != nil {
+		return 0, err
+	}
+	var want, value, at string
+	if version != 0 {
+		want = encodeVersion(version)
+	}
+	var next store.Version
+	if expiresAt.After(time.Now()) {
+		next = newVersion()
+		value = record(next, data)
+		at = strconv.FormatInt(pxat(expiresAt), 10)
+	}
+	n, err := saveIf.exec(ctx, s.client, s.prefix+key, want, value, at).AsInt64()
+	if err != nil {
+		return 0, writeErr(err, op)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("redisstore: %s: %w", op, store.ErrConflict)
+	}
+	return next, nil
+}
+
+// A script is a Lua script on one key, run with EVALSHA, and with EVAL
+// when the server does not know it yet (NOSCRIPT). rueidis.Lua does the
+// same, but cannot pin its commands, which a long value needs (see pin).
+type script struct {
+	src, sha1 string
+}
+
+// exec runs the script on key with args. Like rueidis.Lua, it never marks
+// the commands retryable.
+func (sc script) exec(ctx context.Context, c rueidis.Client, key string, args ...string) rueidis.RedisResult {
+	long := 0
+	for _, a := range args {
+		long = max(long, len(a))
+	}
+	res := c.Do(ctx, pin(c.B().Evalsha().Sha1(sc.sha1).Numkeys(1).Key(key).Arg(args...).Build(), long))
+	if err, ok := rueidis.IsRedisErr(res.Error()); ok && err.IsNoScript() {
+		res = c.Do(ctx, pin(c.B().Eval().Script(sc.src).Numkeys(1).Key(key).Arg(args...).Build(), long))
+	}
+	return res
+}

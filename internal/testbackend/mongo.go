@@ -16,6 +16,9 @@ const (
 func startMongo() (string, error) {
 	c, err := run(image(mongoImageEnv, mongoImage),
 		testcontainers.WithExposedPorts(mongoPort),
+		// In memory: the container's own file system can be slow to
+		// sync (FerretDB syncs its SQLite files on every write).
+		testcontainers.WithTmpfs(map[string]string{"/data/db": "rw"}),
 		testcontainers.WithWaitStrategy(wait.ForLog("Waiting for connections").WithStartupTimeout(startTimeout)),
 	)
 	if err != nil {

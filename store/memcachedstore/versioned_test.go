@@ -240,10 +240,14 @@ func TestStaleAfterDeadline(t *testing.T) {
 	s, n := newCountingStore(t)
 	exp := time.Now().Add(time.Minute)
 
-	saved := mustSaveIf(t, s, "saved", "v", time.Now().Add(100*time.Millisecond), 0)
-	mustSaveIf(t, s, "loaded", "v", time.Now().Add(100*time.Millisecond), 0)
+	deadline := time.Now().Add(time.Second)
+	saved := mustSaveIf(t, s, "saved", "v", deadline, 0)
+	mustSaveIf(t, s, "loaded", "v", deadline, 0)
 	loaded := mustLoadVersion(t, s, "loaded").Version
-	time.Sleep(100 * time.Millisecond)
+	if loaded == 0 {
+		t.Fatal("LoadVersion found no record: the machine took more than 1s for three round trips")
+	}
+	time.Sleep(time.Until(deadline))
 	for _, k := range []string{"saved", "loaded"} {
 		if _, err := s.client.Get(s.serverKey(k)); err != nil {
 			t.Fatalf("memcached no longer holds the expired item %q: %v", k, err)
@@ -265,9 +269,12 @@ func TestStaleAfterDeadline(t *testing.T) {
 // passed, although memcached would still accept the CAS id.
 func TestStaleV1AfterDeadline(t *testing.T) {
 	s, n := newCountingStore(t)
-	deadline := time.Now().Add(100 * time.Millisecond)
+	deadline := time.Now().Add(time.Second)
 	setV1(t, s, "k", "old", deadline)
 	cas := mustLoadVersion(t, s, "k").Version
+	if cas == 0 {
+		t.Fatal("LoadVersion found no record: the machine took more than 1s for two round trips")
+	}
 	if uint64(cas)&idBit != 0 {
 		t.Fatalf("LoadVersion of a format 1 value = %#x, want a CAS id", cas)
 	}

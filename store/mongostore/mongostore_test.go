@@ -70,9 +70,34 @@ func newStore(t testing.TB, client *mongo.Client, opts ...Option) *Store {
 
 func TestConformance(t *testing.T) {
 	client := connect(t)
-	// A collection per check: FerretDB scans a whole collection for any
-	// filter but {_id: key}, so one shared collection slows every check.
-	storetest.Run(t, func(t *testing.T) store.Store { return newStore(t, client) })
+	// Every check gets a collection of its own: FerretDB scans a whole
+	// collection for any filter but {_id: key}. The collections are created
+	// before the checks start and dropped after they end, because FerretDB
+	// creates and drops collections under a server-wide lock that every
+	// write waits for: a hundred checks doing so at once would hold each
+	// other up past their 3-second deadlines.
+	pool := make(chan *mongo.Collection, 128)
+	for range cap(pool) {
+		coll := newCollection(t, client)
+		if err := coll.Database().CreateCollection(t.Context(), coll.Name()); err != nil {
+			t.Fatalf("create %s: %v", coll.Name(), err)
+		}
+		pool <- coll
+	}
+	storetest.Run(t, func(t *testing.T) store.Store {
+		var coll *mongo.Collection
+		select {
+		case coll = <-pool:
+		default:
+			t.Fatalf("more than %d checks: make the pool of collections bigger", cap(pool))
+		}
+		s, err := New(t.Context(), coll)
+		if err != nil {
+			t.Fatalf("New: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 // serverIsFerretDB reports whether the server is FerretDB, which reports its

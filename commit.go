@@ -237,9 +237,18 @@ func (s *session[T]) write(ctx context.Context, key string, payload []byte, vers
 	})
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	if m.versioned == nil {
+	var (
+		newVersion store.Version
+		err        error
+	)
+	switch {
+	case m.versioned == nil:
 		return rec, unversioned, m.store.Save(ctx, key, rec, expires)
+	case m.sharedSave != nil:
+		// rec is new and never modified: the store may keep it.
+		newVersion, err = m.sharedSave.SaveIfShared(ctx, key, rec, expires, version)
+	default:
+		newVersion, err = m.versioned.SaveIf(ctx, key, rec, expires, version)
 	}
-	newVersion, err := m.versioned.SaveIf(ctx, key, rec, expires, version)
 	return rec, newVersion, err
 }

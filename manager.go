@@ -25,6 +25,7 @@ type Manager[T any] struct {
 	ownsStore   bool
 	versioned   store.Versioned   // nil when the store has no conditional writes
 	shared      sharedLoader      // nil when the store has no uncopied load
+	sharedSave  sharedSaver       // nil when the store has no uncopied conditional write
 	unbounded   bool              // the store never waits: no timer per call
 	loadToucher store.LoadToucher // nil when the store cannot load and touch
 	zero        []byte            // encoding of a zero T: an untouched session
@@ -77,6 +78,7 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	m.loadToucher, _ = m.store.(store.LoadToucher)
 	if m.versioned != nil {
 		m.shared, _ = m.store.(sharedLoader)
+		m.sharedSave, _ = m.store.(sharedSaver)
 	}
 	_, m.unbounded = m.store.(*memstore.Store)
 	return m, nil
@@ -268,6 +270,13 @@ func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time
 // only reads what it loads.
 type sharedLoader interface {
 	LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
+}
+
+// sharedSaver is implemented by the built-in stores that can keep the
+// record the manager writes without copying it (memstore): the manager
+// builds a new record for every write and never modifies it after.
+type sharedSaver interface {
+	SaveIfShared(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error)
 }
 
 // unversioned is the version of every record of a store without

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +43,8 @@ type session[T any] struct {
 	loaded     bool
 	loadErr    error
 	data       *T
+	inline     T             // storage for the first value of data (see newData)
+	inlineUsed bool          // inline has been handed out
 	saved      []byte        // payload as last loaded or saved: the change baseline
 	version    store.Version // version of the record under key, for conditional writes
 	exists     bool          // a record for key is in the store
@@ -160,16 +163,33 @@ func (s *session[T]) decode(b []byte) (record, *T, error) {
 	if err != nil {
 		return record{}, nil, err
 	}
-	data := s.m.newValue()
+	data := s.newData()
 	if err := s.m.cfg.codec.Unmarshal(rec.payload, data); err != nil {
 		return record{}, nil, err
 	}
 	return rec, data, nil
 }
 
+// newData returns a new, empty session value. The first one is the
+// session's own inline storage, allocated with it, which saves every
+// request that loads a session an allocation; later ones (after a failed
+// decode, a Destroy, or for a conflict's reload) are allocated, so that a
+// *T the handler still holds never turns into another session's data.
+func (s *session[T]) newData() *T {
+	if s.inlineUsed {
+		return s.m.newValue()
+	}
+	s.inlineUsed = true
+	if s.m.isMap {
+		e := reflect.ValueOf(&s.inline).Elem()
+		e.Set(reflect.MakeMap(e.Type()))
+	}
+	return &s.inline
+}
+
 // reset makes s a new, empty session that has no record yet.
 func (s *session[T]) reset(now time.Time) {
-	s.data = s.m.newValue()
+	s.data = s.newData()
 	s.saved = s.m.zero
 	s.version = 0
 	s.exists, s.dirty, s.refresh = false, false, false

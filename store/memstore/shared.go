@@ -23,3 +23,13 @@ func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Ti
 	l.Data = unsafe.Slice(unsafe.StringData(data), len(data))
 	return l, nil
 }
+
+// SaveIfShared is SaveIf without the copy: the store keeps data itself,
+// which the caller must never modify again. The sessions manager uses it,
+// since it builds a new record for every write and only reads it after.
+func (s *Store) SaveIfShared(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
+	if err := s.check(ctx, "save if"); err != nil {
+		return 0, err
+	}
+	return s.saveIf(key, unsafe.String(unsafe.SliceData(data), len(data)), expiresAt, version)
+}

@@ -56,7 +56,12 @@ func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt t
 	if err := s.check(ctx, "save if"); err != nil {
 		return 0, err
 	}
-	e := entry{data: stringOf(data), exp: unixtime.Nano(expiresAt)}
+	return s.saveIf(key, stringOf(data), expiresAt, version)
+}
+
+// saveIf is SaveIf with the record's data as the string to store.
+func (s *Store) saveIf(key, data string, expiresAt time.Time, version store.Version) (store.Version, error) {
+	e := entry{data: data, exp: unixtime.Nano(expiresAt)}
 	t := now()
 	sh := s.shard(key)
 	sh.mu.Lock()

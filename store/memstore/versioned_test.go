@@ -186,3 +186,35 @@ func TestSaveIfRace(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveIfShared: SaveIfShared is SaveIf without the copy. It keeps the
+// caller's bytes and has SaveIf's versions and conflicts.
+func TestSaveIfShared(t *testing.T) {
+	s := newStore(t)
+	ctx, exp := t.Context(), time.Now().Add(time.Hour)
+	data := []byte("record")
+	v, err := s.SaveIfShared(ctx, "k", data, exp, 0)
+	if err != nil || v == 0 {
+		t.Fatalf("SaveIfShared(insert) = (%d, %v)", v, err)
+	}
+	l, err := s.LoadVersionShared(ctx, "k", time.Time{})
+	if err != nil || l.Version != v || string(l.Data) != "record" {
+		t.Fatalf("LoadVersionShared = (%+v, %v), want the record at version %d", l, err, v)
+	}
+	if &l.Data[0] != &data[0] {
+		t.Error("SaveIfShared copied the data")
+	}
+	if nv, err := s.SaveIfShared(ctx, "k", []byte("loser"), exp, v+1); !errors.Is(err, store.ErrConflict) || nv != 0 {
+		t.Fatalf("SaveIfShared(stale version) = (%d, %v), want a conflict", nv, err)
+	}
+	if nv, err := s.SaveIfShared(ctx, "k", []byte("next"), exp, v); err != nil || nv == v || nv == 0 {
+		t.Fatalf("SaveIfShared(current version) = (%d, %v), want a new version", nv, err)
+	}
+	if got := loadVersion(t, s, "k", time.Time{}); string(got.Data) != "next" {
+		t.Fatalf("after the second save: %q", got.Data)
+	}
+	s.Close()
+	if _, err := s.SaveIfShared(ctx, "k", data, exp, 0); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("SaveIfShared after Close: %v, want ErrClosed", err)
+	}
+}

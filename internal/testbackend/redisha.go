@@ -458,3 +458,51 @@ func mustAtoi(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
 }
+
+// RedisReplicated returns the "host:port" of a standalone Redis master and
+// of its one replica, shared by the test binary (tests must not kill
+// them).
+func RedisReplicated(t testing.TB) (master, replica string) {
+	t.Helper()
+	m, r, _ := strings.Cut(addr(t, "SESSIONS_TEST_REDIS_REPLICATED_ADDRS", startRedisReplicated), ",")
+	return m, r
+}
+
+// startRedisReplicated starts a master and a replica that follows it over
+// the Docker network, and returns their host addresses, comma-separated.
+func startRedisReplicated() (string, error) {
+	var cs [2]*testcontainers.DockerContainer
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range cs {
+		wg.Go(func() { cs[i], errs[i] = runRedis("--repl-diskless-sync-delay", "0", "--save", "", "--appendonly", "no") })
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	ip, err := cs[0].ContainerIP(ctx)
+	if err != nil {
+		return "", fmt.Errorf("testbackend: redis master: container IP: %w", err)
+	}
+	var addrs [2]string
+	for i, c := range cs {
+		if addrs[i], err = endpoint(c, redisPort); err != nil {
+			return "", err
+		}
+	}
+	cl, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: addrs[1:], ForceSingleClient: true, DisableCache: true})
+	if err != nil {
+		return "", fmt.Errorf("testbackend: connect to the replica %s: %w", addrs[1], err)
+	}
+	defer cl.Close()
+	if err := cl.Do(ctx, cl.B().Replicaof().Host(ip).Port(6379).Build()).Error(); err != nil {
+		return "", fmt.Errorf("testbackend: REPLICAOF: %w", err)
+	}
+	if err := poll(ctx, func() error { return linkUp(ctx, &haNode{addr: addrs[1], client: cl}) }); err != nil {
+		return "", fmt.Errorf("testbackend: redis replica %s: %w", addrs[1], err)
+	}
+	return addrs[0] + "," + addrs[1], nil
+}

@@ -34,7 +34,9 @@ type RedisHA struct {
 	Addrs []string
 
 	nodes map[string]*testcontainers.DockerContainer // data nodes by client address
-	all   []*testcontainers.DockerContainer
+
+	mu  sync.Mutex
+	all []*testcontainers.DockerContainer // every container, for terminate
 }
 
 // ClusterHAMasters is the number of masters of RedisClusterHA.
@@ -120,6 +122,8 @@ func (h *RedisHA) NodeAddrs() []string {
 
 // terminate removes the deployment's containers.
 func (h *RedisHA) terminate() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	mu.Lock()
 	containers = slices.DeleteFunc(containers, func(c *testcontainers.DockerContainer) bool {
 		return slices.Contains(h.all, c)
@@ -141,11 +145,13 @@ func (h *RedisHA) runAll(n int, start func() (*testcontainers.DockerContainer, e
 		wg.Go(func() { cs[i], errs[i] = start() })
 	}
 	wg.Wait()
+	h.mu.Lock()
 	for _, c := range cs {
 		if c != nil {
 			h.all = append(h.all, c)
 		}
 	}
+	h.mu.Unlock()
 	return cs, errors.Join(errs...)
 }
 
@@ -475,7 +481,9 @@ func startRedisReplicated() (string, error) {
 	var errs [2]error
 	var wg sync.WaitGroup
 	for i := range cs {
-		wg.Go(func() { cs[i], errs[i] = runRedis("--repl-diskless-sync-delay", "0", "--save", "", "--appendonly", "no") })
+		wg.Go(func() {
+			cs[i], errs[i] = runRedis("--repl-diskless-sync-delay", "0", "--save", "", "--appendonly", "no")
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {

@@ -66,15 +66,15 @@ func (s *Store) write(ctx context.Context, cmd rueidis.Completed) (rueidis.Redis
 	if s.replicas == 0 {
 		return s.client.Do(ctx, cmd), nil
 	}
-	// Pinned, so that a redirect can send the commands again.
-	cmd = cmd.Pin()
-	wait := s.client.B().Wait().Numreplicas(s.replicas).Timeout(s.waitMillis).Build().Pin()
+	wait := s.client.B().Wait().Numreplicas(s.replicas).Timeout(s.waitMillis).Build()
 	var res []rueidis.RedisResult
 	if s.client.Mode() != rueidis.ClientModeCluster {
 		// A batch with a blocking command (WAIT) goes to one connection
 		// of the blocking pool, written with one flush.
 		res = s.client.DoMulti(ctx, cmd, wait)
 	} else {
+		// Pinned, so that a redirect can send the commands again.
+		cmd, wait = cmd.Pin(), wait.Pin()
 		s.client.Dedicated(func(d rueidis.DedicatedClient) error {
 			res = d.DoMulti(ctx, cmd, wait)
 			return nil

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -420,4 +421,63 @@ func chunkProxy(t *testing.T, addr, mark string) (string, <-chan []byte) {
 		wg.Wait()
 	})
 	return ln.Addr().String(), chunks
+}
+
+// BenchmarkReplicas compares writes that wait for one replica
+// (WithReplicas) with plain writes, side by side on the same master with
+// one replica, records of 256 bytes. In the parallel runs each goroutine
+// writes a key of its own.
+func BenchmarkReplicas(b *testing.B) {
+	master, _ := testbackend.RedisReplicated(b)
+	c := newClient(b, master)
+	plain := newStore(b, c)
+	replicated := newReplicated(b, c, 1, time.Second, "test:"+rand.Text()+":")
+	ctx := b.Context()
+	data := make([]byte, 256)
+	exp := time.Now().Add(time.Hour)
+	var keys atomic.Int64
+	for _, op := range []struct {
+		name string
+		run  func(s *redisstore.Store) func() error
+	}{
+		{"Save", func(s *redisstore.Store) func() error {
+			key := fmt.Sprint("save:", keys.Add(1))
+			return func() error { return s.Save(ctx, key, data, exp) }
+		}},
+		{"SaveIf", func(s *redisstore.Store) func() error {
+			key := fmt.Sprint("saveif:", keys.Add(1))
+			var v store.Version
+			return func() (err error) {
+				v, err = s.SaveIf(ctx, key, data, exp, v)
+				return err
+			}
+		}},
+	} {
+		for _, st := range []struct {
+			name string
+			s    *redisstore.Store
+		}{{"plain", plain}, {"replicas=1", replicated}} {
+			b.Run(op.name+"/"+st.name+"/serial", func(b *testing.B) {
+				b.ReportAllocs()
+				do := op.run(st.s)
+				for b.Loop() {
+					if err := do(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run(op.name+"/"+st.name+"/parallel", func(b *testing.B) {
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					do := op.run(st.s)
+					for pb.Next() {
+						if err := do(); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,17 +55,41 @@ const (
 // number higher than the one before.
 type failoverData struct{ N int }
 
+// failoverScenarios are the runs of each deployment: with and without
+// WithReplicas, the master killed while its replicas keep up (the usual
+// case) and while they lag: cut off from the master for failoverLag
+// before the kill, as a partition between them would leave them.
+var failoverScenarios = []struct {
+	replicas int
+	lag      bool
+}{{0, false}, {1, false}, {0, true}, {1, true}}
+
+// failoverLag is how long the replicas are cut off before the kill in the
+// lagging scenarios.
+const failoverLag = 700 * time.Millisecond
+
+func scenarioName(replicas int, lag bool) string {
+	name := replicasName(replicas)
+	if lag {
+		name += "/replicas cut off"
+	}
+	return name
+}
+
 // TestFailoverCluster kills, under traffic, the Cluster master that holds
 // the most client sessions (not the one with the spare replica). Its
 // replica takes over after the cluster-node-timeout plus an election; with
 // WithReplicas, writes to the shard resume once the spare replica has
 // migrated to the new master (Redis's replica migration).
 func TestFailoverCluster(t *testing.T) {
-	for _, n := range []int{0, 1} {
-		t.Run(replicasName(n), func(t *testing.T) {
+	for _, sc := range failoverScenarios {
+		t.Run(scenarioName(sc.replicas, sc.lag), func(t *testing.T) {
 			h := testbackend.RedisClusterHA(t, 1)
+			// Goroutines of the deployment's start are not the test's.
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			runFailover(t, failoverEnv{
-				replicas: n,
+				replicas: sc.replicas,
+				lag:      sc.lag,
 				dial: func(t *testing.T) rueidis.Client {
 					return failoverClient(t, rueidis.ClientOption{InitAddress: h.Addrs})
 				},
@@ -92,7 +117,10 @@ func TestFailoverCluster(t *testing.T) {
 					m := slotMaster(t, c, key)
 					return m != "" && m != victim
 				},
-				kill: h.Kill,
+				replicasOf: clusterReplicas,
+				kill:       h.Kill,
+				cut:        h.CutReplicas,
+				logs:       h.LogTails,
 			})
 		})
 	}
@@ -103,9 +131,11 @@ func TestFailoverCluster(t *testing.T) {
 // down-after-milliseconds plus an election; the client follows the
 // Sentinels' switch-master message.
 func TestFailoverSentinel(t *testing.T) {
-	for _, n := range []int{0, 1} {
-		t.Run(replicasName(n), func(t *testing.T) {
+	for _, sc := range failoverScenarios {
+		t.Run(scenarioName(sc.replicas, sc.lag), func(t *testing.T) {
 			h := testbackend.RedisSentinelHA(t)
+			// Goroutines of the deployment's start are not the test's.
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			sentinelOpt := func() rueidis.ClientOption {
 				return rueidis.ClientOption{
 					InitAddress: h.Addrs,
@@ -117,7 +147,7 @@ func TestFailoverSentinel(t *testing.T) {
 			}
 			// Ask the Sentinels which master they hand out.
 			sentinel := failoverClient(t, rueidis.ClientOption{InitAddress: h.Addrs[:1], ForceSingleClient: true, DisableCache: true})
-			t.Cleanup(sentinel.Close)
+			defer sentinel.Close()
 			master := func(t *testing.T) string {
 				ctx, cancel := context.WithTimeout(t.Context(), failoverStoreTimeout)
 				defer cancel()
@@ -129,7 +159,8 @@ func TestFailoverSentinel(t *testing.T) {
 				return net.JoinHostPort(v[0], v[1])
 			}
 			runFailover(t, failoverEnv{
-				replicas: n,
+				replicas: sc.replicas,
+				lag:      sc.lag,
 				dial:     func(t *testing.T) rueidis.Client { return failoverClient(t, sentinelOpt()) },
 				victim: func(t *testing.T, _ rueidis.Client, keys []string) (string, []bool) {
 					affected := make([]bool, len(keys))
@@ -142,10 +173,60 @@ func TestFailoverSentinel(t *testing.T) {
 					m := master(t)
 					return m != "" && m != victim
 				},
+				replicasOf: func(t *testing.T, _ rueidis.Client, _ string) []string {
+					c := sentinel
+					list, err := c.Do(t.Context(), c.B().SentinelReplicas().Master(testbackend.SentinelMasterSet).Build()).ToArray()
+					if err != nil {
+						t.Fatal(err)
+					}
+					var out []string
+					for _, e := range list {
+						m, _ := e.AsStrMap()
+						out = append(out, net.JoinHostPort(m["ip"], m["port"]))
+					}
+					return out
+				},
 				kill: h.Kill,
+				cut:  h.CutReplicas,
+				logs: h.LogTails,
 			})
 		})
 	}
+}
+
+// clusterReplicas returns the addresses of the replicas of the master at
+// addr, from CLUSTER NODES.
+func clusterReplicas(t *testing.T, c rueidis.Client, addr string) []string {
+	nodes, err := c.Do(t.Context(), c.B().ClusterNodes().Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type node struct{ id, addr, flags, master string }
+	var all []node
+	for line := range strings.Lines(nodes) {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		a, _, _ := strings.Cut(f[1], "@")
+		all = append(all, node{f[0], a, f[2], f[3]})
+	}
+	var id string
+	for _, n := range all {
+		if n.addr == addr {
+			id = n.id
+		}
+	}
+	var out []string
+	for _, n := range all {
+		if n.master == id && strings.Contains(n.flags, "slave") {
+			out = append(out, n.addr)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("no replica of %s in CLUSTER NODES:\n%s", addr, nodes)
+	}
+	return out
 }
 
 func replicasName(n int) string {
@@ -205,7 +286,8 @@ func slotMaster(t *testing.T, c rueidis.Client, key string) string {
 
 // failoverEnv is a deployment under test.
 type failoverEnv struct {
-	replicas int // WithReplicas(replicas, failoverWait), or 0
+	replicas int  // WithReplicas(replicas, failoverWait), or 0
+	lag      bool // cut the master's replicas off for failoverLag before the kill
 	// dial opens a new client to the deployment; the caller closes it.
 	dial func(t *testing.T) rueidis.Client
 	// victim names the master to kill, given the store keys of the
@@ -213,15 +295,21 @@ type failoverEnv struct {
 	victim func(t *testing.T, c rueidis.Client, keys []string) (addr string, affected []bool)
 	// promoted reports whether another master than victim serves key.
 	promoted func(t *testing.T, c rueidis.Client, victim, key string) bool
-	kill     func(t testing.TB, addr string)
+	// replicasOf returns the addresses of the replicas of a master.
+	replicasOf func(t *testing.T, c rueidis.Client, master string) []string
+	// kill kills a node's container; cut cuts a master off from its
+	// replicas.
+	kill, cut func(t testing.TB, addr string)
+	logs      func(t testing.TB) // logs the servers' log tails
 }
 
 // A failoverClientState is one HTTP client with its own session.
 type failoverClientState struct {
-	id     int
-	http   *http.Client
-	token  atomic.Pointer[string] // the session cookie, for the cache watcher
-	killed *atomic.Int64          // when the master was killed (UnixNano), or 0
+	id        int
+	http      *http.Client
+	token     atomic.Pointer[string] // the session cookie, for the cache watcher
+	killed    *atomic.Int64          // when the master was killed (UnixNano), or 0
+	disturbed *atomic.Int64          // when the replicas froze or the master was killed, or 0
 
 	// Owned by the client's goroutine until the traffic stops.
 	acked    int // the highest counter a 2xx response acknowledged since the last loss
@@ -236,10 +324,10 @@ type failoverClientState struct {
 }
 
 type failoverRequest struct {
-	op         string
-	start, end time.Time
-	status     int // 0: no response (transport error or client timeout)
-	afterKill  bool
+	op             string
+	start, end     time.Time
+	status         int  // 0: no response (transport error or client timeout)
+	afterDisturbed bool // started after the replicas froze or the master died
 }
 
 // failoverAck is an acknowledged save: counter n, acknowledged at end.
@@ -251,8 +339,6 @@ type failoverAck struct {
 var failoverOps = []string{"/read", "/inc", "/update"}
 
 func runFailover(t *testing.T, env failoverEnv) {
-	// Goroutines of the deployment's start are not this run's.
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	ctx := t.Context()
 	prefix := "fo:" + rand.Text()[:8] + ":"
 
@@ -319,11 +405,11 @@ func runFailover(t *testing.T, env failoverEnv) {
 	transport := &http.Transport{MaxIdleConnsPerHost: failoverClients}
 	defer transport.CloseIdleConnections()
 
-	var killed atomic.Int64
+	var killed, disturbed atomic.Int64
 	clients := make([]*failoverClientState, failoverClients)
 	for i := range clients {
 		jar, _ := cookiejar.New(nil)
-		clients[i] = &failoverClientState{id: i, killed: &killed,
+		clients[i] = &failoverClientState{id: i, killed: &killed, disturbed: &disturbed,
 			// The timeout catches a hang, far above the bound asserted.
 			http: &http.Client{Transport: transport, Jar: jar, Timeout: 10 * failoverStoreTimeout}}
 	}
@@ -367,9 +453,20 @@ func runFailover(t *testing.T, env failoverEnv) {
 	busy := slices.Index(affected, true)
 	t.Logf("killing master %s, which holds %d of %d sessions", victim, countTrue(affected), len(clients))
 
+	// From here on, requests may fail.
+	disturbedAt := time.Now()
+	disturbed.Store(disturbedAt.UnixNano())
+	if env.lag {
+		env.cut(t, victim)
+		t.Logf("cut the replicas %v off for %v", env.replicasOf(t, client, victim), failoverLag)
+		time.Sleep(failoverLag - time.Since(disturbedAt))
+	}
 	killedAt := time.Now()
 	killed.Store(killedAt.UnixNano())
 	env.kill(t, victim)
+	// The master dies somewhere in the Docker call: replies it sent
+	// before may arrive until it returns.
+	deadBy := time.Now()
 
 	// Wait for the promotion and for traffic to recover.
 	var promotedAfter, recoveredAfter time.Duration
@@ -378,6 +475,9 @@ func runFailover(t *testing.T, env failoverEnv) {
 		if promotedAfter == 0 && env.promoted(t, client, victim, keys[busy]) {
 			promotedAfter = since
 			t.Logf("a new master serves the sessions %v after the kill", promotedAfter.Round(time.Millisecond))
+			if promotedAfter > 10*time.Second {
+				env.logs(t)
+			}
 		}
 		if promotedAfter > 0 && allClients(clients, func(c *failoverClientState) bool { return c.streak.Load() >= failoverRecovered }) {
 			var last int64
@@ -390,8 +490,9 @@ func runFailover(t *testing.T, env failoverEnv) {
 			break
 		}
 		if since > 60*time.Second {
+			env.logs(t)
 			stopTraffic()
-			report(t, clients, &watch, killedAt, affected)
+			report(t, clients, &watch, disturbedAt, deadBy, affected)
 			t.Fatalf("traffic did not recover within %v of the kill (promoted after %v)", since.Round(time.Millisecond), promotedAfter)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -416,7 +517,37 @@ func runFailover(t *testing.T, env failoverEnv) {
 		}
 		c.observe(n)
 	}
-	lost, stale := report(t, clients, &watch, killedAt, affected)
+	// The new master's writes reach the cached instance within the TTL.
+	var maxVisible time.Duration
+	for _, c := range clients {
+		res, err := c.http.Get(srv.URL + "/inc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		acked := time.Now()
+		n, err := strconv.Atoi(string(body))
+		if res.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("write after recovery: %d %q", res.StatusCode, body)
+		}
+		for {
+			ctx, err := cm.Load(t.Context(), *c.token.Load())
+			if err == nil && cm.Get(ctx).N >= n {
+				maxVisible = max(maxVisible, time.Since(acked))
+				break
+			}
+			if time.Since(acked) > failoverCacheTTL+250*time.Millisecond {
+				t.Errorf("client %d: the cached instance still reads an older session %v after a save (TTL %v), error %v",
+					c.id, time.Since(acked).Round(time.Millisecond), failoverCacheTTL, err)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Logf("after recovery, a save reached the cached instance within %v (TTL %v)", maxVisible.Round(time.Microsecond), failoverCacheTTL)
+
+	lost, stale := report(t, clients, &watch, disturbedAt, deadBy, affected)
 	if env.replicas > 0 && lost > 0 {
 		t.Errorf("%d acknowledged saves lost with WithReplicas(%d)", lost, env.replicas)
 	}
@@ -452,7 +583,7 @@ func (c *failoverClientState) run(t *testing.T, base string, u *url.URL, stop <-
 			op = "/inc" // create the session first
 		}
 		afterKill := c.killed.Load() != 0
-		r := failoverRequest{op: op, start: time.Now(), afterKill: afterKill}
+		r := failoverRequest{op: op, start: time.Now(), afterDisturbed: c.disturbed.Load() != 0}
 		res, err := c.http.Get(base + op)
 		var body []byte
 		if err == nil {
@@ -543,15 +674,20 @@ func (w *failoverWatch) run(cm *sessions.Manager[failoverData], clients []*failo
 
 // report logs the run's numbers and returns the lost acknowledged saves
 // and the cached reads that broke the staleness bound.
-func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, killedAt time.Time, affected []bool) (lost, stale int) {
+func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, disturbedAt, deadBy time.Time, affected []bool) (lost, stale int) {
 	t.Helper()
 	var (
-		total, failed, failedAffected, beforeKill, noAnswer int
-		maxLatency, maxFailing                              time.Duration
-		statuses                                            = map[int]int{}
+		total, failed, failedAffected, early, noAnswer, laggedAcks int
+		maxLatency, maxFailing                                     time.Duration
+		statuses                                                   = map[int]int{}
 	)
 	lossy := map[int]bool{}
 	for _, c := range clients {
+		for _, a := range c.acks {
+			if a.end.After(disturbedAt) && a.end.Before(deadBy) {
+				laggedAcks++
+			}
+		}
 		lost += c.lost
 		if c.lost > 0 {
 			lossy[c.id] = true
@@ -569,8 +705,8 @@ func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, kill
 			if affected[c.id] {
 				failedAffected++
 			}
-			if !r.afterKill && r.end.Before(killedAt) {
-				beforeKill++
+			if !r.afterDisturbed && r.end.Before(disturbedAt) {
+				early++
 			}
 			if r.status == 0 {
 				noAnswer++
@@ -600,11 +736,12 @@ func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, kill
 	bound := 2*failoverStoreTimeout + time.Second
 	t.Logf("requests: %d, failed: %d (statuses %v; %d on sessions of the killed master), max latency %v, max latency of a failed request %v (bound %v)",
 		total, failed, statuses, failedAffected, maxLatency.Round(time.Millisecond), maxFailing.Round(time.Millisecond), bound)
+	t.Logf("saves acknowledged between the cut (or the kill) and the end of the kill: %d", laggedAcks)
 	t.Logf("acknowledged saves lost: %d (clients affected: %d)", lost, len(lossy))
 	t.Logf("cached reads: %d (%d errors), the oldest %v behind an acknowledged save (bound %v), %d beyond the bound",
 		len(w.samples), w.errors, maxLag.Round(time.Millisecond), failoverCacheTTL, stale)
-	if beforeKill > 0 {
-		t.Errorf("%d requests failed before the kill", beforeKill)
+	if early > 0 {
+		t.Errorf("%d requests failed before the replicas froze or the master died", early)
 	}
 	if noAnswer > 0 {
 		t.Errorf("%d requests got no answer (transport error or hang)", noAnswer)

@@ -92,9 +92,18 @@ func startHA(t testing.TB, kind string, start func(*RedisHA) error) *RedisHA {
 // `docker kill` does. Its published ports go away with it.
 func (h *RedisHA) Kill(t testing.TB, addr string) {
 	t.Helper()
+	h.docker(t, "kill", addr, func(ctx context.Context, cli *testcontainers.DockerClient, id string) error {
+		_, err := cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "SIGKILL"})
+		return err
+	})
+}
+
+// docker runs op, named what, on the container of the data node at addr.
+func (h *RedisHA) docker(t testing.TB, what, addr string, op func(context.Context, *testcontainers.DockerClient, string) error) {
+	t.Helper()
 	c, ok := h.nodes[addr]
 	if !ok {
-		t.Fatalf("testbackend: no redis node at %s (have %v)", addr, h.NodeAddrs())
+		t.Fatalf("testbackend: %s: no redis node at %s (have %v)", what, addr, h.NodeAddrs())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -105,8 +114,44 @@ func (h *RedisHA) Kill(t testing.TB, addr string) {
 		t.Fatalf("testbackend: docker: %v", err)
 	}
 	defer cli.Close()
-	if _, err := cli.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "SIGKILL"}); err != nil {
-		t.Fatalf("testbackend: kill %s: %v", addr, err)
+	if err := op(ctx, cli, c.GetContainerID()); err != nil {
+		t.Fatalf("testbackend: %s %s: %v", what, addr, err)
+	}
+}
+
+// CutReplicas cuts the master at addr off from its replicas, as a network
+// partition would, while clients still reach it: the replication
+// commands are denied to its users (ACL SETUSER default -sync -psync),
+// then its replication connections are closed (CLIENT KILL TYPE replica).
+// The replicas keep running and retrying, so they can still be promoted,
+// but miss every write from then on.
+func (h *RedisHA) CutReplicas(t testing.TB, addr string) {
+	t.Helper()
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, ForceSingleClient: true, DisableCache: true})
+	if err != nil {
+		t.Fatalf("testbackend: connect to %s: %v", addr, err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, r := range c.DoMulti(ctx,
+		c.B().AclSetuser().Username("default").Rule("-sync", "-psync").Build(),
+		c.B().ClientKill().TypeReplica().Build(),
+	) {
+		if err := r.Error(); err != nil {
+			t.Fatalf("testbackend: cut the replicas of %s off: %v", addr, err)
+		}
+	}
+}
+
+// LogTails logs the end of every container's log, to tell what the
+// servers did.
+func (h *RedisHA) LogTails(t testing.TB) {
+	t.Helper()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.all {
+		t.Logf("container %s:%s", c.GetContainerID()[:12], logTail(c))
 	}
 }
 
@@ -400,7 +445,8 @@ func (h *RedisHA) startSentinel() error {
 			{"CONFIG", "SET", "announce-port", port},
 			{"MONITOR", set, gateway, master.port, "2"},
 			{"SET", set, "down-after-milliseconds", strconv.Itoa(int(SentinelHADownAfter / time.Millisecond))},
-			{"SET", set, "failover-timeout", "10000"},
+			// A failed attempt is tried again after twice this.
+			{"SET", set, "failover-timeout", "4000"},
 			{"SET", set, "parallel-syncs", "2"},
 		} {
 			if err := cl.Do(ctx, cl.B().Arbitrary("SENTINEL").Args(args...).Build()).Error(); err != nil {

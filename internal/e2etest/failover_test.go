@@ -55,14 +55,23 @@ const (
 // number higher than the one before.
 type failoverData struct{ N int }
 
-// failoverScenarios are the runs of each deployment: with and without
-// WithReplicas, the master killed while its replicas keep up (the usual
-// case) and while they lag: cut off from the master for failoverLag
-// before the kill, as a partition between them would leave them.
-var failoverScenarios = []struct {
+// failoverScenario is one run on a deployment: with WithReplicas or
+// without, the master killed while its replicas keep up (the usual case)
+// or while they lag: cut off from the master for failoverLag before the
+// kill, as a partition between them would leave them.
+type failoverScenario struct {
 	replicas int
 	lag      bool
-}{{0, false}, {1, false}, {0, true}, {1, true}}
+}
+
+// The lagging case without WithReplicas runs on Sentinel only: it shows
+// the loss window, and checks that the test sees lost saves, where the
+// Cluster would show the same (the same asynchronous replication) at a
+// higher cost in time.
+var (
+	clusterScenarios  = []failoverScenario{{0, false}, {1, false}, {1, true}}
+	sentinelScenarios = []failoverScenario{{0, false}, {1, false}, {0, true}, {1, true}}
+)
 
 // failoverLag is how long the replicas are cut off before the kill in the
 // lagging scenarios.
@@ -82,7 +91,7 @@ func scenarioName(replicas int, lag bool) string {
 // WithReplicas, writes to the shard resume once the spare replica has
 // migrated to the new master (Redis's replica migration).
 func TestFailoverCluster(t *testing.T) {
-	for _, sc := range failoverScenarios {
+	for _, sc := range clusterScenarios {
 		t.Run(scenarioName(sc.replicas, sc.lag), func(t *testing.T) {
 			h := testbackend.RedisClusterHA(t, 1)
 			// Goroutines of the deployment's start are not the test's.
@@ -131,7 +140,7 @@ func TestFailoverCluster(t *testing.T) {
 // down-after-milliseconds plus an election; the client follows the
 // Sentinels' switch-master message.
 func TestFailoverSentinel(t *testing.T) {
-	for _, sc := range failoverScenarios {
+	for _, sc := range sentinelScenarios {
 		t.Run(scenarioName(sc.replicas, sc.lag), func(t *testing.T) {
 			h := testbackend.RedisSentinelHA(t)
 			// Goroutines of the deployment's start are not the test's.
@@ -309,7 +318,7 @@ type failoverClientState struct {
 	http      *http.Client
 	token     atomic.Pointer[string] // the session cookie, for the cache watcher
 	killed    *atomic.Int64          // when the master was killed (UnixNano), or 0
-	disturbed *atomic.Int64          // when the replicas froze or the master was killed, or 0
+	disturbed *atomic.Int64          // when the replicas were cut off or the master was killed, or 0
 
 	// Owned by the client's goroutine until the traffic stops.
 	acked    int // the highest counter a 2xx response acknowledged since the last loss
@@ -327,13 +336,14 @@ type failoverRequest struct {
 	op             string
 	start, end     time.Time
 	status         int  // 0: no response (transport error or client timeout)
-	afterDisturbed bool // started after the replicas froze or the master died
+	afterDisturbed bool // started after the replicas were cut off or the master died
 }
 
-// failoverAck is an acknowledged save: counter n, acknowledged at end.
+// failoverAck is an acknowledged save of counter n, whose request ran
+// from start to end.
 type failoverAck struct {
-	end time.Time
-	n   int
+	start, end time.Time
+	n          int
 }
 
 var failoverOps = []string{"/read", "/inc", "/update"}
@@ -456,8 +466,10 @@ func runFailover(t *testing.T, env failoverEnv) {
 	// From here on, requests may fail.
 	disturbedAt := time.Now()
 	disturbed.Store(disturbedAt.UnixNano())
+	var cutDone time.Time
 	if env.lag {
 		env.cut(t, victim)
+		cutDone = time.Now()
 		t.Logf("cut the replicas %v off for %v", env.replicasOf(t, client, victim), failoverLag)
 		time.Sleep(failoverLag - time.Since(disturbedAt))
 	}
@@ -492,7 +504,7 @@ func runFailover(t *testing.T, env failoverEnv) {
 		if since > 60*time.Second {
 			env.logs(t)
 			stopTraffic()
-			report(t, clients, &watch, disturbedAt, deadBy, affected)
+			report(t, clients, &watch, disturbedAt, cutDone, deadBy, affected)
 			t.Fatalf("traffic did not recover within %v of the kill (promoted after %v)", since.Round(time.Millisecond), promotedAfter)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -547,9 +559,19 @@ func runFailover(t *testing.T, env failoverEnv) {
 	}
 	t.Logf("after recovery, a save reached the cached instance within %v (TTL %v)", maxVisible.Round(time.Microsecond), failoverCacheTTL)
 
-	lost, stale := report(t, clients, &watch, disturbedAt, deadBy, affected)
+	lost, stale, doomed := report(t, clients, &watch, disturbedAt, cutDone, deadBy, affected)
 	if env.replicas > 0 && lost > 0 {
 		t.Errorf("%d acknowledged saves lost with WithReplicas(%d)", lost, env.replicas)
+	}
+	if env.lag && env.replicas == 0 {
+		// Saves sent after the cut and acknowledged before the master
+		// died reached no replica: the test must count them as lost.
+		if doomed == 0 {
+			t.Error("no save was sent after the cut and acknowledged before the kill: the scenario missed the window")
+		}
+		if lost < doomed {
+			t.Errorf("counted %d lost saves, but %d saves were acknowledged after the replicas were cut off", lost, doomed)
+		}
 	}
 	if stale > 0 {
 		t.Errorf("%d cached reads older than the cache TTL (%v)", stale, failoverCacheTTL)
@@ -619,7 +641,7 @@ func (c *failoverClientState) run(t *testing.T, base string, u *url.URL, stop <-
 		} else {
 			c.observe(n - 1) // the value it incremented
 			c.acked = n
-			c.acks = append(c.acks, failoverAck{r.end, n})
+			c.acks = append(c.acks, failoverAck{r.start, r.end, n})
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -672,9 +694,11 @@ func (w *failoverWatch) run(cm *sessions.Manager[failoverData], clients []*failo
 	}
 }
 
-// report logs the run's numbers and returns the lost acknowledged saves
-// and the cached reads that broke the staleness bound.
-func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, disturbedAt, deadBy time.Time, affected []bool) (lost, stale int) {
+// report logs the run's numbers and returns the lost acknowledged saves,
+// the cached reads that broke the staleness bound, and the saves of the
+// killed master's sessions sent after cutDone (if not zero) and
+// acknowledged before deadBy.
+func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, disturbedAt, cutDone, deadBy time.Time, affected []bool) (lost, stale, doomed int) {
 	t.Helper()
 	var (
 		total, failed, failedAffected, early, noAnswer, laggedAcks int
@@ -684,8 +708,11 @@ func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, dist
 	lossy := map[int]bool{}
 	for _, c := range clients {
 		for _, a := range c.acks {
-			if a.end.After(disturbedAt) && a.end.Before(deadBy) {
+			if affected[c.id] && a.end.After(disturbedAt) && a.end.Before(deadBy) {
 				laggedAcks++
+				if !cutDone.IsZero() && a.start.After(cutDone) {
+					doomed++
+				}
 			}
 		}
 		lost += c.lost
@@ -736,12 +763,12 @@ func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, dist
 	bound := 2*failoverStoreTimeout + time.Second
 	t.Logf("requests: %d, failed: %d (statuses %v; %d on sessions of the killed master), max latency %v, max latency of a failed request %v (bound %v)",
 		total, failed, statuses, failedAffected, maxLatency.Round(time.Millisecond), maxFailing.Round(time.Millisecond), bound)
-	t.Logf("saves acknowledged between the cut (or the kill) and the end of the kill: %d", laggedAcks)
+	t.Logf("saves of the killed master's sessions acknowledged from the cut (or the kill) to the master's death: %d, %d of them sent after the cut", laggedAcks, doomed)
 	t.Logf("acknowledged saves lost: %d (clients affected: %d)", lost, len(lossy))
 	t.Logf("cached reads: %d (%d errors), the oldest %v behind an acknowledged save (bound %v), %d beyond the bound",
 		len(w.samples), w.errors, maxLag.Round(time.Millisecond), failoverCacheTTL, stale)
 	if early > 0 {
-		t.Errorf("%d requests failed before the replicas froze or the master died", early)
+		t.Errorf("%d requests failed before the replicas were cut off or the master died", early)
 	}
 	if noAnswer > 0 {
 		t.Errorf("%d requests got no answer (transport error or hang)", noAnswer)
@@ -754,7 +781,7 @@ func report(t *testing.T, clients []*failoverClientState, w *failoverWatch, dist
 	if maxLatency > bound {
 		t.Errorf("a request took %v, over the bound %v (two store calls and slack)", maxLatency, bound)
 	}
-	return lost, stale
+	return lost, stale, doomed
 }
 
 func allClients(cs []*failoverClientState, ok func(*failoverClientState) bool) bool {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -425,8 +426,9 @@ func chunkProxy(t *testing.T, addr, mark string) (string, <-chan []byte) {
 
 // BenchmarkReplicas compares writes that wait for one replica
 // (WithReplicas) with plain writes, side by side on the same master with
-// one replica, records of 256 bytes. In the parallel runs each goroutine
-// writes a key of its own.
+// one replica, records of 256 bytes: interleaved (one of each per
+// iteration, with their medians), then each alone, serial and parallel
+// (each goroutine writes a key of its own).
 func BenchmarkReplicas(b *testing.B) {
 	master, _ := testbackend.RedisReplicated(b)
 	c := newClient(b, master)
@@ -453,6 +455,32 @@ func BenchmarkReplicas(b *testing.B) {
 			}
 		}},
 	} {
+		// Plain and replicated writes alternate, so that both see the
+		// same load on a busy machine: the medians and their ratio are
+		// the latency cost of waiting for the replica.
+		b.Run(op.name+"/interleaved", func(b *testing.B) {
+			doPlain, doReplicated := op.run(plain), op.run(replicated)
+			var p, r []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if err := doPlain(); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if err := doReplicated(); err != nil {
+					b.Fatal(err)
+				}
+				p, r = append(p, t1.Sub(t0)), append(r, time.Since(t1))
+			}
+			slices.Sort(p)
+			slices.Sort(r)
+			q := func(d []time.Duration, f float64) float64 { return float64(d[int(f*float64(len(d)-1))]) }
+			b.ReportMetric(q(p, 0.5), "plain-p50-ns")
+			b.ReportMetric(q(r, 0.5), "replicas-p50-ns")
+			b.ReportMetric(q(r, 0.5)/q(p, 0.5), "p50-ratio")
+			b.ReportMetric(q(p, 0.99), "plain-p99-ns")
+			b.ReportMetric(q(r, 0.99), "replicas-p99-ns")
+		})
 		for _, st := range []struct {
 			name string
 			s    *redisstore.Store

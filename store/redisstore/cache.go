@@ -49,8 +49,9 @@ var (
 
 // NewCached returns a CachedStore that uses client and keeps entries in the
 // local cache for at most ttl (a second or two suits sessions). The client
-// stays the caller's to close. NewCached does no I/O; it fails when client
-// is nil or ttl is not positive.
+// stays the caller's to close. The options are those of New (WithReplicas
+// applies to the writes). NewCached does no I/O; it fails when client is
+// nil, ttl is not positive or an option is invalid.
 func NewCached(client rueidis.Client, ttl time.Duration, opts ...Option) (*CachedStore, error) {
 	if ttl <= 0 {
 		return nil, fmt.Errorf("redisstore: cache ttl %v is not positive", ttl)

@@ -32,6 +32,12 @@ type Store struct {
 	client rueidis.Client
 	prefix string
 	closed atomic.Bool
+
+	// WithReplicas: every write waits for replicas replicas, at most
+	// waitMillis ms (WAIT's timeout argument); replicas 0 waits for none.
+	replicas   int64
+	waitMillis int64
+	waitFor    time.Duration // the timeout as given, for errors
 }
 
 var (
@@ -43,13 +49,22 @@ var (
 
 // New returns a Store that uses client: a standalone, Cluster or Sentinel
 // client. The client stays the caller's to close. New does no I/O; it
-// fails only when client is nil.
+// fails when client is nil or an option is invalid.
 func New(client rueidis.Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: client is nil")
 	}
-	cfg := newConfig(opts)
-	return &Store{client: client, prefix: cfg.prefix}, nil
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{
+		client:     client,
+		prefix:     cfg.prefix,
+		replicas:   int64(cfg.replicas),
+		waitMillis: max(cfg.replicaTimeout.Milliseconds(), 1),
+		waitFor:    cfg.replicaTimeout,
+	}, nil
 }
 
 // Load returns the record stored under key (GET).
@@ -70,7 +85,9 @@ func (s *Store) get(ctx context.Context, key, op string) (store.Loaded, error) {
 // Save stores data under key until expiresAt, as a new version (SET key
 // value PXAT ms). The command is idempotent, so the client may retry it. A
 // value longer than the server's proto-max-bulk-len (512 MB by default)
-// gives an error wrapping store.ErrTooLarge.
+// gives an error wrapping store.ErrTooLarge. With WithReplicas, Save
+// returns once the replicas have the record, or an error wrapping
+// ErrNotReplicated.
 //
 // An expiresAt that is not in the future deletes the record instead (DEL).
 // Redis 7 deletes a key set with a past PXAT too, but rejects a PXAT at or
@@ -91,10 +108,16 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 		Value(v).
 		PxatMillisecondsTimestamp(pxat(expiresAt)).
 		Build().ToRetryable()
-	return writeErr(s.client.Do(ctx, pin(cmd, len(v))).Error(), "save")
+	res, err := s.write(ctx, pin(cmd, len(v)))
+	if err := writeErr(res.Error(), "save"); err != nil {
+		return err
+	}
+	return s.replicaErr(err, "save")
 }
 
-// Delete removes the record stored under key (DEL).
+// Delete removes the record stored under key (DEL). With WithReplicas, it
+// returns once the replicas have deleted it too, or an error wrapping
+// ErrNotReplicated.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check("delete"); err != nil {
 		return err
@@ -122,10 +145,11 @@ func (s *Store) check(op string) error {
 // del removes key for op (DEL), which names the caller in errors.
 func (s *Store) del(ctx context.Context, key, op string) error {
 	cmd := s.client.B().Del().Key(s.prefix + key).Build().ToRetryable()
-	if err := s.client.Do(ctx, cmd).Error(); err != nil {
+	res, err := s.write(ctx, cmd)
+	if err := res.Error(); err != nil {
 		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
-	return nil
+	return s.replicaErr(err, op)
 }
 
 // pin pins cmd when the longest value it carries, n bytes, is long.

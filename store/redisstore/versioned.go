@@ -173,12 +173,16 @@ func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt t
 		value = record(next, data)
 		at = strconv.FormatInt(pxat(expiresAt), 10)
 	}
-	n, err := saveIf.exec(ctx, s.client, s.prefix+key, want, value, at).AsInt64()
+	res, rerr := s.exec(ctx, saveIf, s.prefix+key, want, value, at)
+	n, err := res.AsInt64()
 	if err != nil {
 		return 0, writeErr(err, op)
 	}
 	if n == 0 {
 		return 0, fmt.Errorf("redisstore: %s: %w", op, store.ErrConflict)
+	}
+	if err := s.replicaErr(rerr, op); err != nil {
+		return 0, err
 	}
 	return next, nil
 }
@@ -190,16 +194,17 @@ type script struct {
 	src, sha1 string
 }
 
-// exec runs the script on key with args. Like rueidis.Lua, it never marks
-// the commands retryable.
-func (sc script) exec(ctx context.Context, c rueidis.Client, key string, args ...string) rueidis.RedisResult {
+// exec runs the script sc on key with args, as a write (see Store.write).
+// Like rueidis.Lua, it never marks the commands retryable.
+func (s *Store) exec(ctx context.Context, sc script, key string, args ...string) (rueidis.RedisResult, error) {
 	long := 0
 	for _, a := range args {
 		long = max(long, len(a))
 	}
-	res := c.Do(ctx, pin(c.B().Evalsha().Sha1(sc.sha1).Numkeys(1).Key(key).Arg(args...).Build(), long))
-	if err, ok := rueidis.IsRedisErr(res.Error()); ok && err.IsNoScript() {
-		res = c.Do(ctx, pin(c.B().Eval().Script(sc.src).Numkeys(1).Key(key).Arg(args...).Build(), long))
+	c := s.client
+	res, err := s.write(ctx, pin(c.B().Evalsha().Sha1(sc.sha1).Numkeys(1).Key(key).Arg(args...).Build(), long))
+	if rerr, ok := rueidis.IsRedisErr(res.Error()); ok && rerr.IsNoScript() {
+		res, err = s.write(ctx, pin(c.B().Eval().Script(sc.src).Numkeys(1).Key(key).Arg(args...).Build(), long))
 	}
-	return res
+	return res, err
 }

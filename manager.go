@@ -14,6 +14,7 @@ import (
 
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/memstore"
+	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 // A Manager loads, tracks and saves sessions whose data is a T. Build one
@@ -76,11 +77,15 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	}
 	m.versioned, _ = m.store.(store.Versioned)
 	m.loadToucher, _ = m.store.(store.LoadToucher)
-	if m.versioned != nil {
-		m.shared, _ = m.store.(sharedLoader)
-		m.sharedSave, _ = m.store.(sharedSaver)
+	// The uncopied paths only for the built-in stores themselves: a
+	// wrapper that embeds one (instrumentation, a test double) overrides
+	// LoadVersion or SaveIf, and promoted shared methods would bypass it.
+	switch st := m.store.(type) {
+	case *memstore.Store:
+		m.shared, m.sharedSave, m.unbounded = st, st, true
+	case *redisstore.Store:
+		m.shared = st
 	}
-	_, m.unbounded = m.store.(*memstore.Store)
 	return m, nil
 }
 

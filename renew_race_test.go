@@ -104,7 +104,13 @@ func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
 	st.armed.Store(true)
 	done := make(chan string)
 	go func() { _, c := do("/renew", token); done <- c }()
-	<-st.paused
+	select {
+	case <-st.paused:
+	case c := <-done:
+		// The manager must write through the wrapper's SaveIf, not a
+		// method promoted from the memstore it embeds.
+		t.Fatalf("the renew finished (cookie %q) without its insert going through the wrapping store", c)
+	}
 	n, err := m.RevokeOwner(t.Context(), "ann")
 	close(st.resume)
 	renewed := <-done

@@ -61,7 +61,10 @@ const (
 	faultBaseline = time.Second
 	faultFreeze   = 2 * time.Second
 	faultSettle   = time.Second // failure-free traffic after a recovery
-	faultRecover  = time.Second // from the resume until every client was served again
+	// From the resume until every client was served again: a second, plus
+	// one store timeout for a request that was already waiting on the
+	// frozen server when it resumed and times out all the same.
+	faultRecover = time.Second + faultTimeout
 	faultGiveUp   = 15 * time.Second
 
 	// FerretDB, our local stand-in for MongoDB, serializes writes on

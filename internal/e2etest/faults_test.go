@@ -65,7 +65,7 @@ const (
 	// one store timeout for a request that was already waiting on the
 	// frozen server when it resumed and times out all the same.
 	faultRecover = time.Second + faultTimeout
-	faultGiveUp   = 15 * time.Second
+	faultGiveUp  = 15 * time.Second
 
 	// FerretDB, our local stand-in for MongoDB, serializes writes on
 	// SQLite (waiting up to 10 s for its lock) and ignores maxTimeMS on

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 	"github.com/redis/rueidis"
 	"github.com/testcontainers/testcontainers-go"
@@ -77,14 +79,14 @@ func startHA(t testing.TB, kind string, start func(*RedisHA) error) *RedisHA {
 	t.Cleanup(h.terminate)
 	began := time.Now()
 	if err := start(h); err != nil {
-		msg := "redis " + kind + " with replicas: " + err.Error() +
+		msg := "redis " + kind + " for this test: " + err.Error() +
 			"\n\tto run this test: start Docker and build the images with `eval \"$(scripts/testimages.sh --env)\"`"
 		if Required() {
 			t.Fatalf("%s (%s=1)", msg, RequireEnv)
 		}
 		t.Skip(msg)
 	}
-	t.Logf("redis %s with replicas ready in %v: %s", kind, time.Since(began).Round(time.Millisecond), strings.Join(h.Addrs, ","))
+	t.Logf("redis %s for this test ready in %v: %s", kind, time.Since(began).Round(time.Millisecond), strings.Join(h.Addrs, ","))
 	return h
 }
 
@@ -559,4 +561,61 @@ func startRedisReplicated() (string, error) {
 		return "", fmt.Errorf("testbackend: redis replica %s: %w", addrs[1], err)
 	}
 	return addrs[0] + "," + addrs[1], nil
+}
+
+// RedisRestartable starts a standalone Redis server with extra
+// redis-server flags, published on a fixed host port so that it keeps its
+// address when Restart starts it again after Kill, for this test only.
+func RedisRestartable(t testing.TB, flags ...string) *RedisHA {
+	t.Helper()
+	return startHA(t, "standalone", func(h *RedisHA) error {
+		l, err := net.Listen("tcp", ":0")
+		if err != nil {
+			return err
+		}
+		port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+		l.Close()
+		cs, err := h.runAll(1, func() (*testcontainers.DockerContainer, error) {
+			return run(image(redisImageEnv, redisImage),
+				testcontainers.WithExposedPorts(redisPort),
+				testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+					hc.PortBindings = network.PortMap{network.MustParsePort(redisPort): {{HostPort: port}}}
+				}),
+				testcontainers.WithWaitStrategy(forReply(redisPort, "PING\r\n", "+PONG")),
+				testcontainers.WithCmd(flags...))
+		})
+		if err != nil {
+			return err
+		}
+		addr, err := endpoint(cs[0], redisPort)
+		if err != nil {
+			return err
+		}
+		h.Addrs = []string{addr}
+		h.nodes[addr] = cs[0]
+		return nil
+	})
+}
+
+// Restart starts the container of the data node at addr again after Kill
+// (`docker start`), with the files it left, and returns when the server
+// answers PING.
+func (h *RedisHA) Restart(t testing.TB, addr string) {
+	t.Helper()
+	h.docker(t, "start", addr, func(ctx context.Context, cli *testcontainers.DockerClient, id string) error {
+		_, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{})
+		return err
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := poll(ctx, func() error {
+		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{addr}, ForceSingleClient: true, DisableCache: true})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return c.Do(ctx, c.B().Ping().Build()).Error()
+	}); err != nil {
+		t.Fatalf("testbackend: restart %s: %v", addr, err)
+	}
 }

@@ -6,7 +6,9 @@
 // itself enforces it to the millisecond. Each string holds an 8-byte version
 // followed by the data (see store.Versioned). LoadAndTouch and LoadVersion
 // with a touch use GETEX and need Redis 6.2 or newer; SaveIf runs a Lua
-// script with EVALSHA.
+// script with EVALSHA. With WithReplicas, every write also waits for
+// replicas (WAIT, in the same round trip), so that an acknowledged save
+// survives the loss of the master.
 package redisstore
 
 import (
@@ -87,7 +89,7 @@ func (s *Store) get(ctx context.Context, key, op string) (store.Loaded, error) {
 // value longer than the server's proto-max-bulk-len (512 MB by default)
 // gives an error wrapping store.ErrTooLarge. With WithReplicas, Save
 // returns once the replicas have the record, or an error wrapping
-// ErrNotReplicated.
+// ErrNotReplicated, and is not retried (it travels with its WAIT).
 //
 // An expiresAt that is not in the future deletes the record instead (DEL).
 // Redis 7 deletes a key set with a past PXAT too, but rejects a PXAT at or

@@ -54,10 +54,13 @@ func TestWithReplicasInvalid(t *testing.T) {
 }
 
 // TestReplicasConformance runs the suite on a master with one replica,
-// every write waiting for it.
+// every write waiting for it. The suite's timing checks run many writes
+// at once, so the client's pool of connections for blocking commands is
+// filled first (see warmBlockingPool).
 func TestReplicasConformance(t *testing.T) {
 	master, _ := testbackend.RedisReplicated(t)
 	c := newClient(t, master)
+	warmBlockingPool(t, newReplicated(t, c, 1, time.Second, "test:"+rand.Text()+":"), 128)
 	t.Run("Store", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store {
 			return newReplicated(t, c, 1, time.Second, "test:"+rand.Text()+":")
@@ -73,6 +76,23 @@ func TestReplicasConformance(t *testing.T) {
 			return s
 		})
 	})
+}
+
+// warmBlockingPool makes n writes at once through s, so that its client's
+// pool for blocking commands holds n connections: opening one costs a
+// dial and a handshake, which on a loaded machine can take most of a
+// second when many open at once.
+func warmBlockingPool(t *testing.T, s *redisstore.Store, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			if err := s.Save(t.Context(), "warm:"+strconv.Itoa(i), []byte("v"), time.Now().Add(time.Minute)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // TestReplicasOnReplica checks that what Save, SaveIf and Delete wrote is

@@ -158,6 +158,9 @@ return 1
 // (EVAL). It is not retried on a connection failure, since a retried write
 // that did happen would report a conflict. A value longer than the
 // server's proto-max-bulk-len gives an error wrapping store.ErrTooLarge.
+// With WithReplicas, SaveIf returns once the replicas have the write, or
+// an error wrapping ErrNotReplicated (the write itself happened: the
+// version it was given is stale).
 func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
 	const op = "save if"
 	if err := s.check(op); err != nil {

@@ -335,7 +335,7 @@ func TestTooLarge(t *testing.T) {
 	// racing onto it may fail once (EOF) while the client reconnects; a
 	// SaveIf is not retried by the client, as it is not idempotent.
 	for try := 1; ; try++ {
-		_, err := s.SaveIf(ctx, "small2", []byte("v"), time.Now().Add(time.Minute), 0)
+		_, err := s.SaveIf(ctx, fmt.Sprint("small", try), []byte("v"), time.Now().Add(time.Minute), 0)
 		if err == nil {
 			break
 		}

@@ -2,8 +2,15 @@ package sessions
 
 import (
 	"encoding/base64"
+	"errors"
 	"math/bits"
+	"net/http"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions/store"
 )
 
 // Item 1 of issue 14. Break: fill only 16 of the 32 bytes from crypto/rand
@@ -63,4 +70,114 @@ func insert(basis *[256][4]uint64, row [4]uint64) int {
 		}
 	}
 	return 0
+}
+
+// recordSize is what the size limit and the record buffer rely on: it must
+// be the length of the encoding, owner included.
+func TestRecordSizeIsTheEncodedSize(t *testing.T) {
+	for _, owner := range []string{"", "u", strings.Repeat("o", maxOwnerLen)} {
+		for _, payload := range [][]byte{nil, {1}, make([]byte, 1000)} {
+			enc := appendRecord(nil, record{deadline: time.Now(), owner: owner, payload: payload})
+			if got := recordSize(owner, payload); got != len(enc) {
+				t.Errorf("recordSize(owner of %d, payload of %d) = %d, want the encoded %d", len(owner), len(payload), got, len(enc))
+			}
+		}
+	}
+}
+
+type sized struct{ Name string }
+
+// WithMaxSize(n) admits a record of exactly n bytes and refuses n+1, owner
+// included.
+func TestMaxSizeBoundary(t *testing.T) {
+	for _, owner := range []string{"", "user-42"} {
+		v := sized{Name: strings.Repeat("x", 100)}
+		payload, err := CBOR().Marshal(&v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(appendRecord(nil, record{owner: owner, payload: payload}))
+		for _, limit := range []int{n, n - 1} {
+			m, err := New[sized](WithMaxSize(limit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, err := m.Load(t.Context(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			*m.Get(ctx) = v
+			if owner != "" {
+				err = m.SetOwner(ctx, owner) // saves at once
+			} else {
+				_, _, err = m.Commit(ctx)
+			}
+			if tooLarge := errors.Is(err, store.ErrTooLarge); tooLarge != (limit < n) {
+				t.Errorf("owner %q, record of %d bytes, WithMaxSize(%d): err = %v", owner, n, limit, err)
+			}
+			m.Close()
+		}
+	}
+}
+
+// Records whose header, owner or payload ends exactly at the end of the
+// bytes are whole records.
+func TestParseRecordExactFits(t *testing.T) {
+	v1 := append([]byte{1, 0}, make([]byte, v1HeaderSize-2)...)
+	if r, err := parseRecord(v1); err != nil || len(r.payload) != 0 {
+		t.Errorf("version 1 header without payload: %+v, %v", r, err)
+	}
+	for _, owner := range []string{"", "abc", strings.Repeat("o", maxOwnerLen)} {
+		b := appendRecord(nil, record{deadline: time.Now(), owner: owner})
+		r, err := parseRecord(b)
+		if err != nil || r.owner != owner || len(r.payload) != 0 {
+			t.Errorf("record with an owner of %d bytes and no payload: owner of %d, payload %q, %v", len(owner), len(r.owner), r.payload, err)
+		}
+	}
+	long := appendRecord(nil, record{deadline: time.Now(), owner: strings.Repeat("o", maxOwnerLen+1), payload: []byte("p")})
+	if _, err := parseRecord(long); err == nil {
+		t.Errorf("accepted an owner of %d bytes", maxOwnerLen+1)
+	}
+}
+
+// At most maxPresentedTokens session cookies of one request are tried.
+func TestAppendTokensStopsAtTheLimit(t *testing.T) {
+	r, _ := http.NewRequest("GET", "/", nil)
+	var want []string
+	for i := range maxPresentedTokens + 2 {
+		tok := newToken()
+		if i < maxPresentedTokens {
+			want = append(want, tok)
+		}
+		r.Header.Add("Cookie", "session="+tok)
+	}
+	if got := appendTokens(nil, r, "session"); !slices.Equal(got, want) {
+		t.Errorf("appendTokens of %d cookies = %d tokens, want the first %d", maxPresentedTokens+2, len(got), maxPresentedTokens)
+	}
+}
+
+// The encode buffer pool keeps buffers up to maxPooledBuffer and drops
+// bigger ones, so that one huge session does not pin its memory.
+func TestBufferPoolDropsHugeBuffers(t *testing.T) {
+	const rounds = 30
+	reused := 0
+	for range rounds {
+		big := getBuffer()
+		big.Grow(maxPooledBuffer + 1)
+		putBuffer(big)
+		if b := getBuffer(); b == big {
+			t.Fatalf("a buffer of %d bytes was pooled", big.Cap())
+		}
+		small := getBuffer()
+		small.Grow(maxPooledBuffer - 64)
+		putBuffer(small)
+		if getBuffer() == small {
+			reused++
+		}
+	}
+	// sync.Pool may drop any buffer (under the race detector a quarter of
+	// them), but not nearly all.
+	if reused < rounds/3 {
+		t.Errorf("a buffer of at most %d bytes was reused %d times in %d, want it pooled", maxPooledBuffer, reused, rounds)
+	}
 }

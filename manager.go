@@ -28,6 +28,7 @@ type Manager[T any] struct {
 	shared      sharedLoader      // nil when the store has no uncopied load
 	sharedSave  sharedSaver       // nil when the store has no uncopied conditional write
 	unbounded   bool              // the store never waits: no timer per call
+	deadlines   *deadlineClock    // bounds calls that cannot be cancelled; nil without a store timeout
 	loadToucher store.LoadToucher // nil when the store cannot load and touch
 	zero        []byte            // encoding of a zero T: an untouched session
 	isMap       bool              // T is a map: new values start as empty maps
@@ -86,6 +87,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	case *redisstore.Store:
 		m.shared = st
 	}
+	if m.cfg.storeTimeout > 0 && !m.unbounded {
+		m.deadlines = newDeadlineClock(m.cfg.storeTimeout)
+	}
 	return m, nil
 }
 
@@ -95,6 +99,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 // open. Close is idempotent.
 func (m *Manager[T]) Close() error {
 	m.closeOnce.Do(func() {
+		if m.deadlines != nil {
+			m.deadlines.close()
+		}
 		if c, ok := m.store.(io.Closer); ok && m.ownsStore {
 			m.closeErr = c.Close()
 		}
@@ -234,12 +241,24 @@ func (m *Manager[T]) newValue() *T {
 }
 
 // storeContext bounds one store call by the store timeout. The memory
-// store never waits, so its calls need no timer.
+// store never waits, so its calls need no timer; a context whose own
+// deadline comes first needs none either; one that can never be cancelled
+// shares a deadlineClock step with the calls ending at about the same
+// time.
 func (m *Manager[T]) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if m.cfg.storeTimeout <= 0 || m.unbounded {
+	if m.deadlines == nil {
 		return ctx, noCancel
 	}
-	return context.WithTimeout(ctx, m.cfg.storeTimeout)
+	deadline := time.Now().Add(m.cfg.storeTimeout)
+	if d, ok := ctx.Deadline(); ok && !d.After(deadline) {
+		return ctx, noCancel
+	}
+	if ctx.Done() == nil {
+		if t := m.deadlines.tick(deadline); t != nil {
+			return &tickContext{Context: ctx, t: t}, noCancel
+		}
+	}
+	return context.WithDeadline(ctx, deadline)
 }
 
 func noCancel() {}

@@ -156,6 +156,9 @@ func WithIdleTimeout(d time.Duration) Option {
 // the save (also the one after the response started, which a client that
 // hangs up does not cancel), the delete and the idle refresh. A store that
 // hangs then gets the request answered by the error handler within d.
+// A call whose context can never be cancelled (the save after the
+// response) may run up to d/64 longer, as such calls share timers; a
+// call under a context with an earlier deadline ends at that deadline.
 // Default DefaultStoreTimeout (5 s); 0 means no limit.
 func WithStoreTimeout(d time.Duration) Option {
 	return func(c *config) error { c.storeTimeout = d; return nil }

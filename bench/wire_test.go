@@ -63,6 +63,7 @@ func BenchmarkWire(b *testing.B) {
 type wireCase struct {
 	name     string // <store>/<scenario>
 	parallel bool   // parallelClients goroutines, each its own client
+	live     bool   // requests with cancellable contexts (see wireClient.live)
 	libs     []wireLib
 }
 
@@ -83,10 +84,19 @@ type wireClient struct {
 	// check, if set, verifies the client's session after a run, given
 	// the requests sent so far.
 	check func(b *testing.B, n int)
+	// live gives every request a context that can be cancelled, as
+	// net/http gives a request (httptest's is context.Background).
+	live bool
 }
 
 func (c *wireClient) do() {
-	req := httptest.NewRequest("GET", "/", nil)
+	ctx := context.Background()
+	if c.live {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+	}
+	req := httptest.NewRequestWithContext(ctx, "GET", "/", nil)
 	if c.cookie != nil {
 		req.AddCookie(c.cookie)
 	}
@@ -120,7 +130,9 @@ func (w *wire) run(b *testing.B, c wireCase, l wireLib) {
 			n = (parallelClients + procs - 1) / procs * procs
 		}
 		for range n {
-			clients = append(clients, newClient(b))
+			cl := newClient(b)
+			cl.live = c.live
+			clients = append(clients, cl)
 		}
 		if w.clients == nil {
 			w.clients = map[string][]*wireClient{}
@@ -208,6 +220,10 @@ var wireSizes = []struct {
 var wireCases = func() []wireCase {
 	cs := []wireCase{
 		{name: "redis/readonly-parallel", parallel: true, libs: []wireLib{
+			{"bare", bareRedis(wireGet)},
+			{"sessions", sessionsWireRedis(kindReadonly, false)},
+		}},
+		{name: "redis/readonly-parallel-live", parallel: true, live: true, libs: []wireLib{
 			{"bare", bareRedis(wireGet)},
 			{"sessions", sessionsWireRedis(kindReadonly, false)},
 		}},

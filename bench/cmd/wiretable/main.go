@@ -313,7 +313,7 @@ func (r *results) targets(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s |\n", target, measured, met)
 	}
-	for _, name := range []string{"redis/readonly-parallel", "redis/idle-readonly-parallel", "redis/modify-parallel"} {
+	for _, name := range []string{"redis/readonly-parallel", "redis/readonly-parallel-live", "redis/idle-readonly-parallel", "redis/modify-parallel"} {
 		c := r.byName[name]
 		if c == nil {
 			continue
@@ -356,7 +356,7 @@ func (r *results) targets(w io.Writer) {
 		}
 		row(target, measured, extra < 2*sz.n)
 	}
-	for _, name := range []string{"memory/readonly", "redis/readonly-parallel", "redis/idle-readonly-parallel"} {
+	for _, name := range []string{"memory/readonly", "redis/readonly-parallel", "redis/readonly-parallel-live", "redis/idle-readonly-parallel"} {
 		c := r.byName[name]
 		if c == nil {
 			continue

@@ -1,16 +1,21 @@
 package sessions_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/memstore"
 )
 
 // serve runs h behind m's middleware on a real HTTP server and returns a
@@ -188,5 +193,65 @@ func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// losingStore is a memory store whose conditional writes all lose while
+// lose is set, as if another writer always got in first.
+type losingStore struct {
+	*memstore.Store
+	lose     atomic.Bool
+	attempts atomic.Int32
+}
+
+func (s *losingStore) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	if !s.lose.Load() {
+		return s.Store.SaveIf(ctx, key, data, exp, v)
+	}
+	if s.attempts.Add(1) > 100 {
+		return 0, errors.New("losingStore: still retrying after 100 attempts")
+	}
+	return 0, store.ErrConflict
+}
+
+// A save or an Update that keeps losing the race gives up after eight
+// attempts with ErrConflict, rather than retrying forever or failing at
+// the first loss.
+func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
+	inner, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	st := &losingStore{Store: inner}
+	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(discard()))
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Get(ctx).Name = "ann"
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.lose.Store(true)
+
+	ctx, err = m.Load(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Get(ctx).Visits++
+	if _, _, err := m.Commit(ctx); !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 {
+		t.Errorf("Commit: %v after %d attempts, want ErrConflict after 8", err, st.attempts.Load())
+	}
+
+	st.attempts.Store(0)
+	runs := 0
+	if ctx, err = m.Load(t.Context(), token); err != nil {
+		t.Fatal(err)
+	}
+	err = m.Update(ctx, func(p *profile) error { runs++; p.Visits++; return nil })
+	if !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 || runs != 8 {
+		t.Errorf("Update: %v after %d attempts and %d runs, want ErrConflict after 8 of each", err, st.attempts.Load(), runs)
 	}
 }

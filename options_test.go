@@ -75,6 +75,24 @@ func TestNewAcceptsGoodConfig(t *testing.T) {
 	}
 }
 
+// The cookie attributes RFC 6265 allows are accepted: a path may hold a
+// space (only control characters and ';' are out), a name may hold any
+// other printable ASCII character.
+func TestNewAcceptsEdgeCookieAttributes(t *testing.T) {
+	for name, opt := range map[string]sessions.CookieOption{
+		"path with a space": sessions.CookiePath("/my app"),
+		"name with ! and ~": sessions.CookieName("!sid~"),
+		"name with ' and *": sessions.CookieName("s'id*"),
+	} {
+		m, err := sessions.New[profile](sessions.WithCookie(opt))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		m.Close()
+	}
+}
+
 func TestUnencodableTypeIsAConfigError(t *testing.T) {
 	_, err := sessions.New[struct{ C chan int }]()
 	if !errors.Is(err, sessions.ErrInvalidConfig) {

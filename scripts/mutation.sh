@@ -4,8 +4,12 @@
 # Gremlins changes one operator at a time in a package's code (+ to -,
 # < to <=, == to !=, ...), runs that package's tests, and reports each
 # change as KILLED (a test failed), LIVED (every test passed: no test pins
-# that behaviour), TIMED OUT or NOT VIABLE (does not compile). The score is
-# killed / (killed + lived).
+# that behaviour), TIMED OUT (the tests hung: the mutant made a loop
+# endless, which a test caught by not finishing), NOT COVERED (no test runs
+# that line) or NOT VIABLE (does not compile). The score is the share of
+# the mutants that compile and that a test runs which the tests detect:
+# (killed + timed out) / (killed + timed out + lived). MUTATION.md has the
+# latest scores and the survivors judged equivalent.
 #
 # It is slow (one `go test` of the package per mutant: an hour or more for
 # the root package on a small machine) and not part of CI. It covers the
@@ -14,6 +18,7 @@
 #	scripts/mutation.sh                     # . store/memstore store/fsstore storetest
 #	scripts/mutation.sh store/memstore      # one package
 #	MUTATION_OUT=/tmp/mut scripts/mutation.sh
+#	MUTATION_DIFF=v0.1.0 scripts/mutation.sh   # only lines changed since a ref
 #
 # Run it from the module root. For each package it writes
 # $MUTATION_OUT/<name>.log (one line per mutant) and <name>.json, and
@@ -44,6 +49,7 @@ for pkg in "$@"; do
 	name=$(echo "$pkg" | tr / -)
 	[ "$name" = . ] && name=root
 	set -- --workers "$workers" --output "$out/$name.json"
+	[ -z "${MUTATION_DIFF:-}" ] || set -- "$@" --diff "$MUTATION_DIFF"
 	if [ "$pkg" = . ]; then
 		coef=${MUTATION_TIMEOUT:-3}
 		set -- "$@" --exclude-files '^(store|storetest|internal|examples|bench|scripts)/'
@@ -59,7 +65,7 @@ for pkg in "$@"; do
 	timedout=$(grep -c '^ *TIMED OUT' "$out/$name.log" || true)
 	notviable=$(grep -c '^ *NOT VIABLE' "$out/$name.log" || true)
 	notcovered=$(grep -c '^ *NOT COVERED' "$out/$name.log" || true)
-	score=$(awk -v k="$killed" -v l="$lived" 'BEGIN { if (k + l) printf "%.1f%%", 100 * k / (k + l); else print "-" }')
+	score=$(awk -v k="$((killed + timedout))" -v l="$lived" 'BEGIN { if (k + l) printf "%.1f%%", 100 * k / (k + l); else print "-" }')
 	echo "killed $killed lived $lived score $score; timed out $timedout, not viable $notviable, not covered $notcovered"
 	grep '^ *LIVED' "$out/$name.log" || true
 done

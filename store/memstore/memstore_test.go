@@ -274,6 +274,29 @@ func TestSweeperLogs(t *testing.T) {
 	}
 }
 
+// A sweep that removes nothing says nothing, even at debug level.
+func TestIdleSweeperIsQuiet(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s := newStore(t, WithCleanupInterval(time.Millisecond), WithLogger(logger))
+	save(t, s, "k", time.Now().Add(time.Hour))
+	time.Sleep(50 * time.Millisecond)
+	if out := buf.String(); out != "" {
+		t.Errorf("sweeps that removed nothing logged:\n%s", out)
+	}
+}
+
+// WithMaxEntries(0) is the documented "no bound", not an error.
+func TestMaxEntriesZeroMeansUnbounded(t *testing.T) {
+	s := newStore(t, WithMaxEntries(0))
+	for i := range 1000 {
+		save(t, s, fmt.Sprint("k", i), time.Now().Add(time.Hour))
+	}
+	if n := s.Len(); n != 1000 {
+		t.Errorf("%d records kept of 1000, want all", n)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for a logger and a test at once.
 type syncBuffer struct {
 	mu  sync.Mutex

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sessionkit/sessions"
@@ -254,4 +255,102 @@ func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
 	if !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 || runs != 8 {
 		t.Errorf("Update: %v after %d attempts and %d runs, want ErrConflict after 8 of each", err, st.attempts.Load(), runs)
 	}
+}
+
+// stallingStore is a memory store whose SaveIf runs stall first (while
+// stall is set it sleeps that long, ignoring ctx, like a server that
+// stopped answering and a driver without deadlines), and which records
+// how many SaveIf calls ever ran at once.
+type stallingStore struct {
+	*memstore.Store
+	stall             atomic.Int64 // nanoseconds; taken by the next SaveIf
+	running, maxAtOnc atomic.Int32
+}
+
+func (s *stallingStore) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	n := s.running.Add(1)
+	defer s.running.Add(-1)
+	for {
+		m := s.maxAtOnc.Load()
+		if n <= m || s.maxAtOnc.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(time.Duration(s.stall.Swap(0)))
+	return s.Store.SaveIf(ctx, key, data, exp, v)
+}
+
+// stallingManager returns a manager on a stallingStore holding one
+// session, and that session's token.
+func stallingManager(t *testing.T, timeout time.Duration) (*sessions.Manager[profile], *stallingStore, string) {
+	inner, err := memstore.New(memstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	st := &stallingStore{Store: inner}
+	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithStoreTimeout(timeout), sessions.WithLogger(discard()))
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Get(ctx).Name = "ann"
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, st, token
+}
+
+// updateAfter runs an Update of token's session after delay and reports
+// how long it took.
+func updateAfter(t *testing.T, m *sessions.Manager[profile], token string, delay time.Duration) <-chan time.Duration {
+	took := make(chan time.Duration, 1)
+	go func() {
+		time.Sleep(delay)
+		start := time.Now()
+		ctx, err := m.Load(t.Context(), token)
+		if err == nil {
+			m.Update(ctx, func(p *profile) error { p.Visits++; return nil })
+		}
+		took <- time.Since(start)
+	}()
+	return took
+}
+
+// Within one process, writes of one session take turns: a second Update
+// waits for the first one's slow write instead of writing beside it, also
+// with no store timeout.
+func TestWritesOfOneSessionTakeTurns(t *testing.T) {
+	for _, timeout := range []time.Duration{0, 3 * time.Second} {
+		synctest.Test(t, func(t *testing.T) {
+			m, st, token := stallingManager(t, timeout)
+			st.maxAtOnc.Store(0)
+			st.stall.Store(int64(time.Second))
+			first := updateAfter(t, m, token, 0)
+			second := updateAfter(t, m, token, 10*time.Millisecond)
+			<-first
+			<-second
+			if n := st.maxAtOnc.Load(); n != 1 {
+				t.Errorf("store timeout %v: %d writes of one session ran at once, want 1", timeout, n)
+			}
+		})
+	}
+}
+
+// A write stuck on a store that ignores its deadline holds the session's
+// lock; the next write gives up waiting for it after the store timeout,
+// not after the default one.
+func TestStuckWriteHoldsTheLockForOneStoreTimeout(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	synctest.Test(t, func(t *testing.T) {
+		m, st, token := stallingManager(t, timeout)
+		st.stall.Store(int64(10 * time.Second))
+		stuck := updateAfter(t, m, token, 0)
+		next := updateAfter(t, m, token, 10*time.Millisecond)
+		if took := <-next; took > 3*timeout {
+			t.Errorf("the write behind a stuck one took %v, want about %v (the lock wait, then its own write)", took, timeout)
+		}
+		<-stuck
+	})
 }

@@ -72,6 +72,8 @@ func TestNames(t *testing.T) {
 		plain string // "" for a hashed name
 	}{
 		{"session:abcXYZ-_09", "session.abcXYZ-_09"},
+		{"azAZ09", "azAZ09"},
+		{"a`", ""}, {"a{", ""}, {"a@", ""}, {"a[", ""}, {"a/", ""}, {"a;", ""},
 		{"a", "a"},
 		{"a:b:c", "a.b.c"},
 		{"", ""},
@@ -93,6 +95,20 @@ func TestNames(t *testing.T) {
 			case (tc.plain == "" || hashAll) && !hashed(name):
 				t.Errorf("name of %q (hash all: %v) = %q, want '=' and 64 hex digits", tc.key, hashAll, name)
 			}
+		}
+	}
+}
+
+// A location costs two allocations, the name being built in place: one
+// for its bytes, one for the string.
+func TestLocateAllocatesTheNameOnce(t *testing.T) {
+	var dirs []string
+	for _, name := range shardNames {
+		dirs = append(dirs, "/var/lib/an-application/sessions/"+name)
+	}
+	for _, key := range []string{"session:abc", "a/b"} {
+		if n := testing.AllocsPerRun(100, func() { locate(dirs, key, false) }); n > 2 {
+			t.Errorf("locate(%q): %v allocations, want 2", key, n)
 		}
 	}
 }

@@ -20,6 +20,13 @@
 #	MUTATION_OUT=/tmp/mut scripts/mutation.sh
 #	MUTATION_DIFF=v0.1.0 scripts/mutation.sh   # only lines changed since a ref
 #
+# Gremlins runs a mutant only where Go's coverage profile has a block, and
+# a case expression or a constant has none: those mutants come out NOT
+# COVERED even where tests run the line. scripts/mutants runs them (and,
+# after tests were added, the survivors) one by one from the JSON report:
+#
+#	go run ./scripts/mutants -report mutation-results/root.json -pkg .
+#
 # Run it from the module root. For each package it writes
 # $MUTATION_OUT/<name>.log (one line per mutant) and <name>.json, and
 # prints the counts. Only the package's own tests run against its mutants,

@@ -218,3 +218,21 @@ func TestSaveIfShared(t *testing.T) {
 		t.Fatalf("SaveIfShared after Close: %v, want ErrClosed", err)
 	}
 }
+
+// An empty record is found by LoadVersionShared, as by LoadVersion; a
+// missing one is not.
+func TestLoadVersionSharedEmptyRecord(t *testing.T) {
+	s := newStore(t)
+	ctx, exp := t.Context(), time.Now().Add(time.Hour)
+	v, err := s.SaveIfShared(ctx, "empty", []byte{}, exp, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := s.LoadVersionShared(ctx, "empty", time.Time{})
+	if err != nil || !l.Found() || l.Data == nil || len(l.Data) != 0 || l.Version != v {
+		t.Errorf("LoadVersionShared(empty record) = (%+v, %v), want found, empty and not nil, version %d", l, err, v)
+	}
+	if l, err := s.LoadVersionShared(ctx, "missing", time.Time{}); err != nil || l.Found() || l.Data != nil {
+		t.Errorf("LoadVersionShared(missing) = (%+v, %v), want not found, nil data", l, err)
+	}
+}

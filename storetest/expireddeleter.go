@@ -20,7 +20,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	exp := time.Now().Add(longTTL)
 	for range 3 {
 		k := newKey("expired:")
-		mustSave(t, s, k, []byte("expired"), time.Now().Add(-time.Second))
+		savePast(t, s, k, []byte("expired"))
 		expired = append(expired, k)
 		k = newKey("live:")
 		mustSave(t, s, k, []byte("live "+k), exp)
@@ -28,7 +28,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 	}
 	// A record saved expired and then re-saved live is live.
 	k := newKey("live:")
-	mustSave(t, s, k, []byte("expired"), time.Now().Add(-time.Second))
+	savePast(t, s, k, []byte("expired"))
 	mustSave(t, s, k, []byte("live "+k), exp)
 	live = append(live, k)
 	// Records that lapse while stored.

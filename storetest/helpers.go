@@ -162,6 +162,14 @@ func wantExpires(t *testing.T, s store.Store, key string, want []byte, deadline 
 	}
 }
 
+// savePast saves data under key with a deadline a second ago, and checks
+// at once that the record is not returned.
+func savePast(t *testing.T, s store.Store, key string, data []byte) {
+	t.Helper()
+	mustSave(t, s, key, data, time.Now().Add(-time.Second))
+	wantMissing(t, s, key, "a record saved with a deadline that has passed must never be returned")
+}
+
 // sleepPast sleeps until deadline and the slack after it have passed.
 func sleepPast(deadline time.Time) {
 	time.Sleep(time.Until(deadline.Add(lateSlack + pollEvery)))

@@ -18,6 +18,10 @@ type mapStore struct {
 	// false, as stores that cannot touch in the same round trip do. It is
 	// not a bug.
 	noLoadTouch bool
+	// backendTTL makes DeleteExpired report 0: the records it removes
+	// count as removed by a TTL of the backend, as a server with its own
+	// expiry does. It is not a bug.
+	backendTTL bool
 
 	mu      sync.Mutex
 	m       map[string]record
@@ -59,6 +63,8 @@ const (
 	bugTouchedLies          = "touchedLies"          // LoadVersion reports Touched but moves nothing
 	bugTouchUnreported      = "touchUnreported"      // LoadVersion moves the expiry but reports Touched == false
 	bugRacySaveIf           = "racySaveIf"           // SaveIf checks and writes in two critical sections
+	bugTornSave             = "tornSave"             // Save of a record of the same size writes it in two halves
+	bugFarPastNeverExpires  = "farPastNeverExpires"  // a deadline over an hour ago is stored as "never expires"
 )
 
 func newMapStore(bug string) *mapStore {
@@ -84,7 +90,7 @@ func (s *mapStore) begin(ctx context.Context, key string) (string, error) {
 // expired reports whether a record with deadline exp has expired.
 func (s *mapStore) expired(exp time.Time) bool {
 	switch {
-	case s.bug == bugIgnoresExpiry, s.bug == bugPastNeverExpires && exp.IsZero():
+	case s.bug == bugIgnoresExpiry, (s.bug == bugPastNeverExpires || s.bug == bugFarPastNeverExpires) && exp.IsZero():
 		return false
 	case s.bug == bugExpiresLate:
 		exp = exp.Add(time.Second)
@@ -126,7 +132,9 @@ func (s *mapStore) put(key string, data []byte, expiresAt time.Time, v store.Ver
 	if s.bug != bugAliasSave {
 		data = append([]byte(nil), data...)
 	}
-	if !time.Now().Before(expiresAt) {
+	if s.bug == bugFarPastNeverExpires && time.Since(expiresAt) > time.Hour {
+		expiresAt = time.Time{}
+	} else if !time.Now().Before(expiresAt) {
 		if s.bug != bugPastNeverExpires {
 			s.remove(key)
 			return 0
@@ -160,7 +168,9 @@ func (s *mapStore) touch(key string, expiresAt time.Time) (record, bool) {
 	if s.bug == bugTouchChangesVersion {
 		v = s.newVersion(key)
 	}
-	if !time.Now().Before(expiresAt) {
+	if s.bug == bugFarPastNeverExpires && time.Since(expiresAt) > time.Hour {
+		s.m[key] = record{r.data, time.Time{}, v}
+	} else if !time.Now().Before(expiresAt) {
 		s.remove(key)
 	} else {
 		s.m[key] = record{r.data, expiresAt, v}
@@ -191,6 +201,14 @@ func (s *mapStore) Save(ctx context.Context, key string, data []byte, expiresAt 
 	v := s.newVersion(key)
 	if ok && s.bug == bugSaveKeepsVersion {
 		v = old.version
+	}
+	if ok && s.bug == bugTornSave && len(old.data) == len(data) {
+		// The first half lands, and others may read it, before the rest.
+		half := append(append([]byte(nil), data[:len(data)/2]...), old.data[len(data)/2:]...)
+		s.m[key] = record{half, old.expiresAt, old.version}
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
 	}
 	s.put(key, data, expiresAt, v)
 	return nil
@@ -248,6 +266,9 @@ func (s *mapStore) DeleteExpired(ctx context.Context) (int, error) {
 			s.remove(k)
 			n++
 		}
+	}
+	if s.backendTTL {
+		return 0, nil
 	}
 	return n, nil
 }

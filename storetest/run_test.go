@@ -35,6 +35,14 @@ func TestReferenceStorePasses(t *testing.T) {
 			return s
 		})
 	})
+	t.Run("BackendTTL", func(t *testing.T) {
+		t.Parallel()
+		Run(t, func(*testing.T) store.Store {
+			s := newMapStore("")
+			s.backendTTL = true
+			return s
+		})
+	})
 }
 
 func TestReferenceStorePassesOnFakeClock(t *testing.T) {
@@ -77,6 +85,10 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugTouchedLies, "Versioned/TouchLater"},
 		{bugTouchUnreported, "Versioned/TouchLater"},
 		{bugRacySaveIf, "Versioned/RaceOnVersion"},
+		{bugTornSave, "Concurrency/ManyGoroutines"},
+		{bugNoDelete, "Concurrency/ManyGoroutines"},
+		{bugFarPastNeverExpires, "Expiry/PastDeadline"},
+		{bugFarPastNeverExpires, "LoadToucher/Past"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

@@ -38,7 +38,7 @@ func touchChecks(op string, touch toucher) []check {
 		}},
 		{"Expired", func(t *testing.T, s store.Store) {
 			past, lapsed := newKey("touch:"), newKey("touch:")
-			mustSave(t, s, past, []byte("value"), time.Now().Add(-time.Second))
+			savePast(t, s, past, []byte("value"))
 			deadline := time.Now().Add(shortTTL)
 			mustSave(t, s, lapsed, []byte("value"), deadline)
 			sleepPast(deadline)

@@ -55,7 +55,7 @@ func testLoadVersionMissing(t *testing.T, s store.Store) {
 	vs := capability[store.Versioned](t, s)
 	wantNoVersion(t, vs, newKey("version:"), "LoadVersion of a missing key must report no record")
 	past := newKey("version:")
-	mustSave(t, s, past, []byte("expired"), time.Now().Add(-time.Second))
+	savePast(t, s, past, []byte("expired"))
 	wantNoVersion(t, vs, past, "LoadVersion must never return an expired record")
 }
 
@@ -78,7 +78,7 @@ func testInsertIfAbsent(t *testing.T, s store.Store) {
 func testInsertOverExpired(t *testing.T, s store.Store) {
 	vs := capability[store.Versioned](t, s)
 	past, lapsed, deleted := newKey("insert:"), newKey("insert:"), newKey("insert:")
-	mustSave(t, s, past, []byte("expired"), time.Now().Add(-time.Second))
+	savePast(t, s, past, []byte("expired"))
 	deadline := time.Now().Add(shortTTL)
 	mustSave(t, s, lapsed, []byte("lapsed"), deadline)
 	mustSave(t, s, deleted, []byte("deleted"), time.Now().Add(longTTL))
@@ -292,7 +292,7 @@ func testVersionTouchPast(t *testing.T, s store.Store) {
 func testVersionTouchMissing(t *testing.T, s store.Store) {
 	vs := capability[store.Versioned](t, s)
 	missing, past, lapsed := newKey("touchversion:"), newKey("touchversion:"), newKey("touchversion:")
-	mustSave(t, s, past, []byte("value"), time.Now().Add(-time.Second))
+	savePast(t, s, past, []byte("value"))
 	deadline := time.Now().Add(shortTTL)
 	mustSave(t, s, lapsed, []byte("value"), deadline)
 	sleepPast(deadline)

@@ -68,16 +68,31 @@ func TestHijack(t *testing.T) {
 }
 
 func TestEarlyHintsDoNotStartTheResponse(t *testing.T) {
+	for _, code := range []int{http.StatusContinue, http.StatusEarlyHints} {
+		m := mustNew[profile](t)
+		srv, c := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(code)
+			m.Get(r.Context()).Visits++ // still before the response
+			w.WriteHeader(http.StatusCreated)
+		})
+		res, _ := get(t, c, srv.URL)
+		if res.StatusCode != http.StatusCreated || sessionCookie(res) == "" {
+			t.Errorf("code %d Set-Cookie %q: a %d must not start the session response", res.StatusCode, sessionCookie(res), code)
+		}
+	}
+}
+
+// An explicit WriteHeader(200) starts the response: the session is saved
+// and its cookie sent first.
+func TestWriteHeaderOKStartsTheResponse(t *testing.T) {
 	m := mustNew[profile](t)
 	srv, c := newServer(t, m, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Link", "</style.css>; rel=preload")
-		w.WriteHeader(http.StatusEarlyHints)
-		m.Get(r.Context()).Visits++ // still before the response
-		w.WriteHeader(http.StatusCreated)
+		m.Get(r.Context()).Visits++
+		w.WriteHeader(http.StatusOK)
 	})
-	res, _ := get(t, c, srv.URL)
-	if res.StatusCode != http.StatusCreated || sessionCookie(res) == "" {
-		t.Errorf("code %d Set-Cookie %q: a 103 must not start the session response", res.StatusCode, sessionCookie(res))
+	if res, _ := get(t, c, srv.URL); res.StatusCode != http.StatusOK || sessionCookie(res) == "" {
+		t.Errorf("code %d Set-Cookie %q: WriteHeader(200) must carry the new session's cookie", res.StatusCode, sessionCookie(res))
 	}
 }
 

@@ -40,6 +40,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"nil codec":                sessions.WithCodec(nil),
 		"nil store":                sessions.WithStore(nil),
 		"prefix with space":        sessions.WithKeyPrefix("a b"),
+		"prefix with DEL":          sessions.WithKeyPrefix("a\x7fb"),
 		"directory is a file":      sessions.WithFilesystem(file),
 		"directory under a file":   sessions.WithFilesystem(filepath.Join(file, "sub")),
 	} {

@@ -258,3 +258,80 @@ func TestConcurrentLoginsAllIndexed(t *testing.T) {
 		t.Errorf("%d sessions listed, want 20", len(list))
 	}
 }
+
+// ownerSpy returns a manager on a versioned spy store, and the spy.
+func ownerSpy(t *testing.T) (*sessions.Manager[profile], versionedSpy) {
+	spy := newVersionedSpy(t)
+	return mustNew[profile](t, sessions.WithStore(spy), sessions.WithLogger(discard())), spy
+}
+
+// Binding costs the owner's index (a load and a conditional write) and
+// the save of the session; binding again to the same owner costs nothing;
+// moving to another owner also takes the session out of the first one's
+// index.
+func TestSetOwnerRoundTripsAndRebinding(t *testing.T) {
+	m, spy := ownerSpy(t)
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spy.take()
+	if err := m.SetOwner(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if got := spy.take(); !equal(got, []string{"loadversion", "saveif", "saveif"}) {
+		t.Errorf("first SetOwner: store calls %v, want the index's load and write and the session's write", got)
+	}
+	if err := m.SetOwner(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	if got := spy.take(); len(got) != 0 {
+		t.Errorf("SetOwner to the same owner again: store calls %v, want none", got)
+	}
+	if err := m.SetOwner(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	for owner, want := range map[string]int{"ann": 0, "bob": 1} {
+		list, err := m.Sessions(t.Context(), owner)
+		if err != nil || len(list) != want {
+			t.Errorf("after moving the session from ann to bob: Sessions(%s) = %d sessions, %v; want %d", owner, len(list), err, want)
+		}
+	}
+}
+
+// Listing an index with nothing to prune writes nothing: one load of the
+// index and one of each session.
+func TestSessionsWithNothingStaleOnlyReads(t *testing.T) {
+	m, spy := ownerSpy(t)
+	for range 2 {
+		ctx, err := m.Load(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetOwner(ctx, "ann"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spy.take()
+	if list, err := m.Sessions(t.Context(), "ann"); err != nil || len(list) != 2 {
+		t.Fatalf("Sessions = %d, %v; want 2", len(list), err)
+	}
+	if got := spy.take(); !equal(got, []string{"loadversion", "loadversion", "loadversion"}) {
+		t.Errorf("Sessions: store calls %v, want three loads and no write", got)
+	}
+}
+
+// Owners are up to 4096 bytes.
+func TestOwnerLengthLimit(t *testing.T) {
+	m, _ := ownerSpy(t)
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOwner(ctx, strings.Repeat("o", 4096)); err != nil {
+		t.Errorf("owner of 4096 bytes: %v", err)
+	}
+	if err := m.SetOwner(ctx, strings.Repeat("o", 4097)); err == nil {
+		t.Error("owner of 4097 bytes accepted")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -333,5 +334,67 @@ func TestOwnerLengthLimit(t *testing.T) {
 	}
 	if err := m.SetOwner(ctx, strings.Repeat("o", 4097)); err == nil {
 		t.Error("owner of 4097 bytes accepted")
+	}
+}
+
+// Revoke takes the session out of its owner's index; reading a sound index
+// logs nothing.
+func TestRevokeUpdatesTheIndex(t *testing.T) {
+	var logs strings.Builder
+	spy := newVersionedSpy(t)
+	m := mustNew[profile](t, sessions.WithStore(spy),
+		sessions.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	var ids []string
+	for range 2 {
+		ctx, err := m.Load(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetOwner(ctx, "ann"); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.ID(ctx))
+	}
+	if err := m.Revoke(t.Context(), ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := indexEntries(t, spy.spyStore, "ann"); n != 1 {
+		t.Errorf("after revoking one of two sessions the index has %d entries, want 1", n)
+	}
+	if list, err := m.Sessions(t.Context(), "ann"); err != nil || len(list) != 1 || list[0].ID != ids[1] {
+		t.Errorf("Sessions after Revoke = %+v, %v; want the other session", list, err)
+	}
+	if logs.Len() != 0 {
+		t.Errorf("logged:\n%s", logs.String())
+	}
+}
+
+// A request that revokes its own session ends it (its cookie expires); one
+// that revokes another session of the owner keeps its own.
+func TestRevokeFromARequest(t *testing.T) {
+	a := newOwnerApp(t)
+	_, first := a.do("/login?user=ann", "")
+	_, second := a.do("/login?user=ann", "")
+	do := serve(t, a.m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		id := a.m.ID(ctx)
+		if r.URL.Query().Get("other") != "" {
+			list, _ := a.m.Sessions(ctx, "ann")
+			for _, info := range list {
+				if !info.Current {
+					id = info.ID
+				}
+			}
+		}
+		if err := a.m.Revoke(ctx, id); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	if code, cookie := do("/?other=1", first); code != http.StatusOK || cookie != "" || !a.alive(t, first) || a.alive(t, second) {
+		t.Errorf("revoking the other session: %d, cookie %q, this alive %v, other alive %v; want 200, no cookie, true, false",
+			code, cookie, a.alive(t, first), a.alive(t, second))
+	}
+	if code, cookie := do("/", first); code != http.StatusOK || cookie != "-" || a.alive(t, first) {
+		t.Errorf("revoking its own session: %d, cookie %q, alive %v; want 200, the cookie expired, false", code, cookie, a.alive(t, first))
 	}
 }

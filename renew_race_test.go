@@ -132,6 +132,9 @@ func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
 	close(st.resume)
 	renewed := <-done
 	t.Logf("RevokeOwner = %d, %v; renew response cookie %q", n, err, renewed)
+	if err != nil {
+		t.Errorf("RevokeOwner with a login in flight: %v", err)
+	}
 	// The renew's new token died with the session: the request is still
 	// answered as usual, with its cookie expired.
 	if code := <-codes; code != http.StatusOK || renewed != "-" {

@@ -255,6 +255,12 @@ func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
 	if !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 || runs != 8 {
 		t.Errorf("Update: %v after %d attempts and %d runs, want ErrConflict after 8 of each", err, st.attempts.Load(), runs)
 	}
+
+	// The owner index too.
+	st.attempts.Store(0)
+	if err := m.SetOwner(ctx, "ann"); !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 {
+		t.Errorf("SetOwner: %v after %d attempts, want ErrConflict after 8", err, st.attempts.Load())
+	}
 }
 
 // stallingStore is a memory store whose SaveIf runs stall first (while

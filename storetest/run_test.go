@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -47,6 +48,20 @@ func TestReferenceStorePasses(t *testing.T) {
 
 func TestReferenceStorePassesOnFakeClock(t *testing.T) {
 	run(t, func(*testing.T) store.Store { return newMapStore("") }, synctest.Test)
+}
+
+// Stores whose records lapse a little late or early on reads, within the
+// slack Run allows (150 ms late, 100 ms early), pass.
+func TestSkewedStoresPass(t *testing.T) {
+	for _, skew := range []time.Duration{120 * time.Millisecond, -70 * time.Millisecond} {
+		t.Run(skew.String(), func(t *testing.T) {
+			run(t, func(*testing.T) store.Store {
+				s := newMapStore("")
+				s.skew = skew
+				return s
+			}, synctest.Test)
+		})
+	}
 }
 
 func TestMinimalStorePasses(t *testing.T) {

@@ -115,6 +115,8 @@ func main() {
 }
 
 // relocate returns the line of file whose text is that of line in old.
+// When several lines have that text, the one whose neighbours match most
+// lines around the old one wins, then the one nearest the old position.
 func relocate(old, file string, line int) (int, error) {
 	oldSrc, err := os.ReadFile(old)
 	if err != nil {
@@ -124,23 +126,34 @@ func relocate(old, file string, line int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	oldLines := bytes.Split(oldSrc, []byte("\n"))
+	oldLines, lines := bytes.Split(oldSrc, []byte("\n")), bytes.Split(src, []byte("\n"))
 	if line < 1 || line > len(oldLines) {
 		return 0, fmt.Errorf("line %d is not in %s", line, old)
 	}
-	found := 0
-	for i, l := range bytes.Split(src, []byte("\n")) {
-		if bytes.Equal(l, oldLines[line-1]) {
-			if found != 0 {
-				return 0, fmt.Errorf("the line is not unique in %s", file)
+	context := func(i int) int { // matching neighbours of lines[i]
+		n := 0
+		for d := -3; d <= 3; d++ {
+			o, c := line-1+d, i+d
+			if d != 0 && o >= 0 && o < len(oldLines) && c >= 0 && c < len(lines) && bytes.Equal(oldLines[o], lines[c]) {
+				n++
 			}
-			found = i + 1
+		}
+		return n
+	}
+	best, bestContext, bestDist := 0, -1, 0
+	for i, l := range lines {
+		if !bytes.Equal(l, oldLines[line-1]) {
+			continue
+		}
+		c, d := context(i), max(i+1-line, line-i-1)
+		if c > bestContext || c == bestContext && d < bestDist {
+			best, bestContext, bestDist = i+1, c, d
 		}
 	}
-	if found == 0 {
+	if best == 0 {
 		return 0, fmt.Errorf("the line is gone from %s", file)
 	}
-	return found, nil
+	return best, nil
 }
 
 // try applies the mutation at line:col of file, runs the package's tests

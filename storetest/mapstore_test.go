@@ -26,6 +26,10 @@ type mapStore struct {
 	// the slack Run allows a server's clock and round trips. It is not a
 	// bug.
 	skew time.Duration
+	// staleCAS makes SaveIf with a record's version still match it for
+	// staleCAS after it expired, within the slack Run allows (memcached
+	// counts expiry in whole seconds). It is not a bug.
+	staleCAS time.Duration
 
 	mu      sync.Mutex
 	m       map[string]record
@@ -310,6 +314,9 @@ func (s *mapStore) SaveIf(ctx context.Context, key string, data []byte, expiresA
 		return 0, err
 	}
 	r, ok := s.live(key)
+	if stale, found := s.m[key]; !ok && found && v != 0 && time.Since(stale.expiresAt) < s.staleCAS {
+		r = stale
+	}
 	if s.bug == bugSaveIfIgnoresExpiry {
 		r, ok = s.m[key]
 	}

@@ -23,6 +23,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -31,8 +32,10 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -83,6 +86,9 @@ func main() {
 	for _, s := range strings.Split(*statuses, ",") {
 		want[strings.TrimSpace(s)] = true
 	}
+	// An interrupted run still restores the file it mutated.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	counts := map[string]int{}
 	for _, f := range rep.Files {
 		file := filepath.Join(*pkg, filepath.Base(f.FileName))
@@ -98,7 +104,10 @@ func main() {
 					continue
 				}
 			}
-			status, err := try(file, line, m.Column, m.Type, *pkg, *run, *timeout)
+			if ctx.Err() != nil {
+				log.Fatal("interrupted")
+			}
+			status, err := try(ctx, file, line, m.Column, m.Type, *pkg, *run, *timeout)
 			if err != nil {
 				status = "SKIPPED"
 				fmt.Printf("%-9s %s %s:%d:%d (was %s): %v\n", status, m.Type, file, line, m.Column, m.Status, err)
@@ -158,7 +167,7 @@ func relocate(old, file string, line int) (int, error) {
 
 // try applies the mutation at line:col of file, runs the package's tests
 // and restores the file.
-func try(file string, line, col int, typ, pkg, run string, timeout time.Duration) (string, error) {
+func try(ctx context.Context, file string, line, col int, typ, pkg, run string, timeout time.Duration) (string, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
@@ -200,6 +209,10 @@ func try(file string, line, col int, typ, pkg, run string, timeout time.Duration
 		cmd.Process.Kill()
 		<-done
 		return "TIMED OUT", nil
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		<-done
+		return "", ctx.Err()
 	}
 }
 

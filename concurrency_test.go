@@ -360,3 +360,64 @@ func TestStuckWriteHoldsTheLockForOneStoreTimeout(t *testing.T) {
 		<-stuck
 	})
 }
+
+// A read whose idle refresh loses to a concurrent write is answered as
+// usual: the write moved the expiry already.
+func TestIdleRefreshLosingToAWriteIsNoError(t *testing.T) {
+	// An idle timeout longer than the lifetime: every read rewrites the
+	// record to cap its expiry at the deadline.
+	m := mustNew[profile](t, sessions.WithLifetime(time.Hour), sessions.WithIdleTimeout(2*time.Hour),
+		sessions.WithLogger(discard()))
+	loaded, release := make(chan struct{}), make(chan struct{})
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/new":
+			m.Get(r.Context()).Name = "me"
+		case "/slowread":
+			m.Get(r.Context())
+			loaded <- struct{}{}
+			<-release
+			fmt.Fprint(w, "read")
+		case "/visit":
+			m.Get(r.Context()).Visits++
+		}
+	})
+	_, token := do("/new", "")
+	codes := make(chan int)
+	go func() { code, _ := do("/slowread", token); codes <- code }()
+	<-loaded
+	if code, _ := do("/visit", token); code != http.StatusOK {
+		t.Fatalf("visit: %d", code)
+	}
+	close(release)
+	if code := <-codes; code != http.StatusOK {
+		t.Errorf("the read whose refresh lost to a write answered %d, want 200", code)
+	}
+	ctx, _ := m.Load(t.Context(), token)
+	if p := m.Get(ctx); p.Visits != 1 {
+		t.Errorf("after the race the session has %d visits, want the write's 1", p.Visits)
+	}
+}
+
+// The idle refresh of a read is one write, also when the handler writes a
+// body (the commit then runs before the response and after it).
+func TestIdleRefreshWritesOnce(t *testing.T) {
+	spy := newVersionedSpy(t)
+	m := mustNew[profile](t, sessions.WithStore(spy), sessions.WithLifetime(time.Hour),
+		sessions.WithIdleTimeout(2*time.Hour), sessions.WithLogger(discard()))
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/new" {
+			m.Get(r.Context()).Name = "me"
+			return
+		}
+		fmt.Fprint(w, m.Get(r.Context()).Name)
+	})
+	_, token := do("/new", "")
+	spy.take()
+	if code, _ := do("/read", token); code != http.StatusOK {
+		t.Fatalf("read: %d", code)
+	}
+	if got := spy.take(); !equal(got, []string{"loadversion", "saveif"}) {
+		t.Errorf("a read with an idle refresh: store calls %v, want one load and one write", got)
+	}
+}

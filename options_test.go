@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bradfitz/gomemcache/memcache"
+
 	"github.com/sessionkit/sessions"
 )
 
@@ -99,4 +101,23 @@ func TestUnencodableTypeIsAConfigError(t *testing.T) {
 	if !errors.Is(err, sessions.ErrInvalidConfig) {
 		t.Errorf("New with a channel field = %v", err)
 	}
+}
+
+// The backend options check their client; a memcached client needs no
+// server to be built, so a manager on one builds (the Redis options are
+// tested against a server in internal/e2etest).
+func TestBackendOptionsCheckTheirClient(t *testing.T) {
+	for name, opt := range map[string]sessions.Option{
+		"nil redis client":     sessions.WithRedis(nil),
+		"nil memcached client": sessions.WithMemcached(nil),
+	} {
+		if _, err := sessions.New[profile](opt); !errors.Is(err, sessions.ErrInvalidConfig) {
+			t.Errorf("%s: New = %v, want ErrInvalidConfig", name, err)
+		}
+	}
+	m, err := sessions.New[profile](sessions.WithMemcached(memcache.New("127.0.0.1:1")))
+	if err != nil {
+		t.Fatalf("WithMemcached(client): %v", err)
+	}
+	m.Close()
 }

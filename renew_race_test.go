@@ -41,6 +41,8 @@ func TestRenewCannotResurrectAnEndedSession(t *testing.T) {
 					m.RevokeOwner(ctx, "ann")
 				case "/revoke":
 					m.Revoke(ctx, m.ID(ctx))
+				case "/visit":
+					m.Get(ctx).Visits++
 				case "/read":
 					fmt.Fprint(w, m.Get(ctx).Name)
 				}
@@ -149,5 +151,46 @@ func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
 			list, _ := m.Sessions(t.Context(), "ann")
 			t.Errorf("the %s token names a live session after RevokeOwner (listed by Sessions: %d sessions)", name, len(list))
 		}
+	}
+}
+
+// A request that changed the session while another renewed it does not end
+// it: the renewed session lives on under its new token, the old one is
+// gone.
+func TestRenewSurvivesARacingModify(t *testing.T) {
+	m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
+	loaded, release := make(chan struct{}), make(chan struct{})
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		switch r.URL.Path {
+		case "/login":
+			m.Get(ctx).Name = "me"
+		case "/slowrenew":
+			m.Get(ctx)
+			loaded <- struct{}{}
+			<-release
+			m.Renew(ctx)
+		case "/visit":
+			m.Get(ctx).Visits++
+		}
+	})
+	_, token := do("/login", "")
+	got := make(chan string)
+	go func() { _, c := do("/slowrenew", token); got <- c }()
+	<-loaded
+	if code, _ := do("/visit", token); code != http.StatusOK {
+		t.Fatalf("visit: %d", code)
+	}
+	close(release)
+	renewed := <-got
+	if renewed == "" || renewed == "-" {
+		t.Fatalf("the renew that raced a modify answered with cookie %q, want a new token", renewed)
+	}
+	ctx, _ := m.Load(t.Context(), renewed)
+	if m.ID(ctx) == "" || m.Get(ctx).Name != "me" {
+		t.Errorf("the renewed session is gone after a racing modify")
+	}
+	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+		t.Errorf("the old token still names a session after Renew")
 	}
 }

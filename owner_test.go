@@ -2,15 +2,22 @@ package sessions_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/memstore"
 )
 
 // ownerApp is a tiny app with login (Renew + SetOwner), a page that
@@ -396,5 +403,113 @@ func TestRevokeFromARequest(t *testing.T) {
 	}
 	if code, cookie := do("/", first); code != http.StatusOK || cookie != "-" || a.alive(t, first) {
 		t.Errorf("revoking its own session: %d, cookie %q, alive %v; want 200, the cookie expired, false", code, cookie, a.alive(t, first))
+	}
+}
+
+// hookStore is a memory store whose session records (not owner indexes)
+// can fail to save, or be hidden from the next load.
+type hookStore struct {
+	*memstore.Store
+	failSave atomic.Bool // SaveIf of a session record fails
+	hideNext atomic.Bool // the next LoadVersion of a session record finds nothing
+}
+
+func (h *hookStore) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+	if !strings.Contains(key, "owner:") && h.hideNext.CompareAndSwap(true, false) {
+		return store.Loaded{}, nil
+	}
+	return h.Store.LoadVersion(ctx, key, touch)
+}
+
+func (h *hookStore) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	if !strings.Contains(key, "owner:") && h.failSave.Load() {
+		return 0, errors.New("hookStore: save failed")
+	}
+	return h.Store.SaveIf(ctx, key, data, exp, v)
+}
+
+func newHookManager(t *testing.T, logger *slog.Logger) (*sessions.Manager[profile], *hookStore) {
+	inner, err := memstore.New(memstore.WithCleanupInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	h := &hookStore{Store: inner}
+	return mustNew[profile](t, sessions.WithStore(h), sessions.WithLogger(logger)), h
+}
+
+// indexLen is the number of entries in owner's index (default key prefix).
+func indexLen(t *testing.T, h *hookStore, owner string) int {
+	t.Helper()
+	sum := sha256.Sum256([]byte(owner))
+	b, found, err := h.Store.Load(t.Context(), "session:owner:"+base64.RawURLEncoding.EncodeToString(sum[:]))
+	if err != nil || !found {
+		return 0
+	}
+	return (len(b) - len("sidx1")) / 59
+}
+
+// An index entry whose session record never came (the save after SetOwner
+// failed) stays listed-as-pending for the grace period, a minute, and
+// Sessions drops it once the grace is over, without a warning.
+func TestPendingEntryPrunedAfterTheGrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs strings.Builder
+		m, h := newHookManager(t, slog.New(slog.NewTextHandler(&logs, nil)))
+		ctx, err := m.Load(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.failSave.Store(true)
+		if err := m.SetOwner(ctx, "ann"); err == nil {
+			t.Fatal("SetOwner succeeded though the record could not be saved")
+		}
+		h.failSave.Store(false)
+		if n := indexLen(t, h, "ann"); n != 1 {
+			t.Fatalf("after the failed SetOwner the index has %d entries, want the pending one", n)
+		}
+		list := func() int {
+			t.Helper()
+			l, err := m.Sessions(t.Context(), "ann")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(l)
+		}
+		time.Sleep(time.Minute)
+		if n := list(); n != 0 || indexLen(t, h, "ann") != 1 {
+			t.Errorf("at the end of the grace: %d listed, %d in the index; want 0 and the pending entry kept", n, indexLen(t, h, "ann"))
+		}
+		time.Sleep(time.Nanosecond)
+		if n := list(); n != 0 || indexLen(t, h, "ann") != 0 {
+			t.Errorf("after the grace: %d listed, %d in the index; want 0 and 0", n, indexLen(t, h, "ann"))
+		}
+		if logs.Len() != 0 {
+			t.Errorf("logged:\n%s", logs.String())
+		}
+	})
+}
+
+// A record that appears between RevokeOwner's load and its tombstone is
+// ended all the same, and counted.
+func TestRevokeOwnerEndsARecordThatAppearsMeanwhile(t *testing.T) {
+	m, h := newHookManager(t, discard())
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOwner(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.hideNext.Store(true)
+	if n, err := m.RevokeOwner(t.Context(), "ann"); n != 1 || err != nil {
+		t.Errorf("RevokeOwner = %d, %v; want 1, nil", n, err)
+	}
+	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+		t.Error("the session survived RevokeOwner")
 	}
 }

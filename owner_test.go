@@ -411,12 +411,16 @@ func TestRevokeFromARequest(t *testing.T) {
 type hookStore struct {
 	*memstore.Store
 	failSave atomic.Bool // SaveIf of a session record fails
+	failLoad atomic.Bool // LoadVersion of a session record fails
 	hideNext atomic.Bool // the next LoadVersion of a session record finds nothing
 }
 
 func (h *hookStore) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	if !strings.Contains(key, "owner:") && h.hideNext.CompareAndSwap(true, false) {
 		return store.Loaded{}, nil
+	}
+	if !strings.Contains(key, "owner:") && h.failLoad.Load() {
+		return store.Loaded{}, errors.New("hookStore: load failed")
 	}
 	return h.Store.LoadVersion(ctx, key, touch)
 }
@@ -511,5 +515,59 @@ func TestRevokeOwnerEndsARecordThatAppearsMeanwhile(t *testing.T) {
 	}
 	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
 		t.Error("the session survived RevokeOwner")
+	}
+}
+
+// Renew of a bound session writes the new record at once, listed as the
+// current one, and moves the index entry: one entry, not two.
+func TestRenewOfABoundSession(t *testing.T) {
+	m, h := newHookManager(t, discard())
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		switch r.URL.Path {
+		case "/login":
+			m.Get(ctx).Name = "ann"
+			m.SetOwner(ctx, "ann")
+		case "/renew":
+			if err := m.Renew(ctx); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			list, err := m.Sessions(ctx, "ann")
+			if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != m.ID(ctx) {
+				http.Error(w, fmt.Sprintf("listed right after Renew: %+v, %v", list, err), http.StatusInternalServerError)
+			}
+		}
+	})
+	_, token := do("/login", "")
+	if code, renewed := do("/renew", token); code != http.StatusOK || renewed == "" || renewed == token {
+		t.Fatalf("renew: %d, cookie %q", code, renewed)
+	}
+	if n := indexLen(t, h, "ann"); n != 1 {
+		t.Errorf("after Renew the index has %d entries, want 1", n)
+	}
+}
+
+// Destroy of a session that failed to load still deletes what the request
+// presented, and reports success.
+func TestDestroyAfterAFailedLoad(t *testing.T) {
+	m, h := newHookManager(t, discard())
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/new" {
+			m.Get(r.Context()).Name = "ann"
+			return
+		}
+		if err := m.Destroy(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	_, token := do("/new", "")
+	h.failLoad.Store(true)
+	if code, cookie := do("/logout", token); code != http.StatusOK || cookie != "-" {
+		t.Errorf("Destroy after a failed load: %d, cookie %q; want 200 and the cookie expired", code, cookie)
+	}
+	h.failLoad.Store(false)
+	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+		t.Error("the session survived Destroy")
 	}
 }

@@ -192,3 +192,24 @@ func TestStoreContextAllocations(t *testing.T) {
 		t.Errorf("%v allocations per store call context, want at most 1", n)
 	}
 }
+
+// A call's channel closes at the first step end at or after its deadline:
+// less than one step late, wherever in a step the deadline falls; the
+// clock remembers the latest step for the calls that follow.
+func TestDeadlineClockRoundsUpToTheStep(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const step = 10 * time.Millisecond
+		c := newDeadlineClock(deadlineSteps * step)
+		defer c.close()
+		for _, off := range []time.Duration{0, time.Nanosecond, step / 2, step - time.Nanosecond, step} {
+			deadline := c.base.Add(64*step + off)
+			tk := c.tick(deadline)
+			if late := tk.at.Sub(deadline); late < 0 || late >= step {
+				t.Errorf("deadline %v into a step: closes %v after it, want within [0, %v)", off, late, step)
+			}
+			if l := c.latest.Load(); l != tk {
+				t.Errorf("deadline %v into a step: the latest step is %v, want the one just handed out (%v)", off, l.at.Sub(c.base), tk.at.Sub(c.base))
+			}
+		}
+	})
+}

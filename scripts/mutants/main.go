@@ -67,7 +67,7 @@ func main() {
 	pkg := flag.String("pkg", "", "the package's directory, e.g. ./store/fsstore")
 	base := flag.String("base", "", "the package's directory in the tree the report was made on, if the sources changed since")
 	statuses := flag.String("status", "NOT COVERED,LIVED", "comma-separated statuses to run again")
-	timeout := flag.Duration("timeout", 3*time.Minute, "longest test run of one mutant (longer counts as TIMED OUT)")
+	timeout := flag.Duration("timeout", 90*time.Second, "longest test run of one mutant (longer counts as TIMED OUT)")
 	run := flag.String("run", "", "go test -run pattern (default: every test)")
 	flag.Parse()
 	if *reportPath == "" || *pkg == "" {
@@ -191,6 +191,7 @@ func try(ctx context.Context, file string, line, col int, typ, pkg, run string, 
 	cmd := exec.Command("go", append(args, pkg)...)
 	out := new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // to stop the test binary too
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
@@ -206,11 +207,11 @@ func try(ctx context.Context, file string, line, col int, typ, pkg, run string, 
 		}
 		return "KILLED", nil
 	case <-time.After(timeout):
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		return "TIMED OUT", nil
 	case <-ctx.Done():
-		cmd.Process.Kill()
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 		return "", ctx.Err()
 	}

@@ -572,3 +572,16 @@ func testIdleRefreshIsThrottled(t *testing.T) {
 		t.Errorf("reads after the window: calls %v, want one rewrite then loads", got)
 	}
 }
+
+// Destroy on a request that has no session sends no cookie at all.
+func TestDestroyWithoutASessionSendsNoCookie(t *testing.T) {
+	m := mustNew[profile](t)
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Destroy(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+	if code, cookie := do("/", ""); code != http.StatusOK || cookie != "" {
+		t.Errorf("Destroy without a session: %d, cookie %q; want 200 and no cookie", code, cookie)
+	}
+}

@@ -7,6 +7,7 @@ package fsstore
 import (
 	"bytes"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -46,5 +47,26 @@ func TestNewWarnsOnlyWithoutFileLocks(t *testing.T) {
 	warned := strings.Contains(buf.String(), "refuses file locks")
 	if warned == s.d.fileLocks {
 		t.Errorf("file locks work: %v; New logged %q", s.d.fileLocks, buf.String())
+	}
+}
+
+// A record that fills the first read exactly (readGuess bytes) is still
+// checked for bytes after its end: a file with more is damaged.
+func TestRecordOfOneReadWithTrailingBytes(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, WithCleanupInterval(0), WithSync(false))
+	data := bytes.Repeat([]byte("x"), readGuess-headerSize)
+	mustSave(t, s, "k", data, time.Now().Add(time.Hour))
+	if got, found := load(t, s, "k"); !found || !bytes.Equal(got, data) {
+		t.Fatalf("a record of exactly %d bytes: found %v, %d bytes", readGuess, found, len(got))
+	}
+	f, err := os.OpenFile(s.d.locate("k").file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("junk"))
+	f.Close()
+	if _, found := load(t, s, "k"); found {
+		t.Error("a record file with bytes after its end was loaded")
 	}
 }

@@ -6,8 +6,10 @@ package fsstore
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -68,5 +70,49 @@ func TestRecordOfOneReadWithTrailingBytes(t *testing.T) {
 	f.Close()
 	if _, found := load(t, s, "k"); found {
 		t.Error("a record file with bytes after its end was loaded")
+	}
+}
+
+// DeleteExpired cleans every shard, the first one too, and leaves
+// directories that are not shards alone.
+func TestDeleteExpiredEveryShard(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, WithCleanupInterval(0), WithSync(false))
+	var keys []string
+	for i := 0; len(keys) < shardCount*4; i++ {
+		keys = append(keys, fmt.Sprint("k", i))
+	}
+	shards := map[int]bool{}
+	for _, k := range keys {
+		shards[s.d.locate(k).shard] = true
+		mustSave(t, s, k, []byte("v"), time.Now().Add(time.Second))
+	}
+	if !shards[0] {
+		t.Fatal("no key in shard 0")
+	}
+	stray := filepath.Join(dir, "sZZ")
+	if err := os.Mkdir(stray, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stray, "k"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if n, err := s.DeleteExpired(t.Context()); err != nil || n != len(keys) {
+		t.Errorf("DeleteExpired = (%d, %v), want (%d, nil)", n, err, len(keys))
+	}
+	if _, err := os.Stat(filepath.Join(stray, "k")); err != nil {
+		t.Errorf("the file in a directory that is not a shard: %v", err)
+	}
+}
+
+// Without WithCleanupInterval, expired files are removed every five minutes.
+func TestDefaultCleanupInterval(t *testing.T) {
+	if DefaultCleanupInterval != 5*time.Minute {
+		t.Errorf("DefaultCleanupInterval = %v, want 5m", DefaultCleanupInterval)
+	}
+	s := newStore(t, t.TempDir())
+	if s.cleaner == nil {
+		t.Error("no cleaner by default")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,4 +121,27 @@ func TestBackendOptionsCheckTheirClient(t *testing.T) {
 		t.Fatalf("WithMemcached(client): %v", err)
 	}
 	m.Close()
+}
+
+// The limits of the options, at their boundaries: a record limit must
+// leave room for a header (28 bytes), a key prefix is at most 64 bytes.
+func TestOptionBoundaries(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opt  sessions.Option
+		ok   bool
+	}{
+		{"max size 28", sessions.WithMaxSize(28), false},
+		{"max size 29", sessions.WithMaxSize(29), true},
+		{"prefix of 64", sessions.WithKeyPrefix(strings.Repeat("p", 64)), true},
+		{"prefix of 65", sessions.WithKeyPrefix(strings.Repeat("p", 65)), false},
+	} {
+		m, err := sessions.New[profile](c.opt)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, sessions.ErrInvalidConfig) {
+			t.Errorf("%s: New = %v, want ok %v", c.name, err, c.ok)
+		}
+		if m != nil {
+			m.Close()
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The random records are random to their last byte: every byte value
@@ -53,5 +54,20 @@ func TestFailureMessages(t *testing.T) {
 		if m := mismatch([]byte(c.got), []byte(c.want)); !strings.HasSuffix(m, "(first difference at byte "+strconv.Itoa(c.at)+")") {
 			t.Errorf("mismatch(%q, %q) = %s, want the difference at byte %d", c.got, c.want, m, c.at)
 		}
+	}
+}
+
+// The messages of the checks say what they saw.
+func TestCheckMessages(t *testing.T) {
+	if got := describeTouch(time.Now()); got != "a touch in the past" {
+		t.Errorf("describeTouch(now) = %q", got)
+	}
+	if got := describeTouch(time.Now().Add(time.Hour + 400*time.Millisecond)); got != "a touch 1h0m0s ahead" {
+		t.Errorf("describeTouch(in an hour) = %q", got)
+	}
+	s := newMapStore("")
+	err := checkOwn(t.Context(), s, "k", []byte("v"))
+	if err == nil || !strings.Contains(err.Error(), "found = false, want true") {
+		t.Errorf("checkOwn of a missing record: %v", err)
 	}
 }

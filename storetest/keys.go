@@ -32,6 +32,7 @@ func testIndependentKeys(t *testing.T, s store.Store) {
 // suffix or a prefix, and checks that each keeps its own record.
 func testSimilarKeys(t *testing.T, s store.Store) {
 	token := randomToken(tokenLen-1) + "a"
+	mustHaveLen(t, token, tokenLen)
 	base := "sess:" + token
 	keys := []string{
 		base,
@@ -60,13 +61,24 @@ func testAlphabet(t *testing.T, s store.Store) {
 		// Two tokens cover the 64 characters; the random tails keep runs
 		// against a shared backend apart.
 		tail := tokenLen - len(alphabet)/2
-		keys = append(keys,
-			prefix+alphabet[:32]+randomToken(tail),
-			prefix+alphabet[32:]+randomToken(tail),
-			prefix+randomToken(100-len(prefix)),
-		)
+		long := prefix + randomToken(100-len(prefix))
+		mustHaveLen(t, long, 100)
+		for _, half := range []string{alphabet[:32], alphabet[32:]} {
+			token := half + randomToken(tail)
+			mustHaveLen(t, token, tokenLen)
+			keys = append(keys, prefix+token)
+		}
+		keys = append(keys, long)
 	}
 	checkKeys(t, s, keys)
+}
+
+// mustHaveLen stops a check whose own test data came out of shape.
+func mustHaveLen(t *testing.T, s string, n int) {
+	t.Helper()
+	if len(s) != n {
+		t.Fatalf("storetest: built %q of %d bytes, want %d", s, len(s), n)
+	}
 }
 
 // checkKeys saves a distinct value under each key, checks each, deletes

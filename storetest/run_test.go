@@ -74,6 +74,15 @@ func TestStaleCASStorePasses(t *testing.T) {
 	}, synctest.Test)
 }
 
+// A store where the first racing writer always wins passes.
+func TestWriterZeroWinsStorePasses(t *testing.T) {
+	run(t, func(*testing.T) store.Store {
+		s := newMapStore("")
+		s.writerZeroFirst = true
+		return s
+	}, synctest.Test)
+}
+
 func TestMinimalStorePasses(t *testing.T) {
 	// Embedding hides the optional methods: their checks must skip.
 	type minimal struct{ store.Store }

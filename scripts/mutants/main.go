@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"go/build"
 	"go/scanner"
 	"go/token"
 	"log"
@@ -107,6 +108,13 @@ func main() {
 			if ctx.Err() != nil {
 				log.Fatal("interrupted")
 			}
+			if ok, err := build.Default.MatchFile(filepath.Dir(file), filepath.Base(file)); err == nil && !ok {
+				// Excluded by build constraints here: the mutant cannot be
+				// tested on this system.
+				fmt.Printf("%-9s %s %s:%d:%d (was %s)\n", "NOT BUILT", m.Type, file, line, m.Column, m.Status)
+				counts["NOT BUILT"]++
+				continue
+			}
 			status, err := try(ctx, file, line, m.Column, m.Type, *pkg, *run, *timeout)
 			if err != nil {
 				status = "SKIPPED"
@@ -117,7 +125,8 @@ func main() {
 			counts[status]++
 		}
 	}
-	fmt.Printf("killed %d, timed out %d, lived %d, skipped %d\n", counts["KILLED"], counts["TIMED OUT"], counts["LIVED"], counts["SKIPPED"])
+	fmt.Printf("killed %d, timed out %d, lived %d, skipped %d, not built here %d\n",
+		counts["KILLED"], counts["TIMED OUT"], counts["LIVED"], counts["SKIPPED"], counts["NOT BUILT"])
 	if counts["LIVED"] > 0 {
 		os.Exit(1)
 	}

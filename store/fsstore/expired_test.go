@@ -87,3 +87,21 @@ func TestFormat1FilesAreAbsentThenCleaned(t *testing.T) {
 		t.Fatalf("format-1 directories left: %v, want only the live record's", legacy)
 	}
 }
+
+// The cleanup needs only the first 16 bytes of a format-1 file (magic,
+// version, expiry): one cut short after them is still removed only once
+// it has expired.
+func TestFormat1HeaderIsEnoughForCleanup(t *testing.T) {
+	dir := t.TempDir()
+	s := newStore(t, dir, WithCleanupInterval(0), WithSync(false))
+	path := writeV1(t, dir, "session:short", time.Now().Add(time.Hour))
+	if err := os.Truncate(path, 16); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteExpired(t.Context()); err != nil || n != 0 {
+		t.Errorf("DeleteExpired = (%d, %v), want (0, nil): the cut format-1 file has not expired", n, err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("the cut format-1 file that has not expired: %v", err)
+	}
+}

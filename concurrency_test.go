@@ -226,18 +226,10 @@ func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
 	t.Cleanup(func() { inner.Close() })
 	st := &losingStore{Store: inner}
 	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(discard()))
-	ctx, err := m.Load(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Get(ctx).Name = "ann"
-	token, _, err := m.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := savedSession(t, m, "ann")
 	st.lose.Store(true)
 
-	ctx, err = m.Load(t.Context(), token)
+	ctx, err := m.Load(t.Context(), token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,15 +288,7 @@ func stallingManager(t *testing.T, timeout time.Duration) (*sessions.Manager[pro
 	t.Cleanup(func() { inner.Close() })
 	st := &stallingStore{Store: inner}
 	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithStoreTimeout(timeout), sessions.WithLogger(discard()))
-	ctx, err := m.Load(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Get(ctx).Name = "ann"
-	token, _, err := m.Commit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := savedSession(t, m, "ann")
 	return m, st, token
 }
 

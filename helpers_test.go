@@ -237,3 +237,32 @@ func (s versionedSpy) SaveIf(ctx context.Context, key string, data []byte, exp t
 }
 
 var _ store.Versioned = versionedSpy{}
+
+// savedSession saves a new session named name through the token transport
+// and returns its token.
+func savedSession(t *testing.T, m *sessions.Manager[profile], name string) string {
+	t.Helper()
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Get(ctx).Name = name
+	token, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// ownedSession starts a new session bound to owner and returns its context.
+func ownedSession(t *testing.T, m *sessions.Manager[profile], owner string) context.Context {
+	t.Helper()
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOwner(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}

@@ -312,13 +312,7 @@ func TestSetOwnerRoundTripsAndRebinding(t *testing.T) {
 func TestSessionsWithNothingStaleOnlyReads(t *testing.T) {
 	m, spy := ownerSpy(t)
 	for range 2 {
-		ctx, err := m.Load(t.Context(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.SetOwner(ctx, "ann"); err != nil {
-			t.Fatal(err)
-		}
+		ownedSession(t, m, "ann")
 	}
 	spy.take()
 	if list, err := m.Sessions(t.Context(), "ann"); err != nil || len(list) != 2 {
@@ -353,13 +347,7 @@ func TestRevokeUpdatesTheIndex(t *testing.T) {
 		sessions.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	var ids []string
 	for range 2 {
-		ctx, err := m.Load(t.Context(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.SetOwner(ctx, "ann"); err != nil {
-			t.Fatal(err)
-		}
+		ctx := ownedSession(t, m, "ann")
 		ids = append(ids, m.ID(ctx))
 	}
 	if err := m.Revoke(t.Context(), ids[0]); err != nil {

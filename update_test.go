@@ -20,15 +20,7 @@ func TestUpdateStartsFromTheStoredValue(t *testing.T) {
 			st = versionedSpy{spy}
 		}
 		m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(discard()))
-		ctx, err := m.Load(t.Context(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Get(ctx).Name = "ann"
-		token, _, err := m.Commit(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		token := savedSession(t, m, "ann")
 		var loaded []context.Context
 		for range 2 { // both loaded before either Update
 			ctx, err := m.Load(t.Context(), token)

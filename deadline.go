@@ -17,20 +17,20 @@ const deadlineSteps = 64
 // timer of their own: calls whose deadlines fall in the same step share
 // one channel, closed by one timer when the step ends. A call under a
 // context that can be cancelled needs its own channel, and gets
-// context.WithTimeout.
+// context.WithDeadline.
 type deadlineClock struct {
 	base   time.Time     // step n ends at base + n*step (monotonic)
 	step   time.Duration // at least a millisecond
 	latest atomic.Pointer[deadlineTick]
 
 	mu     sync.Mutex
-	ticks  map[time.Duration]*deadlineTick // pending, by step number
+	ticks  map[int64]*deadlineTick // pending, by step number
 	closed bool
 }
 
 // A deadlineTick is the end of one step.
 type deadlineTick struct {
-	n     time.Duration // step number
+	n     int64 // step number
 	at    time.Time
 	done  chan struct{} // closed at at
 	timer *time.Timer
@@ -40,14 +40,14 @@ func newDeadlineClock(timeout time.Duration) *deadlineClock {
 	return &deadlineClock{
 		base:  time.Now(),
 		step:  max(timeout/deadlineSteps, time.Millisecond),
-		ticks: make(map[time.Duration]*deadlineTick),
+		ticks: make(map[int64]*deadlineTick),
 	}
 }
 
 // tick returns the first step end at or after deadline, or nil once the
 // clock is closed.
 func (c *deadlineClock) tick(deadline time.Time) *deadlineTick {
-	n := (deadline.Sub(c.base) + c.step - 1) / c.step
+	n := int64((deadline.Sub(c.base) + c.step - 1) / c.step)
 	if t := c.latest.Load(); t != nil && t.n == n {
 		return t
 	}
@@ -58,7 +58,7 @@ func (c *deadlineClock) tick(deadline time.Time) *deadlineTick {
 	}
 	t := c.ticks[n]
 	if t == nil {
-		t = &deadlineTick{n: n, at: c.base.Add(n * c.step), done: make(chan struct{})}
+		t = &deadlineTick{n: n, at: c.base.Add(time.Duration(n) * c.step), done: make(chan struct{})}
 		t.timer = time.AfterFunc(time.Until(t.at), func() { c.fire(t) })
 		c.ticks[n] = t
 	}

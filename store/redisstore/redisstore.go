@@ -80,8 +80,7 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 
 // get reads the record under key for op (GET).
 func (s *Store) get(ctx context.Context, key, op string) (store.Loaded, error) {
-	cmd := s.client.B().Get().Key(s.prefix + key).Build()
-	return loaded(s.client.Do(ctx, cmd), false, op)
+	return loaded(s.client.Do(ctx, s.loadCommand(key, time.Time{})), false, op)
 }
 
 // Save stores data under key until expiresAt, as a new version (SET key

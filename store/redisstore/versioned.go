@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -54,30 +55,35 @@ func record(v store.Version, data []byte) string {
 // copied out of the reply, which rueidis hands out as an immutable string.
 // touched says whether the command moved the record's expiry.
 func loaded(res rueidis.RedisResult, touched bool, op string) (store.Loaded, error) {
-	l, data, err := loadedString(res, touched, op)
-	if l.Version != 0 {
-		l.Data = []byte(data)
+	l, err := loadedShared(res, touched, op)
+	if l.Data != nil {
+		l.Data = bytes.Clone(l.Data) // an empty record stays non-nil
 	}
 	return l, err
 }
 
-// loadedString is loaded with the data as the reply's string.
-func loadedString(res rueidis.RedisResult, touched bool, op string) (store.Loaded, string, error) {
+// loadedShared is loaded without the copy: Data aliases the reply's
+// immutable string.
+func loadedShared(res rueidis.RedisResult, touched bool, op string) (store.Loaded, error) {
 	s, err := res.ToString()
 	if rueidis.IsRedisNil(err) {
-		return store.Loaded{}, "", nil
+		return store.Loaded{}, nil
 	}
 	if err != nil {
-		return store.Loaded{}, "", fmt.Errorf("redisstore: %s: %w", op, err)
+		return store.Loaded{}, fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	if len(s) < versionLen {
-		return store.Loaded{}, "", nil
+		return store.Loaded{}, nil
 	}
 	v := store.Version(binary.BigEndian.Uint64([]byte(s[:versionLen])))
 	if v == 0 {
-		return store.Loaded{}, "", nil
+		return store.Loaded{}, nil
 	}
-	return store.Loaded{Version: v, Touched: touched}, s[versionLen:], nil
+	data := unsafe.Slice(unsafe.StringData(s[versionLen:]), len(s)-versionLen)
+	if data == nil {
+		data = []byte{} // found, and empty
+	}
+	return store.Loaded{Data: data, Version: v, Touched: touched}, nil
 }
 
 // LoadVersionShared is LoadVersion without the copy of the reply: Data
@@ -89,20 +95,15 @@ func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Ti
 	if err := s.check(op); err != nil {
 		return store.Loaded{}, err
 	}
-	var res rueidis.RedisResult
+	return loadedShared(s.client.Do(ctx, s.loadCommand(key, touch)), !touch.IsZero(), op)
+}
+
+// loadCommand is GET key, or with a non-zero touch GETEX key PXAT ms.
+func (s *Store) loadCommand(key string, touch time.Time) rueidis.Completed {
 	if touch.IsZero() {
-		res = s.client.Do(ctx, s.client.B().Get().Key(s.prefix+key).Build())
-	} else {
-		res = s.client.Do(ctx, s.getex(key, touch))
+		return s.client.B().Get().Key(s.prefix + key).Build()
 	}
-	l, data, err := loadedString(res, !touch.IsZero(), op)
-	if l.Version != 0 {
-		l.Data = unsafe.Slice(unsafe.StringData(data), len(data))
-		if l.Data == nil {
-			l.Data = []byte{}
-		}
-	}
-	return l, err
+	return s.getex(key, touch)
 }
 
 // LoadVersion returns the record stored under key with its version (GET).
@@ -115,10 +116,7 @@ func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (s
 	if err := s.check(op); err != nil {
 		return store.Loaded{}, err
 	}
-	if touch.IsZero() {
-		return s.get(ctx, key, op)
-	}
-	return loaded(s.client.Do(ctx, s.getex(key, touch)), true, op)
+	return loaded(s.client.Do(ctx, s.loadCommand(key, touch)), !touch.IsZero(), op)
 }
 
 // saveIf is the script behind SaveIf, on KEYS[1], the record:

@@ -108,10 +108,7 @@ func (s *session[T]) deleteStale(ctx context.Context) error {
 	if err := m.store.Delete(sctx, s.key); err != nil {
 		return err
 	}
-	s.ended, s.exists, s.dirty, s.refresh = true, false, false, false
-	if !s.started {
-		s.cookie = cookieExpire
-	}
+	s.end(true)
 	return nil
 }
 
@@ -196,10 +193,9 @@ func (s *session[T]) reload(ctx context.Context) error {
 	}
 	if !l.Found() || err != nil || rec.revoked || !time.Now().Before(rec.deadline) {
 		m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Renew, Revoke or expiry); this request's changes are dropped")
-		s.ended, s.exists, s.refresh, s.dirty = true, false, false, false
-		if s.cookie == cookieSet && !s.started {
-			s.cookie = cookieExpire // this request's own new token died with it
-		}
+		// Only this request's own new token died with it: an older one
+		// may be a racing login's.
+		s.end(s.cookie == cookieSet)
 		return nil
 	}
 	base := m.newValue()

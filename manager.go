@@ -232,7 +232,12 @@ func (m *Manager[T]) deadline(now time.Time) time.Time {
 
 // newValue returns a new, empty session value.
 func (m *Manager[T]) newValue() *T {
-	v := new(T)
+	return m.emptied(new(T))
+}
+
+// emptied makes the zero value *v an empty session value (an empty map
+// for a map T) and returns v.
+func (m *Manager[T]) emptied(v *T) *T {
 	if m.isMap {
 		e := reflect.ValueOf(v).Elem()
 		e.Set(reflect.MakeMap(e.Type()))

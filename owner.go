@@ -330,8 +330,5 @@ func (m *Manager[T]) endCurrent(ctx context.Context, id string) {
 	if s.key == "" || m.id(s.key) != id {
 		return
 	}
-	s.ended, s.exists, s.dirty, s.refresh = true, false, false, false
-	if !s.started {
-		s.cookie = cookieExpire
-	}
+	s.end(true)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -180,11 +179,7 @@ func (s *session[T]) newData() *T {
 		return s.m.newValue()
 	}
 	s.inlineUsed = true
-	if s.m.isMap {
-		e := reflect.ValueOf(&s.inline).Elem()
-		e.Set(reflect.MakeMap(e.Type()))
-	}
-	return &s.inline
+	return s.m.emptied(&s.inline)
 }
 
 // reset makes s a new, empty session that has no record yet.
@@ -195,6 +190,16 @@ func (s *session[T]) reset(now time.Time) {
 	s.exists, s.dirty, s.refresh = false, false, false
 	s.deadline, s.created, s.owner = s.m.deadline(now), now, ""
 	s.persistent = s.m.cfg.cookie.persistent
+}
+
+// end marks s as ended by another request: nothing of it is written any
+// more. With expireCookie, the response (if it has not started) expires
+// the cookie.
+func (s *session[T]) end(expireCookie bool) {
+	s.ended, s.exists, s.dirty, s.refresh = true, false, false, false
+	if expireCookie && !s.started {
+		s.cookie = cookieExpire
+	}
 }
 
 // renew moves the data to a new token, whose record is written at the

@@ -20,12 +20,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/sessionkit/sessions/bench/internal/benchrun"
 )
 
 // baseline is the library the others are compared with.
@@ -40,30 +40,11 @@ func main() {
 	in := flag.String("in", "", "read a saved go test output instead of running the benchmarks")
 	flag.Parse()
 
-	var out []byte
-	var runErr error
-	if *in != "" {
-		b, err := os.ReadFile(*in)
-		if err != nil {
-			fatal(err)
-		}
-		out = b
-	} else {
-		args := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem",
-			"-count", strconv.Itoa(*count), "-benchtime", *benchtime, "."}
-		fmt.Fprintf(os.Stderr, "go %s\n", strings.Join(args, " "))
-		cmd := exec.Command("go", args...)
-		cmd.Dir = *dir
-		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(&buf, os.Stderr) // progress as it comes
-		cmd.Stderr = os.Stderr
-		runErr = cmd.Run()
-		out = buf.Bytes()
-		if *raw != "" {
-			if err := os.WriteFile(*raw, out, 0o644); err != nil {
-				fatal(err)
-			}
-		}
+	args := []string{"test", "-run", "^$", "-bench", *bench, "-benchmem",
+		"-count", strconv.Itoa(*count), "-benchtime", *benchtime, "."}
+	out, runErr, err := benchrun.Output(*in, *dir, *raw, args, nil)
+	if err != nil {
+		fatal(err)
 	}
 
 	r := parse(out)
@@ -135,19 +116,6 @@ func num(s string) float64 {
 	return f
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func (r *results) print(w io.Writer) {
 	for _, h := range r.header {
 		fmt.Fprintf(w, "%s  \n", h)
@@ -178,15 +146,15 @@ func (r *results) print(w io.Writer) {
 		for _, row := range rows[st] {
 			scenario, lib, name := row[0], row[1], row[2]
 			s := r.runs[name]
-			ns := median(s.ns)
+			ns := benchrun.Median(s.ns)
 			ratio := "—"
 			if lib == baseline {
 				ratio = "1x"
-			} else if base, ok := r.runs["Sessions/"+st+"/"+scenario+"/"+baseline]; ok && median(base.ns) > 0 {
-				ratio = fmt.Sprintf("%s/%s = %sx", lib, baseline, ratioStr(ns/median(base.ns)))
+			} else if base, ok := r.runs["Sessions/"+st+"/"+scenario+"/"+baseline]; ok && benchrun.Median(base.ns) > 0 {
+				ratio = fmt.Sprintf("%s/%s = %sx", lib, baseline, ratioStr(ns/benchrun.Median(base.ns)))
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", scenario, lib,
-				group(ns), group(median(s.bytes)), group(median(s.allocs)), ratio)
+				benchrun.Group(ns), benchrun.Group(benchrun.Median(s.bytes)), benchrun.Group(benchrun.Median(s.allocs)), ratio)
 		}
 	}
 	fmt.Fprintln(w, "\ngorilla/sessions has no idle timeout: it has no idle-readonly rows. "+
@@ -195,7 +163,7 @@ func (r *results) print(w io.Writer) {
 		if strings.HasPrefix(name, "Baseline/") {
 			s := r.runs[name]
 			fmt.Fprintf(w, "Harness alone (%s, no sessions): %s ns/op, %s B/op, %s allocs/op.\n",
-				strings.TrimPrefix(name, "Baseline/"), trim(median(s.ns)), group(median(s.bytes)), group(median(s.allocs)))
+				strings.TrimPrefix(name, "Baseline/"), trim(benchrun.Median(s.ns)), benchrun.Group(benchrun.Median(s.bytes)), benchrun.Group(benchrun.Median(s.allocs)))
 		}
 	}
 }
@@ -212,20 +180,7 @@ func ratioStr(x float64) string {
 
 func trim(x float64) string {
 	if x >= 100 {
-		return group(x)
+		return benchrun.Group(x)
 	}
 	return strconv.FormatFloat(x, 'f', 1, 64)
-}
-
-// group formats x rounded to an integer with thousands separators.
-func group(x float64) string {
-	s := strconv.FormatFloat(x, 'f', 0, 64)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

@@ -24,13 +24,14 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sessionkit/sessions/bench/internal/benchrun"
 )
 
 func main() {
@@ -42,36 +43,15 @@ func main() {
 	in := flag.String("in", "", "read a saved go test output instead of running the benchmarks")
 	flag.Parse()
 
-	var out []byte
-	var runErr error
-	if *in != "" {
-		b, err := os.ReadFile(*in)
-		if err != nil {
-			fatal(err)
-		}
-		out = b
-	} else {
-		pattern := "^BenchmarkWire$"
-		if *bench != "" {
-			pattern += "/" + *bench
-		}
-		args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", "1",
-			"-benchtime", *benchtime, "-timeout", "0", ".", "-args", "-wire.rounds", strconv.Itoa(*rounds)}
-		fmt.Fprintf(os.Stderr, "go %s\n", strings.Join(args, " "))
-		cmd := exec.Command("go", args...)
-		cmd.Dir = *dir
-		var buf bytes.Buffer
-		cmd.Stdout = io.MultiWriter(&buf, os.Stderr)
-		cmd.Stderr = os.Stderr
-		stop := watchLoad()
-		runErr = cmd.Run()
-		buf.Write(stop())
-		out = buf.Bytes()
-		if *raw != "" {
-			if err := os.WriteFile(*raw, out, 0o644); err != nil {
-				fatal(err)
-			}
-		}
+	pattern := "^BenchmarkWire$"
+	if *bench != "" {
+		pattern += "/" + *bench
+	}
+	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", "1",
+		"-benchtime", *benchtime, "-timeout", "0", ".", "-args", "-wire.rounds", strconv.Itoa(*rounds)}
+	out, runErr, err := benchrun.Output(*in, *dir, *raw, args, watchLoad)
+	if err != nil {
+		fatal(err)
 	}
 	r := parse(out)
 	if len(r.cases) == 0 {
@@ -207,19 +187,6 @@ func parse(out []byte) *results {
 	return r
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 // metric returns lib's values of unit, one per round.
 func (c *caseResult) metric(lib, unit string) []float64 {
 	var xs []float64
@@ -270,7 +237,7 @@ func (r *results) print(w io.Writer) {
 	fmt.Fprintf(w, "GOMAXPROCS %s; %d interleaved rounds; medians over the rounds; ratios: median (min–max) of the per-round ratios\n", r.procs, runs)
 	if len(r.load) > 0 {
 		fmt.Fprintf(w, "1-minute load average during the run: median %.1f, min %.1f, max %.1f (%d samples)\n",
-			median(r.load), slices.Min(r.load), slices.Max(r.load), len(r.load))
+			benchrun.Median(r.load), slices.Min(r.load), slices.Max(r.load), len(r.load))
 	}
 	for _, c := range r.cases {
 		ref, f, label := c.reference()
@@ -287,11 +254,11 @@ func (r *results) print(w io.Writer) {
 		fmt.Fprintln(w, head)
 		fmt.Fprintln(w, sep)
 		for _, lib := range c.libs {
-			row := fmt.Sprintf("| %s | %s | %s |", lib, group(median(c.metric(lib, "ns/op"))), group(median(c.metric(lib, "cpu-ns/op"))))
+			row := fmt.Sprintf("| %s | %s | %s |", lib, benchrun.Group(benchrun.Median(c.metric(lib, "ns/op"))), benchrun.Group(benchrun.Median(c.metric(lib, "cpu-ns/op"))))
 			if server {
-				row += fmt.Sprintf(" %s |", group(median(c.metric(lib, "server-cpu-ns/op"))))
+				row += fmt.Sprintf(" %s |", benchrun.Group(benchrun.Median(c.metric(lib, "server-cpu-ns/op"))))
 			}
-			row += fmt.Sprintf(" %s | %s |", group(median(c.metric(lib, "B/op"))), group(median(c.metric(lib, "allocs/op"))))
+			row += fmt.Sprintf(" %s | %s |", benchrun.Group(benchrun.Median(c.metric(lib, "B/op"))), benchrun.Group(benchrun.Median(c.metric(lib, "allocs/op"))))
 			if lib == ref {
 				row += " — | — |"
 			} else {
@@ -318,26 +285,26 @@ func (r *results) targets(w io.Writer) {
 		if c == nil {
 			continue
 		}
-		x := median(c.ratios("sessions", "bare", "ns/op", throughput))
+		x := benchrun.Median(c.ratios("sessions", "bare", "ns/op", throughput))
 		row(name+": throughput ≥ 90% of bare", fmt.Sprintf("%.0f%% (cpu-ns: %.0f%%)", 100*x,
-			100*median(c.ratios("sessions", "bare", "cpu-ns/op", throughput))), x >= 0.9)
+			100*benchrun.Median(c.ratios("sessions", "bare", "cpu-ns/op", throughput))), x >= 0.9)
 	}
 	for _, scen := range []string{"readonly", "modify"} {
 		c := r.byName["memory-100kB/"+scen]
 		if c == nil {
 			continue
 		}
-		x := median(c.ratios("scs", "sessions", "ns/op", slower))
+		x := benchrun.Median(c.ratios("scs", "sessions", "ns/op", slower))
 		row("memory 100 kB "+scen+": ≥ 2x faster than scs", fmt.Sprintf("%.1fx (cpu-ns: %.1fx)", x,
-			median(c.ratios("scs", "sessions", "cpu-ns/op", slower))), x >= 2)
+			benchrun.Median(c.ratios("scs", "sessions", "cpu-ns/op", slower))), x >= 2)
 	}
 	// B/op of a read-only request over the bare handler, against the
 	// value's size. The fixed part (the writer, the request copy, the key,
 	// the small fields) is what memory/readonly's session adds.
 	bareB, fixed := math.NaN(), math.NaN()
 	if c := r.byName["memory/readonly"]; c != nil {
-		bareB = median(c.metric("bare", "B/op"))
-		fixed = median(c.metric("sessions", "B/op")) - bareB
+		bareB = benchrun.Median(c.metric("bare", "B/op"))
+		fixed = benchrun.Median(c.metric("sessions", "B/op")) - bareB
 	}
 	for _, sz := range []struct {
 		name string
@@ -347,9 +314,9 @@ func (r *results) targets(w io.Writer) {
 		if c == nil || math.IsNaN(bareB) {
 			continue
 		}
-		extra := median(c.metric("sessions", "B/op")) - bareB
-		measured := fmt.Sprintf("%s B over bare = %.2f × value (fixed per request: %s B)", group(extra), extra/sz.n, group(fixed))
-		target := fmt.Sprintf("memory %s read-only: allocates the value at most once (B/op over bare < 2 × %s B)", sz.name, group(sz.n))
+		extra := benchrun.Median(c.metric("sessions", "B/op")) - bareB
+		measured := fmt.Sprintf("%s B over bare = %.2f × value (fixed per request: %s B)", benchrun.Group(extra), extra/sz.n, benchrun.Group(fixed))
+		target := fmt.Sprintf("memory %s read-only: allocates the value at most once (B/op over bare < 2 × %s B)", sz.name, benchrun.Group(sz.n))
 		if fixed >= sz.n {
 			fmt.Fprintf(w, "| %s | %s | n/a: the fixed part is larger than the value |\n", target, measured)
 			continue
@@ -361,7 +328,7 @@ func (r *results) targets(w io.Writer) {
 		if c == nil {
 			continue
 		}
-		extra := median(c.metric("sessions", "allocs/op")) - median(c.metric("bare", "allocs/op"))
+		extra := benchrun.Median(c.metric("sessions", "allocs/op")) - benchrun.Median(c.metric("bare", "allocs/op"))
 		row(name+": ≤ 10 allocations over bare", fmt.Sprintf("%.0f", extra), extra <= 10)
 	}
 	for _, name := range []string{"filesystem/readonly", "filesystem/readonly-parallel"} {
@@ -369,9 +336,9 @@ func (r *results) targets(w io.Writer) {
 		if c == nil {
 			continue
 		}
-		x := median(c.ratios("files=100000", "files=100", "ns/op", slower))
+		x := benchrun.Median(c.ratios("files=100000", "files=100", "ns/op", slower))
 		row(name+": 100,000 files within 1.15x of 100", fmt.Sprintf("%.2fx (cpu-ns: %.2fx)", x,
-			median(c.ratios("files=100000", "files=100", "cpu-ns/op", slower))), x <= 1.15)
+			benchrun.Median(c.ratios("files=100000", "files=100", "cpu-ns/op", slower))), x <= 1.15)
 	}
 }
 
@@ -380,7 +347,7 @@ func spread(xs []float64) string {
 	if len(xs) == 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%s (%s–%s)", ratio(median(xs)), ratio(slices.Min(xs)), ratio(slices.Max(xs)))
+	return fmt.Sprintf("%s (%s–%s)", ratio(benchrun.Median(xs)), ratio(slices.Min(xs)), ratio(slices.Max(xs)))
 }
 
 func ratio(x float64) string {
@@ -388,20 +355,4 @@ func ratio(x float64) string {
 		return strconv.FormatFloat(x, 'f', 0, 64) + "x"
 	}
 	return strconv.FormatFloat(x, 'f', 2, 64) + "x"
-}
-
-// group formats x rounded to an integer with thousands separators.
-func group(x float64) string {
-	if math.IsNaN(x) {
-		return "—"
-	}
-	s := strconv.FormatFloat(x, 'f', 0, 64)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 && c != '-' && s[i-1] != '-' {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }

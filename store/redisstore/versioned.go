@@ -155,7 +155,9 @@ return 1
 // server that does not have the script yet takes a second round trip
 // (EVAL). It is not retried on a connection failure, since a retried write
 // that did happen would report a conflict. A value longer than the
-// server's proto-max-bulk-len gives an error wrapping store.ErrTooLarge.
+// server's proto-max-bulk-len gives an error wrapping store.ErrTooLarge,
+// or the connection's error when Redis closes the connection before the
+// client has read its refusal (Save is retried then; SaveIf cannot be).
 // With WithReplicas, SaveIf returns once the replicas have the write, or
 // an error wrapping ErrNotReplicated (the write itself happened: the
 // version it was given is stale).

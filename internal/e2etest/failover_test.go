@@ -257,6 +257,9 @@ func clusterReplicas(t *testing.T, c rueidis.Client, addr string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// RESP3 sends CLUSTER NODES as a verbatim string, which rueidis hands
+	// out with its "txt:" format in front of the first node's ID.
+	nodes = strings.TrimPrefix(nodes, "txt:")
 	type node struct{ id, addr, flags, master string }
 	var all []node
 	for line := range strings.Lines(nodes) {

@@ -335,6 +335,11 @@ func (h *RedisHA) startCluster(spares int) error {
 				return fmt.Errorf("%s: %s", nd.addr, strings.Join(strings.Fields(info)[:6], " "))
 			}
 		}
+		for _, nd := range nodes {
+			if err := seesRoles(ctx, nd, ClusterHAMasters, n-ClusterHAMasters); err != nil {
+				return err
+			}
+		}
 		for _, nd := range nodes[ClusterHAMasters:] {
 			if err := linkUp(ctx, nd); err != nil {
 				return err
@@ -351,6 +356,35 @@ func (h *RedisHA) startCluster(spares int) error {
 		}
 		return nil
 	})
+}
+
+// seesRoles returns nil when nd's own view of the cluster (CLUSTER NODES)
+// has the given numbers of masters and replicas: a node learns the others'
+// roles by gossip, after they have taken them.
+func seesRoles(ctx context.Context, nd *haNode, masters, replicas int) error {
+	nodes, err := nd.client.Do(ctx, nd.client.B().ClusterNodes().Build()).ToString()
+	if err != nil {
+		return err
+	}
+	m, r := 0, 0
+	for _, line := range strings.Split(strings.TrimSpace(nodes), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 3 {
+			continue
+		}
+		for _, flag := range strings.Split(fields[2], ",") {
+			switch flag {
+			case "master":
+				m++
+			case "slave":
+				r++
+			}
+		}
+	}
+	if m != masters || r != replicas {
+		return fmt.Errorf("%s sees %d masters and %d replicas, want %d and %d", nd.addr, m, r, masters, replicas)
+	}
+	return nil
 }
 
 // hasReplicas returns nil when the master nd has n replicas online.

@@ -155,8 +155,12 @@ func TestFailoverSentinel(t *testing.T) {
 				}
 			}
 			// Ask the Sentinels which master they hand out.
-			sentinel := failoverClient(t, rueidis.ClientOption{InitAddress: h.Addrs[:1], ForceSingleClient: true, DisableCache: true})
-			defer sentinel.Close()
+			sentinels := make([]rueidis.Client, len(h.Addrs))
+			for i, addr := range h.Addrs {
+				sentinels[i] = failoverClient(t, rueidis.ClientOption{InitAddress: []string{addr}, ForceSingleClient: true, DisableCache: true})
+				defer sentinels[i].Close()
+			}
+			sentinel := sentinels[0]
 			master := func(t *testing.T) string {
 				ctx, cancel := context.WithTimeout(t.Context(), failoverStoreTimeout)
 				defer cancel()
@@ -194,6 +198,9 @@ func TestFailoverSentinel(t *testing.T) {
 						out = append(out, net.JoinHostPort(m["ip"], m["port"]))
 					}
 					return out
+				},
+				settled: func(t *testing.T, victim string) bool {
+					return sentinelsSettled(t, sentinels, victim)
 				},
 				kill: h.Kill,
 				cut:  h.CutReplicas,
@@ -248,6 +255,34 @@ func TestFailoverStandalone(t *testing.T) {
 			})
 		})
 	}
+}
+
+// sentinelsSettled reports whether every Sentinel hands out the same
+// master, not victim, and that master has a replica in sync: after that no
+// Sentinel starts another failover, and a write can be replicated.
+func sentinelsSettled(t *testing.T, sentinels []rueidis.Client, victim string) bool {
+	ctx, cancel := context.WithTimeout(t.Context(), failoverStoreTimeout)
+	defer cancel()
+	master := ""
+	for _, c := range sentinels {
+		v, err := c.Do(ctx, c.B().SentinelGetMasterAddrByName().Master(testbackend.SentinelMasterSet).Build()).AsStrSlice()
+		if err != nil || len(v) != 2 {
+			return false
+		}
+		addr := net.JoinHostPort(v[0], v[1])
+		if addr == victim || (master != "" && addr != master) {
+			return false
+		}
+		master = addr
+	}
+	c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{master}, ForceSingleClient: true, DisableCache: true, DisableRetry: true,
+		Dialer: net.Dialer{Timeout: failoverStoreTimeout}})
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	info, err := c.Do(ctx, c.B().Info().Section("replication").Build()).ToString()
+	return err == nil && strings.Contains(info, "role:master") && strings.Contains(info, ",state=online,")
 }
 
 // clusterReplicas returns the addresses of the replicas of the master at
@@ -356,6 +391,11 @@ type failoverEnv struct {
 	victim func(t *testing.T, c rueidis.Client, keys []string) (addr string, affected []bool)
 	// promoted reports whether another master than victim serves key.
 	promoted func(t *testing.T, c rueidis.Client, victim, key string) bool
+	// settled, if set, reports whether the deployment has settled after
+	// the promotion: a second failover (Sentinels may fail over the new
+	// master again) can still fail requests until it has. Traffic counts
+	// as recovered only from then on.
+	settled func(t *testing.T, victim string) bool
 	// replicasOf returns the addresses of the replicas of a master.
 	replicasOf func(t *testing.T, c rueidis.Client, master string) []string
 	// kill kills a node's container; cut cuts a master off from its
@@ -369,7 +409,7 @@ type failoverClientState struct {
 	id        int
 	http      *http.Client
 	token     atomic.Pointer[string] // the session cookie, for the cache watcher
-	killed    *atomic.Int64          // when the master was killed (UnixNano), or 0
+	settled   *atomic.Int64          // when the deployment settled after the kill (UnixNano), or 0
 	disturbed *atomic.Int64          // when the replicas were cut off or the master was killed, or 0
 
 	// Owned by the client's goroutine until the traffic stops.
@@ -380,7 +420,7 @@ type failoverClientState struct {
 
 	// For the warm-up and recovery checks while traffic runs.
 	ok       atomic.Int64 // 2xx answers
-	streak   atomic.Int64 // 2xx in a row among requests started after the kill
+	streak   atomic.Int64 // 2xx in a row among requests started after the deployment settled
 	lastFail atomic.Int64 // when the last failed request ended (UnixNano)
 }
 
@@ -415,8 +455,11 @@ func runFailover(t *testing.T, env failoverEnv) {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
+	// The manager's last log lines tell why a request failed after the
+	// recovery, where the client only sees a 500.
+	mlog := &logTail{}
 	m, err := sessions.New[failoverData](sessions.WithStore(st), sessions.WithStoreTimeout(failoverStoreTimeout),
-		sessions.WithKeyPrefix(prefix), sessions.WithLogger(quiet))
+		sessions.WithKeyPrefix(prefix), sessions.WithLogger(slog.New(slog.NewTextHandler(mlog, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,11 +510,11 @@ func runFailover(t *testing.T, env failoverEnv) {
 	transport := &http.Transport{MaxIdleConnsPerHost: failoverClients}
 	defer transport.CloseIdleConnections()
 
-	var killed, disturbed atomic.Int64
+	var disturbed, settled atomic.Int64
 	clients := make([]*failoverClientState, failoverClients)
 	for i := range clients {
 		jar, _ := cookiejar.New(nil)
-		clients[i] = &failoverClientState{id: i, killed: &killed, disturbed: &disturbed,
+		clients[i] = &failoverClientState{id: i, disturbed: &disturbed, settled: &settled,
 			// The timeout catches a hang, far above the bound asserted.
 			http: &http.Client{Transport: transport, Jar: jar, Timeout: 10 * failoverStoreTimeout}}
 	}
@@ -526,7 +569,6 @@ func runFailover(t *testing.T, env failoverEnv) {
 		time.Sleep(failoverLag - time.Since(disturbedAt))
 	}
 	killedAt := time.Now()
-	killed.Store(killedAt.UnixNano())
 	env.kill(t, victim)
 	// The master dies somewhere in the Docker call: replies it sent
 	// before may arrive until it returns.
@@ -543,7 +585,13 @@ func runFailover(t *testing.T, env failoverEnv) {
 				env.logs(t)
 			}
 		}
-		if promotedAfter > 0 && allClients(clients, func(c *failoverClientState) bool { return c.streak.Load() >= failoverRecovered }) {
+		if promotedAfter > 0 && settled.Load() == 0 && (env.settled == nil || env.settled(t, victim)) {
+			settled.Store(time.Now().UnixNano())
+			if env.settled != nil {
+				t.Logf("the deployment settled %v after the kill", since.Round(time.Millisecond))
+			}
+		}
+		if settled.Load() != 0 && allClients(clients, func(c *failoverClientState) bool { return c.streak.Load() >= failoverRecovered }) {
 			var last int64
 			for _, c := range clients {
 				last = max(last, c.lastFail.Load())
@@ -577,7 +625,8 @@ func runFailover(t *testing.T, env failoverEnv) {
 		res.Body.Close()
 		n, err := strconv.Atoi(string(body))
 		if res.StatusCode != http.StatusOK || err != nil {
-			t.Fatalf("final read of client %d: %d %q", c.id, res.StatusCode, body)
+			env.logs(t)
+			t.Fatalf("final read of client %d: %d %q; the manager's last log lines:\n%s", c.id, res.StatusCode, body, mlog)
 		}
 		c.observe(n)
 	}
@@ -593,7 +642,8 @@ func runFailover(t *testing.T, env failoverEnv) {
 		acked := time.Now()
 		n, err := strconv.Atoi(string(body))
 		if res.StatusCode != http.StatusOK || err != nil {
-			t.Fatalf("write after recovery: %d %q", res.StatusCode, body)
+			env.logs(t)
+			t.Fatalf("write after recovery: %d %q; the manager's last log lines:\n%s", res.StatusCode, body, mlog)
 		}
 		for {
 			ctx, err := cm.Load(t.Context(), *c.token.Load())
@@ -659,7 +709,7 @@ func (c *failoverClientState) run(t *testing.T, base string, u *url.URL, stop <-
 		if c.token.Load() == nil {
 			op = "/inc" // create the session first
 		}
-		afterKill := c.killed.Load() != 0
+		afterSettled := c.settled.Load() != 0
 		r := failoverRequest{op: op, start: time.Now(), afterDisturbed: c.disturbed.Load() != 0}
 		res, err := c.http.Get(base + op)
 		var body []byte
@@ -677,7 +727,7 @@ func (c *failoverClientState) run(t *testing.T, base string, u *url.URL, stop <-
 			continue
 		}
 		c.ok.Add(1)
-		if afterKill {
+		if afterSettled {
 			c.streak.Add(1)
 		}
 		for _, ck := range c.http.Jar.Cookies(u) {
@@ -872,4 +922,26 @@ func countTrue(bs []bool) int {
 func sessionKey(prefix, token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return prefix + base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// logTail is an io.Writer that keeps the last lines written to it.
+type logTail struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logTail) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, string(p))
+	if len(l.lines) > 20 {
+		l.lines = slices.Delete(l.lines, 0, len(l.lines)-20)
+	}
+	return len(p), nil
+}
+
+func (l *logTail) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "")
 }

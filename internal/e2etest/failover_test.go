@@ -95,7 +95,7 @@ func TestFailoverCluster(t *testing.T) {
 		t.Run(scenarioName(sc.replicas, sc.lag), func(t *testing.T) {
 			h := testbackend.RedisClusterHA(t, 1)
 			// Goroutines of the deployment's start are not the test's.
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 			runFailover(t, failoverEnv{
 				replicas: sc.replicas,
 				lag:      sc.lag,
@@ -144,7 +144,7 @@ func TestFailoverSentinel(t *testing.T) {
 		t.Run(scenarioName(sc.replicas, sc.lag), func(t *testing.T) {
 			h := testbackend.RedisSentinelHA(t)
 			// Goroutines of the deployment's start are not the test's.
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 			sentinelOpt := func() rueidis.ClientOption {
 				return rueidis.ClientOption{
 					InitAddress: h.Addrs,
@@ -226,7 +226,7 @@ func TestFailoverStandalone(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			h := testbackend.RedisRestartable(t, sc.flags...)
 			// Goroutines of the server's start are not the test's.
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			defer verifyNoLeaks(t, goleak.IgnoreCurrent())
 			addr := h.Addrs[0]
 			runFailover(t, failoverEnv{
 				durable: sc.durable,

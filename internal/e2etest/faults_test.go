@@ -517,7 +517,7 @@ func faultTraffic(t *testing.T, b faultBackend, f *testbackend.Faulty) []faultRo
 		c.Close()
 	}
 	closeClient()
-	goleak.VerifyNone(t, before)
+	verifyNoLeaks(t, before)
 	return rows
 }
 

@@ -2,8 +2,6 @@ package sessions_test
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -22,31 +20,8 @@ import (
 func TestRenewCannotResurrectAnEndedSession(t *testing.T) {
 	for _, end := range []string{"destroy", "revokeowner", "revoke"} {
 		t.Run(end, func(t *testing.T) {
-			m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
-			loaded, release := make(chan struct{}), make(chan struct{})
-			do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
-				ctx := r.Context()
-				switch r.URL.Path {
-				case "/login":
-					m.Get(ctx).Name = "me"
-					m.SetOwner(ctx, "ann")
-				case "/slowrenew":
-					m.Get(ctx)
-					loaded <- struct{}{}
-					<-release
-					m.Renew(ctx)
-				case "/destroy":
-					m.Destroy(ctx)
-				case "/revokeowner":
-					m.RevokeOwner(ctx, "ann")
-				case "/revoke":
-					m.Revoke(ctx, m.ID(ctx))
-				case "/visit":
-					m.Get(ctx).Visits++
-				case "/read":
-					fmt.Fprint(w, m.Get(ctx).Name)
-				}
-			})
+			m := mustNew[profile](t, sessions.WithLogger(discard()))
+			do, loaded, release := slowRenewServer(t, m, "ann")
 			_, token := do("/login", "")
 			type answer struct {
 				code   int
@@ -107,7 +82,7 @@ func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
 	}
 	t.Cleanup(func() { inner.Close() })
 	st := &pausingStore{memstoreVersioned: inner, paused: make(chan struct{}), resume: make(chan struct{})}
-	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(slog.New(slog.DiscardHandler)))
+	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(discard()))
 	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		switch r.URL.Path {
@@ -158,22 +133,8 @@ func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
 // it: the renewed session lives on under its new token, the old one is
 // gone.
 func TestRenewSurvivesARacingModify(t *testing.T) {
-	m := mustNew[profile](t, sessions.WithLogger(slog.New(slog.DiscardHandler)))
-	loaded, release := make(chan struct{}), make(chan struct{})
-	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		switch r.URL.Path {
-		case "/login":
-			m.Get(ctx).Name = "me"
-		case "/slowrenew":
-			m.Get(ctx)
-			loaded <- struct{}{}
-			<-release
-			m.Renew(ctx)
-		case "/visit":
-			m.Get(ctx).Visits++
-		}
-	})
+	m := mustNew[profile](t, sessions.WithLogger(discard()))
+	do, loaded, release := slowRenewServer(t, m, "")
 	_, token := do("/login", "")
 	got := make(chan string)
 	go func() { _, c := do("/slowrenew", token); got <- c }()
@@ -193,4 +154,37 @@ func TestRenewSurvivesARacingModify(t *testing.T) {
 	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
 		t.Errorf("the old token still names a session after Renew")
 	}
+}
+
+// slowRenewServer serves m for the renew races: /login starts a session
+// named "me" (bound to owner, if not empty); /slowrenew loads the session,
+// signals loaded, waits for release and renews; /destroy, /revokeowner
+// (of owner) and /revoke (of the request's own session) end it; /visit
+// changes it.
+func slowRenewServer(t *testing.T, m *sessions.Manager[profile], owner string) (do func(path, token string) (int, string), loaded, release chan struct{}) {
+	loaded, release = make(chan struct{}), make(chan struct{})
+	do = serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		switch r.URL.Path {
+		case "/login":
+			m.Get(ctx).Name = "me"
+			if owner != "" {
+				m.SetOwner(ctx, owner)
+			}
+		case "/slowrenew":
+			m.Get(ctx)
+			loaded <- struct{}{}
+			<-release
+			m.Renew(ctx)
+		case "/destroy":
+			m.Destroy(ctx)
+		case "/revokeowner":
+			m.RevokeOwner(ctx, owner)
+		case "/revoke":
+			m.Revoke(ctx, m.ID(ctx))
+		case "/visit":
+			m.Get(ctx).Visits++
+		}
+	})
+	return do, loaded, release
 }

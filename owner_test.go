@@ -2,8 +2,6 @@ package sessions_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -244,7 +242,7 @@ func TestOwnerIndexStaysSmall(t *testing.T) {
 	if list, _ := m.Sessions(t.Context(), "busy"); len(list) != 1 {
 		t.Errorf("%d sessions listed, want 1", len(list))
 	}
-	if n := indexEntries(t, spy.spyStore, "busy"); n != 1 {
+	if n := indexLen(t, spy.inner, "busy"); n != 1 {
 		t.Errorf("index holds %d entries after 200 logins and logouts, want 1", n)
 	}
 }
@@ -353,7 +351,7 @@ func TestRevokeUpdatesTheIndex(t *testing.T) {
 	if err := m.Revoke(t.Context(), ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if n := indexEntries(t, spy.spyStore, "ann"); n != 1 {
+	if n := indexLen(t, spy.inner, "ann"); n != 1 {
 		t.Errorf("after revoking one of two sessions the index has %d entries, want 1", n)
 	}
 	if list, err := m.Sessions(t.Context(), "ann"); err != nil || len(list) != 1 || list[0].ID != ids[1] {
@@ -430,17 +428,6 @@ func newHookManager(t *testing.T, logger *slog.Logger) (*sessions.Manager[profil
 	return mustNew[profile](t, sessions.WithStore(h), sessions.WithLogger(logger)), h
 }
 
-// indexLen is the number of entries in owner's index (default key prefix).
-func indexLen(t *testing.T, h *hookStore, owner string) int {
-	t.Helper()
-	sum := sha256.Sum256([]byte(owner))
-	b, found, err := h.Store.Load(t.Context(), "session:owner:"+base64.RawURLEncoding.EncodeToString(sum[:]))
-	if err != nil || !found {
-		return 0
-	}
-	return (len(b) - len("sidx1")) / 59
-}
-
 // An index entry whose session record never came (the save after SetOwner
 // failed) stays listed-as-pending for the grace period, a minute, and
 // Sessions drops it once the grace is over, without a warning.
@@ -457,7 +444,7 @@ func TestPendingEntryPrunedAfterTheGrace(t *testing.T) {
 			t.Fatal("SetOwner succeeded though the record could not be saved")
 		}
 		h.failSave.Store(false)
-		if n := indexLen(t, h, "ann"); n != 1 {
+		if n := indexLen(t, h.Store, "ann"); n != 1 {
 			t.Fatalf("after the failed SetOwner the index has %d entries, want the pending one", n)
 		}
 		list := func() int {
@@ -469,12 +456,12 @@ func TestPendingEntryPrunedAfterTheGrace(t *testing.T) {
 			return len(l)
 		}
 		time.Sleep(time.Minute)
-		if n := list(); n != 0 || indexLen(t, h, "ann") != 1 {
-			t.Errorf("at the end of the grace: %d listed, %d in the index; want 0 and the pending entry kept", n, indexLen(t, h, "ann"))
+		if n := list(); n != 0 || indexLen(t, h.Store, "ann") != 1 {
+			t.Errorf("at the end of the grace: %d listed, %d in the index; want 0 and the pending entry kept", n, indexLen(t, h.Store, "ann"))
 		}
 		time.Sleep(time.Nanosecond)
-		if n := list(); n != 0 || indexLen(t, h, "ann") != 0 {
-			t.Errorf("after the grace: %d listed, %d in the index; want 0 and 0", n, indexLen(t, h, "ann"))
+		if n := list(); n != 0 || indexLen(t, h.Store, "ann") != 0 {
+			t.Errorf("after the grace: %d listed, %d in the index; want 0 and 0", n, indexLen(t, h.Store, "ann"))
 		}
 		if logs.Len() != 0 {
 			t.Errorf("logged:\n%s", logs.String())
@@ -486,14 +473,7 @@ func TestPendingEntryPrunedAfterTheGrace(t *testing.T) {
 // ended all the same, and counted.
 func TestRevokeOwnerEndsARecordThatAppearsMeanwhile(t *testing.T) {
 	m, h := newHookManager(t, discard())
-	ctx, err := m.Load(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.SetOwner(ctx, "ann"); err != nil {
-		t.Fatal(err)
-	}
-	token, _, err := m.Commit(ctx)
+	token, _, err := m.Commit(ownedSession(t, m, "ann"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +511,7 @@ func TestRenewOfABoundSession(t *testing.T) {
 	if code, renewed := do("/renew", token); code != http.StatusOK || renewed == "" || renewed == token {
 		t.Fatalf("renew: %d, cookie %q", code, renewed)
 	}
-	if n := indexLen(t, h, "ann"); n != 1 {
+	if n := indexLen(t, h.Store, "ann"); n != 1 {
 		t.Errorf("after Renew the index has %d entries, want 1", n)
 	}
 }

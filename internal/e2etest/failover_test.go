@@ -311,29 +311,17 @@ func clusterReplicas(t *testing.T, c rueidis.Client, addr string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// RESP3 sends CLUSTER NODES as a verbatim string, which rueidis hands
-	// out with its "txt:" format in front of the first node's ID.
-	nodes = strings.TrimPrefix(nodes, "txt:")
-	type node struct{ id, addr, flags, master string }
-	var all []node
-	for line := range strings.Lines(nodes) {
-		f := strings.Fields(line)
-		if len(f) < 4 {
-			continue
-		}
-		a, _, _ := strings.Cut(f[1], "@")
-		all = append(all, node{f[0], a, f[2], f[3]})
-	}
+	all := testbackend.ParseClusterNodes(nodes)
 	var id string
 	for _, n := range all {
-		if n.addr == addr {
-			id = n.id
+		if n.Addr == addr {
+			id = n.ID
 		}
 	}
 	var out []string
 	for _, n := range all {
-		if n.master == id && strings.Contains(n.flags, "slave") {
-			out = append(out, n.addr)
+		if n.MasterID == id && n.Is("slave") {
+			out = append(out, n.Addr)
 		}
 	}
 	if len(out) == 0 {

@@ -367,18 +367,12 @@ func seesRoles(ctx context.Context, nd *haNode, masters, replicas int) error {
 		return err
 	}
 	m, r := 0, 0
-	for _, line := range strings.Split(strings.TrimSpace(nodes), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 3 {
-			continue
-		}
-		for _, flag := range strings.Split(fields[2], ",") {
-			switch flag {
-			case "master":
-				m++
-			case "slave":
-				r++
-			}
+	for _, n := range ParseClusterNodes(nodes) {
+		switch {
+		case n.Is("master"):
+			m++
+		case n.Is("slave"):
+			r++
 		}
 	}
 	if m != masters || r != replicas {

@@ -152,3 +152,15 @@ func roundTripSQL(t *testing.T, db *sql.DB, q string) {
 		t.Fatalf("%s = %d, %v; want 7", q, n, err)
 	}
 }
+
+// ParseClusterNodes reads CLUSTER NODES with or without RESP3's "txt:"
+// prefix, bus ports cut off.
+func TestParseClusterNodes(t *testing.T) {
+	reply := "txt:aaa 10.0.0.1:7000@17000,host myself,master - 0 0 1 connected 0-8191\n" +
+		"bbb 10.0.0.2:7001@17001,host slave aaa 0 0 1 connected\n"
+	got := testbackend.ParseClusterNodes(reply)
+	if len(got) != 2 || got[0].ID != "aaa" || got[0].Addr != "10.0.0.1:7000" || !got[0].Is("master") || got[0].Is("slave") ||
+		got[1].MasterID != "aaa" || got[1].Addr != "10.0.0.2:7001" || !got[1].Is("slave") {
+		t.Errorf("ParseClusterNodes = %+v", got)
+	}
+}

@@ -137,13 +137,19 @@ func (s *mapStore) newVersion(key string) store.Version {
 	return s.last
 }
 
+// neverExpires reports whether the bug bugFarPastNeverExpires stores a
+// record with deadline expiresAt as one that never expires.
+func (s *mapStore) neverExpires(expiresAt time.Time) bool {
+	return s.bug == bugFarPastNeverExpires && time.Since(expiresAt) > time.Hour
+}
+
 // put stores a record, or removes it when expiresAt has passed, and
 // returns its version. The caller holds s.mu.
 func (s *mapStore) put(key string, data []byte, expiresAt time.Time, v store.Version) store.Version {
 	if s.bug != bugAliasSave {
 		data = append([]byte(nil), data...)
 	}
-	if s.bug == bugFarPastNeverExpires && time.Since(expiresAt) > time.Hour {
+	if s.neverExpires(expiresAt) {
 		expiresAt = time.Time{}
 	} else if !time.Now().Before(expiresAt) {
 		if s.bug != bugPastNeverExpires {
@@ -179,7 +185,7 @@ func (s *mapStore) touch(key string, expiresAt time.Time) (record, bool) {
 	if s.bug == bugTouchChangesVersion {
 		v = s.newVersion(key)
 	}
-	if s.bug == bugFarPastNeverExpires && time.Since(expiresAt) > time.Hour {
+	if s.neverExpires(expiresAt) {
 		s.m[key] = record{r.data, time.Time{}, v}
 	} else if !time.Now().Before(expiresAt) {
 		s.remove(key)

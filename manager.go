@@ -24,15 +24,15 @@ type Manager[T any] struct {
 	cfg         config
 	store       store.Store
 	ownsStore   bool
-	versioned   store.Versioned   // nil when the store has no conditional writes
-	shared      sharedLoader      // nil when the store has no uncopied load
-	sharedSave  sharedSaver       // nil when the store has no uncopied conditional write
-	unbounded   bool              // the store never waits: no timer per call
-	deadlines   *deadlineClock    // bounds calls that cannot be cancelled; nil without a store timeout
-	loadToucher store.LoadToucher // nil when the store cannot load and touch
-	zero        []byte            // encoding of a zero T: an untouched session
-	isMap       bool              // T is a map: new values start as empty maps
-	keyLocks    [64]chan struct{} // serialize this process's writes of one key
+	versioned   store.Versioned               // nil when the store has no conditional writes
+	shared      sharedLoader                  // nil when the store has no uncopied load
+	sharedSave  sharedSaver                   // nil when the store has no uncopied conditional write
+	unbounded   bool                          // the store never waits: no timer per call
+	deadlines   *deadlineClock                // bounds calls that cannot be cancelled; nil without a store timeout
+	loadToucher store.LoadToucher             // nil when the store cannot load and touch
+	zero        []byte                        // encoding of a zero T: an untouched session
+	isMap       bool                          // T is a map: new values start as empty maps
+	keyLocks    [keyLockStripes]chan struct{} // serialize this process's writes of one key
 	keySeed     maphash.Seed
 	closeOnce   sync.Once
 	closeErr    error
@@ -335,6 +335,16 @@ func (m *Manager[T]) lockKey(key string) chan struct{} {
 	if wait <= 0 {
 		wait = DefaultStoreTimeout
 	}
+	if m.deadlines != nil {
+		if t := m.deadlines.tick(time.Now().Add(wait)); t != nil {
+			select {
+			case sem <- struct{}{}:
+				return sem
+			case <-t.done:
+				return nil
+			}
+		}
+	}
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
@@ -344,6 +354,11 @@ func (m *Manager[T]) lockKey(key string) chan struct{} {
 		return nil
 	}
 }
+
+// keyLockStripes is how many locks lockKey spreads keys over: two
+// sessions written at once share one with a chance of 1 in keyLockStripes,
+// and then one waits for the other's round trip.
+const keyLockStripes = 1024
 
 // unlockKey releases what lockKey took.
 func unlockKey(sem chan struct{}) {

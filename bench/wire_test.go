@@ -221,6 +221,7 @@ var wireCases = func() []wireCase {
 	cs := []wireCase{
 		{name: "redis/readonly-parallel", parallel: true, libs: []wireLib{
 			{"bare", bareRedis(wireGet)},
+			{"floor", floorRedis(wireGet)},
 			{"sessions", sessionsWireRedis(kindReadonly, false)},
 		}},
 		{name: "redis/readonly-parallel-live", parallel: true, live: true, libs: []wireLib{
@@ -229,11 +230,13 @@ var wireCases = func() []wireCase {
 		}},
 		{name: "redis/idle-readonly-parallel", parallel: true, libs: []wireLib{
 			{"bare", bareRedis(wireGetex)},
+			{"floor", floorRedis(wireGetex)},
 			{"sessions", sessionsWireRedis(kindReadonly, true)},
 		}},
 		{name: "redis/modify-parallel", parallel: true, libs: []wireLib{
 			{"bare", bareRedis(wireSaveIf)},
 			{"bare-set", bareRedis(wireSet)},
+			{"floor", floorRedis(wireSaveIf)},
 			{"sessions", sessionsWireRedis(kindModify, false)},
 		}},
 		{name: "memory/readonly", libs: []wireLib{
@@ -323,6 +326,15 @@ return 1
 	saveIfSHA1 = "2d26b8259af362da4c74cbdbe8bc2366e6d4a5b5"
 )
 
+// loadSaveIf loads saveIfScript into the Redis server, so that its
+// EVALSHA finds it, and checks that it is still redisstore's script.
+func loadSaveIf(b *testing.B, client rueidis.Client) {
+	sha, err := client.Do(context.Background(), client.B().ScriptLoad().Script(saveIfScript).Build()).ToString()
+	if err != nil || sha != saveIfSHA1 {
+		b.Fatalf("SCRIPT LOAD: %q, %v; redisstore's script is %s: update saveIfScript", sha, err, saveIfSHA1)
+	}
+}
+
 // bareRedis is a handler without sessions that sends op's commands, with
 // the same rueidis client as the sessions rows, on a session record the
 // manager wrote (one per client, so the values have the same size). Its
@@ -333,12 +345,8 @@ func bareRedis(op wireOp) func(*wire, *testing.B) func(*testing.B) *wireClient {
 	return func(w *wire, b *testing.B) func(*testing.B) *wireClient {
 		client, _ := w.redisClient(b)
 		m, prefix := w.redisManager(b, "bare", false)
-		ctx := context.Background()
 		if op == wireSaveIf {
-			sha, err := client.Do(ctx, client.B().ScriptLoad().Script(saveIfScript).Build()).ToString()
-			if err != nil || sha != saveIfSHA1 {
-				b.Fatalf("SCRIPT LOAD: %q, %v; redisstore's script is %s: update saveIfScript", sha, err, saveIfSHA1)
-			}
+			loadSaveIf(b, client)
 		}
 		return func(b *testing.B) *wireClient {
 			cookie := createWire(b, m, seed)

@@ -335,22 +335,29 @@ func (m *Manager[T]) lockKey(key string) chan struct{} {
 	if wait <= 0 {
 		wait = DefaultStoreTimeout
 	}
+	// The shared tick of the store timeout where there is one, else a
+	// timer of its own; the other channel stays nil.
+	var (
+		t     *deadlineTick
+		tick  <-chan struct{}
+		timer <-chan time.Time
+	)
 	if m.deadlines != nil {
-		if t := m.deadlines.tick(time.Now().Add(wait)); t != nil {
-			select {
-			case sem <- struct{}{}:
-				return sem
-			case <-t.done:
-				return nil
-			}
-		}
+		t = m.deadlines.tick(time.Now().Add(wait))
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+	if t != nil {
+		tick = t.done
+	} else {
+		tm := time.NewTimer(wait)
+		defer tm.Stop()
+		timer = tm.C
+	}
 	select {
 	case sem <- struct{}{}:
 		return sem
-	case <-timer.C:
+	case <-tick:
+		return nil
+	case <-timer:
 		return nil
 	}
 }

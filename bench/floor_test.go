@@ -1,18 +1,11 @@
 package bench
 
 import (
-	"context"
-	"encoding/binary"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unsafe"
-
-	"github.com/redis/rueidis"
 
 	"github.com/sessionkit/sessions"
 )
@@ -43,14 +36,7 @@ func floorRedis(op wireOp) func(*wire, *testing.B) func(*testing.B) *wireClient 
 				return
 			}
 			key := prefix + storeKeyOf(token)
-			var res rueidis.RedisResult
-			if op == wireGetex {
-				at := time.Now().Add(idleTimeout).UnixMilli()
-				res = client.Do(r.Context(), client.B().Getex().Key(key).PxatMillisecondsTimestamp(at).Build())
-			} else {
-				res = client.Do(r.Context(), client.B().Get().Key(key).Build())
-			}
-			rec, err := res.ToString() // the reply's string, not a copy
+			rec, err := client.Do(r.Context(), wireLoad(client, op, key)).ToString() // the reply's string, not a copy
 			if err != nil {
 				http.Error(w, fmt.Sprint("load: ", err), http.StatusInternalServerError)
 				return
@@ -68,7 +54,12 @@ func floorRedis(op wireOp) func(*wire, *testing.B) func(*testing.B) *wireClient 
 			}
 			if op == wireSaveIf {
 				d.Visits++
-				if err := floorSave(r.Context(), client, key, rec, start, codec, &d); err != nil {
+				payload, err := codec.Marshal(&d)
+				if err == nil {
+					// The same header (the owner) with the new payload.
+					err = wireSave(r.Context(), client, op, key, rec, rec[8:start], payload)
+				}
+				if err != nil {
 					http.Error(w, err.Error(), http.StatusInternalServerError)
 					return
 				}
@@ -111,23 +102,4 @@ func floorPayload(raw string) (int, error) {
 		return 0, fmt.Errorf("record version %d, payload at %d of %d", raw[version], start, len(raw))
 	}
 	return start, nil
-}
-
-// floorSave writes d as the new value of the record rec loaded from key
-// (its payload at start): the same header under a new version, sent with
-// redisstore's conditional write on the loaded version.
-func floorSave(ctx context.Context, client rueidis.Client, key, rec string, start int, codec sessions.Codec, d *userData) error {
-	payload, err := codec.Marshal(d)
-	if err != nil {
-		return fmt.Errorf("encode: %w", err)
-	}
-	var v [8]byte
-	binary.BigEndian.PutUint64(v[:], rand.Uint64()|1)
-	value := string(v[:]) + rec[8:start] + string(payload)
-	at := time.Now().Add(24 * time.Hour).UnixMilli()
-	n, err := client.Do(ctx, client.B().Evalsha().Sha1(saveIfSHA1).Numkeys(1).Key(key).Arg(rec[:8], value, strconv.FormatInt(at, 10)).Build()).AsInt64()
-	if err != nil || n != 1 {
-		return fmt.Errorf("save: %d, %v", n, err)
-	}
-	return nil
 }

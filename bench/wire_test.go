@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -352,40 +353,16 @@ func bareRedis(op wireOp) func(*wire, *testing.B) func(*testing.B) *wireClient {
 			cookie := createWire(b, m, seed)
 			key := prefix + storeKeyOf(cookie.Value)
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				ctx := r.Context()
-				var res rueidis.RedisResult
-				switch op {
-				case wireGetex:
-					at := time.Now().Add(idleTimeout).UnixMilli()
-					res = client.Do(ctx, client.B().Getex().Key(key).PxatMillisecondsTimestamp(at).Build())
-				default:
-					res = client.Do(ctx, client.B().Get().Key(key).Build())
-				}
-				rec, err := res.ToString()
+				rec, err := client.Do(r.Context(), wireLoad(client, op, key)).ToString()
 				if err != nil || len(rec) < 8 {
 					http.Error(w, fmt.Sprint("load: ", err), http.StatusInternalServerError)
 					return
 				}
 				if op == wireSaveIf || op == wireSet {
-					// A new version of the same data, as redisstore builds it.
-					var v [8]byte
-					binary.BigEndian.PutUint64(v[:], rand.Uint64()|1)
-					value := string(v[:]) + rec[8:]
-					at := time.Now().Add(24 * time.Hour).UnixMilli()
-					if op == wireSaveIf {
-						res = client.Do(ctx, client.B().Evalsha().Sha1(saveIfSHA1).Numkeys(1).Key(key).Arg(rec[:8], value, strconv.FormatInt(at, 10)).Build())
-					} else {
-						res = client.Do(ctx, client.B().Set().Key(key).Value(value).PxatMillisecondsTimestamp(at).Build())
-					}
-					if err := res.Error(); err != nil {
-						http.Error(w, fmt.Sprint("save: ", err), http.StatusInternalServerError)
+					// The same data under a new version.
+					if err := wireSave(r.Context(), client, op, key, rec, rec[8:], nil); err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
 						return
-					}
-					if op == wireSaveIf {
-						if n, err := res.AsInt64(); err != nil || n != 1 {
-							http.Error(w, "save: conflict", http.StatusInternalServerError)
-							return
-						}
 					}
 				}
 				w.Write(body)
@@ -393,6 +370,41 @@ func bareRedis(op wireOp) func(*wire, *testing.B) func(*testing.B) *wireClient {
 			return &wireClient{h: h, cookie: cookie}
 		}
 	}
+}
+
+// wireLoad is the command that loads the record under key for op: GETEX
+// with the idle timeout for wireGetex, else GET.
+func wireLoad(client rueidis.Client, op wireOp, key string) rueidis.Completed {
+	if op == wireGetex {
+		at := time.Now().Add(idleTimeout).UnixMilli()
+		return client.B().Getex().Key(key).PxatMillisecondsTimestamp(at).Build()
+	}
+	return client.B().Get().Key(key).Build()
+}
+
+// wireSave writes head followed by payload under key as a new version of
+// the record rec, as redisstore builds it: for wireSaveIf with
+// redisstore's conditional EVALSHA on rec's version, for wireSet with a
+// plain SET.
+func wireSave(ctx context.Context, client rueidis.Client, op wireOp, key, rec, head string, payload []byte) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], rand.Uint64()|1)
+	value := string(v[:]) + head + string(payload)
+	at := time.Now().Add(24 * time.Hour).UnixMilli()
+	if op == wireSet {
+		if err := client.Do(ctx, client.B().Set().Key(key).Value(value).PxatMillisecondsTimestamp(at).Build()).Error(); err != nil {
+			return fmt.Errorf("save: %w", err)
+		}
+		return nil
+	}
+	n, err := client.Do(ctx, client.B().Evalsha().Sha1(saveIfSHA1).Numkeys(1).Key(key).Arg(rec[:8], value, strconv.FormatInt(at, 10)).Build()).AsInt64()
+	if err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	if n != 1 {
+		return errors.New("save: conflict")
+	}
+	return nil
 }
 
 // storeKeyOf is the key the manager stores a session under, without its

@@ -285,17 +285,17 @@ func (r *results) targets(w io.Writer) {
 		if c == nil {
 			continue
 		}
-		x := benchrun.Median(c.ratios("sessions", "bare", "ns/op", throughput))
-		measured := fmt.Sprintf("%.0f%% (cpu-ns: %.0f%%)", 100*x, 100*benchrun.Median(c.ratios("sessions", "bare", "cpu-ns/op", throughput)))
+		pct := func(lib, ref, unit string) float64 {
+			return 100 * benchrun.Median(c.ratios(lib, ref, unit, throughput))
+		}
+		measured := fmt.Sprintf("%.0f%% (cpu-ns: %.0f%%)", pct("sessions", "bare", "ns/op"), pct("sessions", "bare", "cpu-ns/op"))
 		if slices.Contains(c.libs, "floor") {
 			// The floor is the least any session library does: what
 			// it leaves under the target is all a library may add.
 			measured += fmt.Sprintf("; floor %.0f%% (cpu-ns: %.0f%%); sessions %.0f%% of floor",
-				100*benchrun.Median(c.ratios("floor", "bare", "ns/op", throughput)),
-				100*benchrun.Median(c.ratios("floor", "bare", "cpu-ns/op", throughput)),
-				100*benchrun.Median(c.ratios("sessions", "floor", "ns/op", throughput)))
+				pct("floor", "bare", "ns/op"), pct("floor", "bare", "cpu-ns/op"), pct("sessions", "floor", "ns/op"))
 		}
-		row(name+": throughput ≥ 90% of bare", measured, x >= 0.9)
+		row(name+": throughput ≥ 90% of bare", measured, pct("sessions", "bare", "ns/op") >= 90)
 	}
 	for _, scen := range []string{"readonly", "modify"} {
 		c := r.byName["memory-100kB/"+scen]

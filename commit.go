@@ -15,39 +15,21 @@ import (
 const maxWriteAttempts = 8
 
 // commit writes what changed: the record if its encoding differs from the
-// baseline (or a Renew or RememberMe asked for it), else just the idle
-// timeout; then it deletes a stale record. It never writes for a session
-// that failed to load, nor for one that another request ended. With
-// detach, the store calls run without ctx's cancellation (see
-// commitDetached); a commit with nothing to write costs no context.
+// baseline (or a Renew, SetOwner or RememberMe asked for it), else just the
+// idle timeout. It never writes for a session that failed to load, nor for
+// one that another request ended. With detach, the store calls run without
+// ctx's cancellation (see commitDetached); a commit with nothing to write
+// costs no context.
 func (s *session[T]) commit(ctx context.Context, detach bool) error {
-	if !s.loaded || s.loadErr != nil {
+	if !s.loaded || s.loadErr != nil || s.ended {
 		return nil
 	}
 	m := s.m
-	if s.ended {
-		// Nothing of an ended session is written; a record it renewed away
-		// from must still go (a revocation may not have seen it).
-		if s.staleKey == "" {
-			return nil
-		}
-		if detach {
-			ctx = context.WithoutCancel(ctx)
-		}
-		if err := m.delete(ctx, s.staleKey); err != nil {
-			return fmt.Errorf("sessions: delete old session: %w", err)
-		}
-		s.staleKey, s.staleVer = "", 0
-		return nil
-	}
 	buf := getBuffer()
-	defer putBuffer(buf)
-	payload, err := encode(m.cfg.codec, s.data, buf) // may alias buf
-	if err != nil {
-		return fmt.Errorf("sessions: encode session: %w", err)
-	}
-	changed := s.dirty || !bytes.Equal(payload, s.saved)
-	if !changed && !s.refresh && s.staleKey == "" {
+	payload, err := encode(m.cfg.codec, s.data, buf)
+	changed := err != nil || s.dirty || !bytes.Equal(payload, s.saved)
+	putBuffer(buf)
+	if !changed && !s.refresh && s.discardKey == "" {
 		return nil
 	}
 	if detach {
@@ -55,11 +37,11 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	}
 	switch {
 	case changed:
-		if s.token == "" && s.started {
+		if !s.exists && s.started {
 			m.cfg.logger.ErrorContext(ctx, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved")
 			return nil
 		}
-		if err := s.save(ctx, payload, buf); err != nil {
+		if err := s.persist(ctx, nil); err != nil {
 			return err
 		}
 	case s.refresh:
@@ -67,100 +49,323 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 			return fmt.Errorf("sessions: refresh idle timeout: %w", err)
 		}
 	}
-	if s.staleKey != "" {
-		if err := s.deleteStale(ctx); err != nil {
-			return fmt.Errorf("sessions: delete old session: %w", err)
+	if s.discardKey != "" {
+		if err := m.delete(ctx, s.discardKey); err != nil {
+			return fmt.Errorf("sessions: delete unreadable session: %w", err)
 		}
+		s.discardKey = ""
 	}
 	return nil
 }
 
-// deleteStale deletes the record the session no longer uses. A record this
-// request renewed away from is deleted only if it is still the version
-// this request loaded: if another request ended the session meanwhile
-// (Destroy, Revoke), the renewed session ends too, so that a Renew never
-// brings an ended session back under a new token.
-func (s *session[T]) deleteStale(ctx context.Context) error {
+// persist writes the session now, as LIFECYCLE.md describes: a new
+// session gets its first token; a renewed one moves to a new token, its
+// old record turning into a forward; a session with a new owner is added
+// to that owner's index before the write and removed from the previous
+// owner's after it. Every write is conditional on the version this request
+// loaded. When another request wrote first, persist reads the record
+// again: for a live one it merges the fields this request changed into
+// the other writer's value (or, given fn, from Update, reapplies fn to it)
+// and tries again; for a forward it follows the racing Renew; for an ended
+// session it stops, with s ended and nothing written.
+func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
 	m := s.m
-	key, version := s.staleKey, s.staleVer
-	s.staleKey, s.staleVer = "", 0
-	if m.versioned == nil || version == 0 {
-		return m.delete(ctx, key)
+	if m.versioned == nil {
+		return s.persistUnversioned(ctx, fn)
 	}
-	sctx, cancel := m.storeContext(ctx)
-	defer cancel()
-	_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
-	if !errors.Is(err, store.ErrConflict) {
-		return err
+	buf := getBuffer()
+	defer putBuffer(buf)
+	w := write[T]{s: s, fn: fn, buf: buf}
+	if s.exists {
+		defer unlockKey(m.lockKey(s.key))
 	}
-	// Changed since this request loaded it: still there (another request
-	// wrote it), or ended?
-	l, err := m.loadRecord(sctx, key, time.Time{})
-	if err != nil {
-		return err
+	if !s.exists || s.renewing {
+		w.token = s.nextToken()
+		w.key = storeKey(m.cfg.keyPrefix, w.token)
 	}
-	if l.Found() {
-		if rec, err := parseRecord(l.Data); err == nil && !rec.revoked && time.Now().Before(rec.deadline) {
-			return m.store.Delete(sctx, key) // still live: the renew goes on
-		}
-	}
-	m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request during Renew; the renewed session ends too")
-	if err := m.store.Delete(sctx, s.key); err != nil {
-		return err
-	}
-	s.end(true)
-	return nil
-}
-
-// save writes payload as the session's new data: a new session gets a
-// token first. On a store with conditional writes the write only lands on
-// the version this request loaded; when another request wrote first, the
-// fields this request changed are merged into the other writer's data and
-// the write is tried again. buf is the buffer payload may alias.
-func (s *session[T]) save(ctx context.Context, payload []byte, buf *encodeBuffer) error {
-	m := s.m
-	token, key, version := s.token, s.key, s.version
-	if token == "" {
-		token = newToken()
-		key = storeKey(m.cfg.keyPrefix, token)
-		version = 0
-	}
-	defer unlockKey(m.lockKey(key))
 	for attempt := 1; ; attempt++ {
-		rec, newVersion, err := s.write(ctx, key, payload, version)
-		if err == nil {
-			if token != s.token {
-				s.token, s.key = token, key
-				s.cookie = cookieSet
+		done, err := w.attempt(ctx)
+		if done || err != nil {
+			if err != nil || s.ended {
+				w.unindex(ctx)
 			}
-			s.saved, s.version = rec[len(rec)-len(payload):], newVersion
-			s.exists, s.dirty, s.refresh = true, false, false
-			return nil
-		}
-		if !errors.Is(err, store.ErrConflict) || token != s.token {
-			return fmt.Errorf("sessions: save: %w", err)
+			return err
 		}
 		if attempt == maxWriteAttempts {
+			w.unindex(ctx)
 			return fmt.Errorf("sessions: save: %w after %d attempts", ErrConflict, attempt)
 		}
-		if err := s.reload(ctx); err != nil {
+		followed, err := s.reload(ctx)
+		if err != nil {
+			w.unindex(ctx)
 			return fmt.Errorf("sessions: save: %w", err)
 		}
 		if s.ended {
+			w.unindex(ctx)
 			return nil
 		}
-		if payload, err = encode(m.cfg.codec, s.data, buf); err != nil {
-			return fmt.Errorf("sessions: encode session: %w", err)
+		if followed && w.key != "" {
+			// A racing Renew won: this request's writes go to its session,
+			// and this request's own new token is never used.
+			w.unindex(ctx)
+			w.token, w.key = "", ""
+			s.renewing, s.next = false, ""
 		}
-		version = s.version
 	}
+}
+
+// A write is one persist call's state across its attempts.
+type write[T any] struct {
+	s         *session[T]
+	fn        func(*T) error
+	buf       *encodeBuffer
+	token     string // the new token: a new session's, or the one Renew moves to
+	key       string // its store key; "" when the session keeps its key
+	applied   bool   // fn has been applied to s.data
+	before    []byte // the encoding of s.data before fn
+	indexed   string // the owner whose index got indexedID in this call
+	indexedID string
+}
+
+// attempt makes one try: it reports done when the session is written (or
+// ended), and false when another writer came first and the caller must
+// reload.
+func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
+	s, m := w.s, w.s.m
+	payload, err := w.value()
+	if err != nil {
+		return false, err
+	}
+	target, version := s.key, s.version
+	if w.key != "" {
+		target, version = w.key, 0
+	}
+	rec, expires, err := s.record(payload)
+	if err != nil {
+		w.undo()
+		return false, err
+	}
+	// Index first: a revocation that races this write then finds the
+	// session (see RevokeOwner).
+	if s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != m.id(target)) {
+		if err := m.updateIndex(ctx, s.owner, withEntry(m.id(target), s.deadline)); err != nil {
+			w.undo()
+			return false, err
+		}
+		w.indexed, w.indexedID = s.owner, m.id(target)
+	}
+	renewing := s.exists && w.key != ""
+	if renewing {
+		// Retire the old record into a forward, conditionally on the
+		// loaded version: where the Renew takes effect.
+		if err := s.retire(ctx, m.id(w.key)); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				w.undo()
+				return false, nil
+			}
+			w.undo()
+			return false, fmt.Errorf("sessions: renew: %w", err)
+		}
+	}
+	newVersion, err := s.store(ctx, target, rec, expires, version)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrConflict) && renewing:
+		// A tombstone: a revocation ended the session during the Renew.
+		m.cfg.logger.WarnContext(ctx, "sessions: the session was revoked during Renew; the renewed session ends too")
+		s.end(false)
+		return true, nil
+	case errors.Is(err, store.ErrConflict) && w.key == "":
+		w.undo()
+		return false, nil
+	case renewing:
+		s.end(false)
+		return false, fmt.Errorf("sessions: renew: the old session was retired but the new one could not be written (the user must sign in again): %w", err)
+	default:
+		w.undo()
+		return false, fmt.Errorf("sessions: save: %w", err)
+	}
+	oldID, oldOwner := "", s.bound
+	if s.exists {
+		oldID = m.id(s.key)
+	}
+	if w.key != "" {
+		s.token, s.key = w.token, w.key
+		s.cookie, s.issued = cookieSet, true
+	}
+	s.saved, s.version = rec[len(rec)-len(payload):], newVersion
+	s.exists, s.dirty, s.refresh, s.renewing, s.next = true, false, false, false, ""
+	s.bound = s.owner
+	w.indexed, w.indexedID = "", "" // in use now
+	switch {
+	case oldOwner == "":
+	case renewing:
+		m.forget(ctx, oldOwner, oldID)
+	case oldOwner != s.owner:
+		m.forget(ctx, oldOwner, m.id(s.key))
+	}
+	return true, nil
+}
+
+// value applies fn (once per attempt) and encodes the session value.
+func (w *write[T]) value() ([]byte, error) {
+	s := w.s
+	if w.fn != nil {
+		before, err := encode(s.m.cfg.codec, s.data, w.buf)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: encode session: %w", err)
+		}
+		w.before = append(w.before[:0], before...)
+		if err := s.runUpdate(w.fn); err != nil {
+			s.restore(w.before)
+			return nil, err
+		}
+		w.applied = true
+	}
+	payload, err := encode(s.m.cfg.codec, s.data, w.buf)
+	if err != nil {
+		w.undo()
+		return nil, fmt.Errorf("sessions: encode session: %w", err)
+	}
+	return payload, nil
+}
+
+// undo takes fn's change back, so that a retry does not apply it twice
+// and a failed Update leaves the session as it was.
+func (w *write[T]) undo() {
+	if w.applied {
+		w.s.restore(w.before)
+		w.applied = false
+	}
+}
+
+// unindex takes fn's change back and removes the index entry this call
+// added, when it is not used after all.
+func (w *write[T]) unindex(ctx context.Context) {
+	w.undo()
+	if w.indexed != "" {
+		w.s.m.forget(ctx, w.indexed, w.indexedID)
+		w.indexed, w.indexedID = "", ""
+	}
+}
+
+// forget removes id from owner's index; a failure only leaves an entry
+// that Sessions prunes later.
+func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
+	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
+		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
+	}
+}
+
+// record builds the stored record of the session with payload and the
+// expiry it gets if written now, refusing a record over the size limit
+// before anything is written.
+func (s *session[T]) record(payload []byte) ([]byte, time.Time, error) {
+	m := s.m
+	size := recordSize(s.owner, payload)
+	if size > m.cfg.maxSize {
+		return nil, time.Time{}, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
+	}
+	expires := m.expiry(s.deadline, time.Now())
+	return appendRecord(make([]byte, 0, size), record{
+		deadline:   s.deadline,
+		expires:    expires,
+		created:    s.created,
+		persistent: s.persistent,
+		owner:      s.owner,
+		payload:    payload,
+	}), expires, nil
+}
+
+// retire turns the loaded record into a forward to the session's new ID,
+// if it is still the version this request loaded.
+func (s *session[T]) retire(ctx context.Context, newID string) error {
+	m := s.m
+	expires := time.Now().Add(m.pendingGrace())
+	fwd := appendRecord(nil, record{deadline: expires, expires: expires, forward: true, owner: s.owner, payload: []byte(newID)})
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	_, err := m.versioned.SaveIf(sctx, s.key, fwd, expires, s.version)
+	return err
+}
+
+// store writes rec under key until expires, conditionally on version
+// where the store can, and returns the new version.
+func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires time.Time, version store.Version) (store.Version, error) {
+	m := s.m
+	ctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	switch {
+	case m.versioned == nil:
+		return unversioned, m.store.Save(ctx, key, rec, expires)
+	case m.sharedSave != nil:
+		// rec is new and never modified: the store may keep it.
+		return m.sharedSave.SaveIfShared(ctx, key, rec, expires, version)
+	default:
+		return m.versioned.SaveIf(ctx, key, rec, expires, version)
+	}
+}
+
+// persistUnversioned is persist for a store without conditional writes:
+// last writer wins. Update starts from the stored value; a Renew writes
+// the new record, then deletes the old one.
+func (s *session[T]) persistUnversioned(ctx context.Context, fn func(*T) error) error {
+	m := s.m
+	if s.exists {
+		defer unlockKey(m.lockKey(s.key))
+		if fn != nil {
+			if _, err := s.reload(ctx); err != nil {
+				return fmt.Errorf("sessions: update: %w", err)
+			}
+			if s.ended {
+				return nil
+			}
+		}
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	w := write[T]{s: s, fn: fn, buf: buf}
+	payload, err := w.value()
+	if err != nil {
+		return err
+	}
+	rec, expires, err := s.record(payload)
+	if err != nil {
+		w.undo()
+		return err
+	}
+	key := s.key
+	if !s.exists || s.renewing {
+		w.token = s.nextToken()
+		key = storeKey(m.cfg.keyPrefix, w.token)
+	}
+	if _, err := s.store(ctx, key, rec, expires, 0); err != nil {
+		w.undo()
+		return fmt.Errorf("sessions: save: %w", err)
+	}
+	if key != s.key {
+		if s.exists {
+			if err := m.delete(ctx, s.key); err != nil {
+				m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
+			}
+		}
+		s.token, s.key = w.token, key
+		s.cookie, s.issued = cookieSet, true
+	}
+	s.saved, s.version = rec[len(rec)-len(payload):], unversioned
+	s.exists, s.dirty, s.refresh, s.renewing, s.next = true, false, false, false, ""
+	return nil
 }
 
 // slide rewrites the unchanged record to move its idle expiry. When
 // another request wrote it in the meantime, that write moved the expiry
 // already.
 func (s *session[T]) slide(ctx context.Context) error {
-	rec, version, err := s.write(ctx, s.key, s.saved, s.version)
+	rec, expires, err := s.record(s.saved)
+	if err != nil {
+		return err
+	}
+	version, err := s.store(ctx, s.key, rec, expires, s.version)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		s.refresh = false
@@ -172,79 +377,70 @@ func (s *session[T]) slide(ctx context.Context) error {
 	return nil
 }
 
-// reload reads the record again after a conflict and merges into it the
-// fields this request changed (see mergeChanges). If the record is gone,
-// expired or unreadable, another request ended the session: s is marked
-// ended and this request's changes are dropped.
-func (s *session[T]) reload(ctx context.Context) error {
-	m := s.m
-	sctx, cancel := m.storeContext(ctx)
-	l, err := m.loadRecord(sctx, s.key, time.Time{})
-	cancel()
-	if err != nil {
-		return err
-	}
-	var (
-		rec    record
-		theirs *T
-	)
-	if l.Found() {
-		rec, theirs, err = s.decode(l.Data)
-	}
-	if !l.Found() || err != nil || rec.revoked || !time.Now().Before(rec.deadline) {
-		m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Renew, Revoke or expiry); this request's changes are dropped")
-		// Only this request's own new token died with it: an older one
-		// may be a racing login's.
-		s.end(s.cookie == cookieSet)
-		return nil
-	}
-	base := m.newValue()
-	if err := m.cfg.codec.Unmarshal(s.saved, base); err != nil {
-		return fmt.Errorf("decode baseline: %w", err)
-	}
-	if err := mergeChanges(m.cfg.codec, theirs, base, s.data); err != nil {
-		return err
-	}
-	*s.data = *theirs
-	s.saved, s.version, s.deadline, s.created = rec.payload, l.Version, rec.deadline, rec.created
-	if !s.dirty {
-		s.persistent, s.owner = rec.persistent, rec.owner
-	}
-	return nil
-}
+// maxForwards bounds how many forwards reload follows, and how often it
+// waits for the record a forward names (a racing Renew writes it right
+// after the forward).
+const maxForwards = 4
 
-// write saves payload under key with the session's deadline and the expiry
-// the idle timeout gives it now, conditionally on version where the store
-// can, and returns the record it saved with its new version.
-func (s *session[T]) write(ctx context.Context, key string, payload []byte, version store.Version) ([]byte, store.Version, error) {
+// reload reads the record again after a conflict and merges into it the
+// fields this request changed (see mergeChanges). A forward is followed to
+// the renewed session, which this request then writes (followed is true;
+// its token stays unknown here). A record that is gone, a tombstone or
+// expired means another request ended the session: s is marked ended and
+// this request's changes are dropped.
+func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 	m := s.m
-	expires := m.expiry(s.deadline, time.Now())
-	size := recordSize(s.owner, payload)
-	if size > m.cfg.maxSize {
-		return nil, 0, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
+	key := s.key
+	for hops, waits := 0, 0; ; {
+		sctx, cancel := m.storeContext(ctx)
+		l, err := m.loadRecord(sctx, key, time.Time{})
+		cancel()
+		if err != nil {
+			return false, err
+		}
+		var rec record
+		if l.Found() {
+			rec, err = parseRecord(l.Data)
+		}
+		if !l.Found() && followed && waits < maxForwards {
+			waits++
+			time.Sleep(time.Duration(waits) * time.Millisecond)
+			continue
+		}
+		if l.Found() && err == nil && rec.forward && hops < maxForwards {
+			hops, followed = hops+1, true
+			key = m.cfg.keyPrefix + string(rec.payload)
+			continue
+		}
+		var theirs *T
+		if l.Found() && err == nil && rec.live(time.Now()) {
+			theirs = m.newValue()
+			err = m.decodeValue(rec.payload, theirs)
+		}
+		if theirs == nil || err != nil {
+			m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Revoke or expiry); this request's changes are dropped")
+			s.end(false)
+			return false, nil
+		}
+		base := m.newValue()
+		if err := m.decodeValue(s.saved, base); err != nil {
+			return false, fmt.Errorf("decode baseline: %w", err)
+		}
+		if err := mergeChanges(m.cfg.codec, theirs, base, s.data); err != nil {
+			return false, err
+		}
+		*s.data = *theirs
+		s.saved, s.version, s.deadline, s.created = rec.payload, l.Version, rec.deadline, rec.created
+		if followed {
+			s.token, s.key = "", key
+		}
+		if s.owner == s.bound {
+			s.owner = rec.owner // this request did not rebind it
+		}
+		s.bound = rec.owner
+		if !s.dirty {
+			s.persistent = rec.persistent
+		}
+		return followed, nil
 	}
-	rec := appendRecord(make([]byte, 0, size), record{
-		deadline:   s.deadline,
-		expires:    expires,
-		created:    s.created,
-		persistent: s.persistent,
-		owner:      s.owner,
-		payload:    payload,
-	})
-	ctx, cancel := m.storeContext(ctx)
-	defer cancel()
-	var (
-		newVersion store.Version
-		err        error
-	)
-	switch {
-	case m.versioned == nil:
-		return rec, unversioned, m.store.Save(ctx, key, rec, expires)
-	case m.sharedSave != nil:
-		// rec is new and never modified: the store may keep it.
-		newVersion, err = m.sharedSave.SaveIfShared(ctx, key, rec, expires, version)
-	default:
-		newVersion, err = m.versioned.SaveIf(ctx, key, rec, expires, version)
-	}
-	return rec, newVersion, err
 }

@@ -151,7 +151,8 @@ func TestStructFieldMergeKeepsOtherWritersFields(t *testing.T) {
 }
 
 // A slow request that loaded the session before a logout (Destroy) or a
-// login (Renew) in another request must not bring the old token back.
+// login (Renew) in another request must not bring the old token back; a
+// change it made follows the Renew.
 func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
 	for _, end := range []string{"destroy", "renew"} {
 		t.Run(end, func(t *testing.T) {
@@ -186,11 +187,28 @@ func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
 					do("/slow", token)
 				}()
 				<-loaded
-				do("/"+end, token)
+				_, renewed := do("/"+end, token)
 				close(release)
 				<-done
-				if _, got := do("/read", token); got != "-" {
-					t.Fatalf("trial %d: old token after %s and a racing modify: cookie %q, want it expired (dead)", trial, end, got)
+				_, got := do("/read", token)
+				if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+					t.Fatalf("trial %d: old token after %s and a racing modify names a session: %+v", trial, end, *m.Get(ctx))
+				}
+				if end == "destroy" {
+					if got != "-" {
+						t.Fatalf("trial %d: old token after destroy and a racing modify: cookie %q, want it expired", trial, got)
+					}
+					continue
+				}
+				// Renewed away: the racing response carried the new token,
+				// which a request with the old one must not clobber; the
+				// modify landed in the renewed session (LIFECYCLE.md).
+				if got != "" {
+					t.Fatalf("trial %d: old token after renew: cookie %q, want it left alone", trial, got)
+				}
+				ctx, _ := m.Load(t.Context(), renewed)
+				if p := m.Get(ctx); m.ID(ctx) == "" || p.Name != "me" || p.Visits != 1 {
+					t.Fatalf("trial %d: renewed session after a racing modify: live %v, %+v; want me with 1 visit", trial, m.ID(ctx) != "", *p)
 				}
 			}
 		})

@@ -151,7 +151,12 @@ func (m *Manager[T]) Lookup(ctx context.Context) (*T, error) {
 // Renew gives the session a new token, keeps its data and restarts its
 // lifetime; the old token stops working. Call it whenever privileges change,
 // above all at login, to defeat session fixation. The store work happens
-// when the session is saved, before the response starts.
+// when the session is saved, before the response starts (or at an earlier
+// SetOwner or Update); a request that fails before then leaves the old
+// token as it was. Calling Renew twice in one request issues one new
+// token. When a racing request of the same session renewed it first, this
+// request's changes go to that renewed session and its response leaves the
+// cookie alone. See LIFECYCLE.md.
 func (m *Manager[T]) Renew(ctx context.Context) error {
 	s := m.session(ctx)
 	if s == nil {
@@ -160,11 +165,11 @@ func (m *Manager[T]) Renew(ctx context.Context) error {
 	return s.renew(ctx)
 }
 
-// Destroy deletes the session's data from the store now and expires the
-// cookie (call it at logout). Later Gets in the same request see a new,
-// empty session. After the response started the data is still deleted,
-// but the cookie cannot be expired: Destroy then returns
-// ErrResponseStarted.
+// Destroy deletes the session's data from the store now, with every
+// session a racing Renew moved it to, and expires the cookie (call it at
+// logout). Later Gets in the same request see a new, empty session. After
+// the response started the data is still deleted, but the cookie cannot be
+// expired: Destroy then returns ErrResponseStarted.
 func (m *Manager[T]) Destroy(ctx context.Context) error {
 	s := m.session(ctx)
 	if s == nil {
@@ -228,6 +233,18 @@ func (m *Manager[T]) deadline(now time.Time) time.Time {
 		return d
 	}
 	return maxTime
+}
+
+// decodeValue decodes a stored payload into v. A map T stored as nil (a
+// handler set *d = nil) loads as an empty map, like a new session.
+func (m *Manager[T]) decodeValue(payload []byte, v *T) error {
+	if err := m.cfg.codec.Unmarshal(payload, v); err != nil {
+		return err
+	}
+	if m.isMap && reflect.ValueOf(v).Elem().IsNil() {
+		m.emptied(v)
+	}
+	return nil
 }
 
 // newValue returns a new, empty session value.

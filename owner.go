@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/sessionkit/sessions/store"
 )
 
 // Info describes one of an owner's sessions, for a "your devices" page or
@@ -38,19 +36,58 @@ type Info[T any] struct {
 var ErrInvalidID = errors.New("sessions: malformed session ID")
 
 // ID returns the ID of the request's session, as Sessions lists it, or ""
-// for a new session that has no record yet (and outside a session). It
-// loads the session if needed.
+// for a new session that has no record yet (and outside a session). After
+// Renew it is the ID the session gets when it is saved. It loads the
+// session if needed.
 func (m *Manager[T]) ID(ctx context.Context) string {
 	s := m.session(ctx)
 	if s == nil {
 		return ""
 	}
+	if r := s.reentry.Load(); r != nil {
+		return r.id
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.load(ctx) != nil || s.ended || s.token == "" {
+	if s.load(ctx) != nil {
 		return ""
 	}
-	return m.id(s.key)
+	return s.id()
+}
+
+// currentIDs returns the ID of the request's session (see ID) and the ID
+// of its record, which differ after Renew until the session is saved.
+func (m *Manager[T]) currentIDs(ctx context.Context) (id, stored string) {
+	s := m.session(ctx)
+	if s == nil {
+		return "", ""
+	}
+	if r := s.reentry.Load(); r != nil {
+		return r.id, r.id
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load(ctx) != nil || s.ended {
+		return "", ""
+	}
+	if s.exists {
+		stored = m.id(s.key)
+	}
+	return s.id(), stored
+}
+
+// id is the session's ID: the one its next write gives it after Renew,
+// else its record's; "" when it has no record or another request ended it.
+func (s *session[T]) id() string {
+	switch {
+	case s.ended:
+		return ""
+	case s.renewing:
+		return s.m.id(storeKey(s.m.cfg.keyPrefix, s.next))
+	case !s.exists:
+		return ""
+	}
+	return s.m.id(s.key)
 }
 
 func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
@@ -77,7 +114,9 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if s == nil {
 		return ErrNoSession
 	}
-	s.mu.Lock()
+	if err := s.lock(); err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if err := s.load(ctx); err != nil {
 		return err
@@ -85,51 +124,22 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if s.ended {
 		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrConflict)
 	}
-	if s.owner == owner && s.exists {
+	if s.owner == owner && s.exists && !s.renewing {
 		return nil
 	}
-	if s.token == "" {
-		if s.started {
-			return ErrResponseStarted // a new session's cookie can no longer be sent
-		}
-		s.assignToken()
-	}
-	id := m.id(s.key)
-	// The index first, then the record: a revocation racing this login
-	// then always finds the session (see RevokeOwner).
-	if owner != "" {
-		if err := m.updateIndex(ctx, owner, withEntry(id, s.deadline)); err != nil {
-			return err
-		}
+	if !s.exists && s.started {
+		return ErrResponseStarted // a new session's cookie can no longer be sent
 	}
 	old := s.owner
 	s.owner, s.dirty = owner, true
-	if err := s.saveNow(ctx); err != nil {
+	if err := s.persist(ctx, nil); err != nil {
+		s.owner = old
 		return err
 	}
-	if old != "" && old != owner {
-		return m.updateIndex(ctx, old, withoutEntries(id))
+	if s.ended {
+		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrConflict)
 	}
 	return nil
-}
-
-// assignToken gives s a new token whose record is not written yet.
-func (s *session[T]) assignToken() {
-	s.token = newToken()
-	s.key = storeKey(s.m.cfg.keyPrefix, s.token)
-	s.version, s.exists = 0, false
-	s.cookie = cookieSet
-}
-
-// saveNow writes the session's current value.
-func (s *session[T]) saveNow(ctx context.Context) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	payload, err := encode(s.m.cfg.codec, s.data, buf)
-	if err != nil {
-		return fmt.Errorf("sessions: encode session: %w", err)
-	}
-	return s.save(ctx, payload, buf)
 }
 
 // Sessions returns owner's live sessions, oldest first. With a ctx from a
@@ -137,7 +147,7 @@ func (s *session[T]) saveNow(ctx context.Context) error {
 // costs one store round trip for the owner's index and one per session,
 // and prunes the index of sessions that ended.
 func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], error) {
-	current := m.ID(ctx)
+	current, stored := m.currentIDs(ctx)
 	entries, _, err := m.loadIndex(ctx, m.indexKey(owner))
 	if err != nil {
 		return nil, fmt.Errorf("sessions: load owner index: %w", err)
@@ -153,7 +163,7 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 			return nil, err
 		}
 		if live {
-			info.Current = e.id == current
+			info.Current = e.id == current || e.id == stored
 			list = append(list, info)
 		} else if now.Sub(e.added) > m.pendingGrace() || !now.Before(e.deadline) {
 			stale = append(stale, e.id)
@@ -180,23 +190,23 @@ func (m *Manager[T]) info(ctx context.Context, id string, now time.Time) (Info[T
 		return Info[T]{}, false, nil
 	}
 	rec, err := parseRecord(l.Data)
-	if err != nil || rec.revoked || !now.Before(rec.deadline) {
+	if err != nil || !rec.live(now) {
 		return Info[T]{}, false, nil
 	}
 	info := Info[T]{ID: id, Created: rec.created, Expires: rec.deadline, Persistent: rec.persistent}
 	data := m.newValue()
-	if err := m.cfg.codec.Unmarshal(rec.payload, data); err != nil {
+	if err := m.decodeValue(rec.payload, data); err != nil {
 		return Info[T]{}, false, nil
 	}
 	info.Data = *data
 	return info, true, nil
 }
 
-// Revoke ends the session with the given ID (from Info.ID or ID) at once:
-// its data is deleted, a request in flight with it cannot write it back,
-// and its token then behaves like any unknown token. Revoking a session
-// that already ended is not an error; a string that is not a session ID
-// gives ErrInvalidID.
+// Revoke ends the session with the given ID (from Info.ID or ID) at once,
+// with every session a racing Renew moved it to: its data is deleted, a
+// request in flight with it cannot write it back, and its token then
+// behaves like any unknown token. Revoking a session that already ended is
+// not an error; a string that is not a session ID gives ErrInvalidID.
 //
 // Check that the ID is one of the user's own (from Sessions) before
 // revoking it on their behalf.
@@ -204,24 +214,15 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 	if !validToken(id) {
 		return ErrInvalidID
 	}
-	key := m.cfg.keyPrefix + id
-	sctx, cancel := m.storeContext(ctx)
-	l, err := m.loadRecord(sctx, key, time.Time{})
-	cancel()
+	if m.versioned == nil {
+		return fmt.Errorf("sessions: revoke: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
+	}
+	ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+id, 0, "", false)
+	m.endCurrent(ctx, ended)
 	if err != nil {
 		return fmt.Errorf("sessions: revoke: %w", err)
 	}
-	if err := m.delete(ctx, key); err != nil {
-		return fmt.Errorf("sessions: revoke: %w", err)
-	}
-	m.endCurrent(ctx, id)
-	if !l.Found() {
-		return nil
-	}
-	if rec, err := parseRecord(l.Data); err == nil && rec.owner != "" {
-		return m.updateIndex(ctx, rec.owner, withoutEntries(id))
-	}
-	return nil
+	return m.unlist(ctx, ended)
 }
 
 // RevokeOwner ends every session bound to owner ("sign out everywhere")
@@ -240,19 +241,24 @@ func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
 	if s == nil {
 		return 0, ErrNoSession
 	}
-	s.mu.Lock()
+	if err := s.lock(); err != nil {
+		return 0, err
+	}
 	err := s.load(ctx)
-	owner, key := s.owner, s.key
+	owner, key, bound := s.bound, s.key, s.exists && !s.ended
 	s.mu.Unlock()
-	if err != nil || owner == "" {
+	if err != nil || owner == "" || !bound {
 		return 0, err
 	}
 	return m.revokeOwner(ctx, owner, m.id(key))
 }
 
-// revokeOwner ends owner's sessions but keep.
+// revokeOwner ends owner's sessions but keep: each entry of the index is
+// ended (see endSession) inside one conditional update of the index, so
+// an entry a racing login adds is ended too, or comes after.
 func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, error) {
-	ended := map[string]bool{}
+	done := map[string]bool{}
+	var all []endedSession
 	n := 0
 	err := m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
 		var kept []indexEntry
@@ -260,12 +266,16 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 			switch {
 			case e.id == keep:
 				kept = append(kept, e)
-			case !ended[e.id]:
-				live, err := m.end(ctx, e)
-				if err != nil {
-					return nil, err
+			case !done[e.id]:
+				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true)
+				done[e.id] = true
+				for _, x := range ended {
+					done[x.id] = true
 				}
-				ended[e.id] = true
+				all = append(all, ended...)
+				if err != nil {
+					return nil, fmt.Errorf("sessions: revoke: %w", err)
+				}
 				if live {
 					n++
 				}
@@ -273,62 +283,28 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 		}
 		return kept, nil
 	})
-	for id := range ended {
-		m.endCurrent(ctx, id)
-	}
+	m.endCurrent(ctx, all)
 	return n, err
 }
 
-// end ends the session of an index entry and reports whether it was live.
-// A session whose record is not there yet (SetOwner writes the index
-// first) gets a tombstone, so that its record can no longer be created.
-func (m *Manager[T]) end(ctx context.Context, e indexEntry) (bool, error) {
-	key := m.cfg.keyPrefix + e.id
-	now := time.Now()
-	sctx, cancel := m.storeContext(ctx)
-	defer cancel()
-	l, err := m.loadRecord(sctx, key, time.Time{})
-	if err != nil {
-		return false, fmt.Errorf("sessions: revoke: %w", err)
-	}
-	if l.Found() {
-		rec, err := parseRecord(l.Data)
-		live := err == nil && !rec.revoked && now.Before(rec.deadline)
-		if err := m.store.Delete(sctx, key); err != nil {
-			return false, fmt.Errorf("sessions: revoke: %w", err)
-		}
-		return live, nil
-	}
-	expires := e.deadline
-	if limit := now.Add(m.pendingGrace()); limit.Before(expires) {
-		expires = limit
-	}
-	tomb := appendRecord(nil, record{deadline: expires, expires: expires, revoked: true})
-	_, err = m.versioned.SaveIf(sctx, key, tomb, expires, 0)
-	if errors.Is(err, store.ErrConflict) {
-		// The record appeared meanwhile: end it.
-		if err := m.store.Delete(sctx, key); err != nil {
-			return false, fmt.Errorf("sessions: revoke: %w", err)
-		}
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("sessions: revoke: %w", err)
-	}
-	return false, nil
-}
-
-// endCurrent marks the request's session as ended if its ID is id: the
-// request then writes nothing back and its response expires the cookie.
-func (m *Manager[T]) endCurrent(ctx context.Context, id string) {
+// endCurrent marks the request's session as ended if it is one of ended:
+// the request then writes nothing back and its response expires the
+// cookie.
+func (m *Manager[T]) endCurrent(ctx context.Context, ended []endedSession) {
 	s := m.session(ctx)
-	if s == nil {
-		return
+	if s == nil || len(ended) == 0 || s.reentry.Load() != nil {
+		return // inside Update, its conditional write finds the session ended
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.key == "" || m.id(s.key) != id {
+	if s.key == "" {
 		return
 	}
-	s.end(true)
+	id := m.id(s.key)
+	for _, e := range ended {
+		if e.id == id {
+			s.end(true)
+			return
+		}
+	}
 }

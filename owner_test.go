@@ -398,6 +398,10 @@ type hookStore struct {
 	*memstore.Store
 	failSave atomic.Bool // SaveIf of a session record fails
 	failLoad atomic.Bool // LoadVersion of a session record fails
+	// With limitIndex, owner index writes fail once indexWrites more
+	// have succeeded.
+	limitIndex  atomic.Bool
+	indexWrites atomic.Int32
 	hideNext atomic.Bool // the next LoadVersion of a session record finds nothing
 }
 
@@ -415,6 +419,9 @@ func (h *hookStore) SaveIf(ctx context.Context, key string, data []byte, exp tim
 	if !strings.Contains(key, "owner:") && h.failSave.Load() {
 		return 0, errors.New("hookStore: save failed")
 	}
+	if strings.Contains(key, "owner:") && h.limitIndex.Load() && h.indexWrites.Add(-1) < 0 {
+		return 0, errors.New("hookStore: index save failed")
+	}
 	return h.Store.SaveIf(ctx, key, data, exp, v)
 }
 
@@ -429,8 +436,9 @@ func newHookManager(t *testing.T, logger *slog.Logger) (*sessions.Manager[profil
 }
 
 // An index entry whose session record never came (the save after SetOwner
-// failed) stays listed-as-pending for the grace period, a minute, and
-// Sessions drops it once the grace is over, without a warning.
+// failed, and so did taking the entry back: a crash) stays
+// listed-as-pending for the grace period, a minute, and Sessions drops it
+// once the grace is over, without a warning.
 func TestPendingEntryPrunedAfterTheGrace(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs strings.Builder
@@ -440,10 +448,14 @@ func TestPendingEntryPrunedAfterTheGrace(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.failSave.Store(true)
+		h.indexWrites.Store(1)
+		h.limitIndex.Store(true)
 		if err := m.SetOwner(ctx, "ann"); err == nil {
 			t.Fatal("SetOwner succeeded though the record could not be saved")
 		}
 		h.failSave.Store(false)
+		h.limitIndex.Store(false)
+		logs.Reset() // the failed removal of the entry
 		if n := indexLen(t, h.Store, "ann"); n != 1 {
 			t.Fatalf("after the failed SetOwner the index has %d entries, want the pending one", n)
 		}
@@ -486,8 +498,9 @@ func TestRevokeOwnerEndsARecordThatAppearsMeanwhile(t *testing.T) {
 	}
 }
 
-// Renew of a bound session writes the new record at once, listed as the
-// current one, and moves the index entry: one entry, not two.
+// Renew of a bound session moves its index entry when the session is
+// saved: one entry, not two, listed as the current one; until then the
+// session is listed, as the current one, under its old ID.
 func TestRenewOfABoundSession(t *testing.T) {
 	m, h := newHookManager(t, discard())
 	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
@@ -502,17 +515,26 @@ func TestRenewOfABoundSession(t *testing.T) {
 				return
 			}
 			list, err := m.Sessions(ctx, "ann")
-			if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != m.ID(ctx) {
+			if err != nil || len(list) != 1 || !list[0].Current {
 				http.Error(w, fmt.Sprintf("listed right after Renew: %+v, %v", list, err), http.StatusInternalServerError)
+			}
+		case "/list":
+			list, err := m.Sessions(ctx, "ann")
+			if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != m.ID(ctx) {
+				http.Error(w, fmt.Sprintf("listed after Renew: %+v, %v", list, err), http.StatusInternalServerError)
 			}
 		}
 	})
 	_, token := do("/login", "")
-	if code, renewed := do("/renew", token); code != http.StatusOK || renewed == "" || renewed == token {
+	code, renewed := do("/renew", token)
+	if code != http.StatusOK || renewed == "" || renewed == token {
 		t.Fatalf("renew: %d, cookie %q", code, renewed)
 	}
 	if n := indexLen(t, h.Store, "ann"); n != 1 {
 		t.Errorf("after Renew the index has %d entries, want 1", n)
+	}
+	if code, _ := do("/list", renewed); code != http.StatusOK {
+		t.Errorf("list after Renew: %d", code)
 	}
 }
 

@@ -12,13 +12,17 @@ import (
 //
 //	offset size field
 //	0      1    format version (recordVersion)
-//	1      1    flags (flagPersistent, flagRevoked)
+//	1      1    flags (flagPersistent, flagRevoked, flagForward)
 //	2      8    absolute deadline, Unix nanoseconds, big endian
 //	10     8    store expiry given with this write, Unix nanoseconds
 //	18     8    creation time, Unix nanoseconds
 //	26     2    length n of the owner, big endian
 //	28     n    owner (SetOwner), any bytes
 //	28+n   -    payload
+//
+// A forward (flagForward) is what Renew leaves under the old key: its
+// payload is the ID of the renewed session and its owner that session's
+// owner. A tombstone (flagRevoked) has no payload. Neither is a session.
 //
 // Version 1 records (no owner, a reserved counter where the creation time
 // is) are still read.
@@ -27,7 +31,8 @@ type record struct {
 	expires    time.Time // when the store was told to drop this write
 	created    time.Time // zero in version 1 records
 	persistent bool
-	revoked    bool // a tombstone: the session was revoked before it was saved
+	revoked    bool // a tombstone: the session was ended before its record was written
+	forward    bool // the session was renewed: payload is the new session's ID
 	owner      string
 	payload    []byte
 }
@@ -38,7 +43,8 @@ const (
 	v1HeaderSize     = 26
 	flagPersistent   = 1 << 0
 	flagRevoked      = 1 << 1
-	knownFlags       = flagPersistent | flagRevoked
+	flagForward      = 1 << 2
+	knownFlags       = flagPersistent | flagRevoked | flagForward
 	maxOwnerLen      = 4096
 )
 
@@ -60,6 +66,9 @@ func appendRecord(dst []byte, r record) []byte {
 	}
 	if r.revoked {
 		flags |= flagRevoked
+	}
+	if r.forward {
+		flags |= flagForward
 	}
 	dst = append(dst, recordVersion, flags)
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.deadline.UnixNano()))
@@ -86,12 +95,13 @@ func parseRecord(b []byte) (record, error) {
 	r := record{
 		persistent: b[1]&flagPersistent != 0,
 		revoked:    b[1]&flagRevoked != 0,
+		forward:    b[1]&flagForward != 0,
 		deadline:   time.Unix(0, int64(binary.BigEndian.Uint64(b[2:10]))),
 		expires:    time.Unix(0, int64(binary.BigEndian.Uint64(b[10:18]))),
 	}
 	switch b[0] {
 	case 1:
-		if r.revoked {
+		if r.revoked || r.forward {
 			return record{}, errBadRecord
 		}
 		r.payload = b[v1HeaderSize:]
@@ -108,8 +118,17 @@ func parseRecord(b []byte) (record, error) {
 		}
 		r.owner = string(b[recordHeaderSize : recordHeaderSize+n])
 		r.payload = b[recordHeaderSize+n:]
+		if r.forward && (r.revoked || !validToken(string(r.payload))) {
+			return record{}, errBadRecord
+		}
 	default:
 		return record{}, errBadRecord
 	}
 	return r, nil
+}
+
+// live reports whether r is a session's record, not a tombstone or a
+// forward, and before its deadline at now.
+func (r record) live(now time.Time) bool {
+	return !r.revoked && !r.forward && now.Before(r.deadline)
 }

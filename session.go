@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
@@ -36,9 +37,10 @@ type session[T any] struct {
 
 	candidates []string // well-formed tokens the request presented, in order
 	tokenBuf   [maxPresentedTokens]string
-	token      string // current token; "" until a new session is first saved
-	key        string // store key of token
+	token      string // current token; "" for a new session, or after following a racing Renew (its token is not known here)
+	key        string // store key of the session
 	presented  bool   // the request carried a well-formed token
+	forwarded  bool   // a presented token was renewed away by another request
 	loaded     bool
 	loadErr    error
 	data       *T
@@ -50,14 +52,29 @@ type session[T any] struct {
 	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
 	created    time.Time
-	owner      string // SetOwner's owner, kept in the record
+	owner      string // the owner the session is to be bound to (SetOwner)
+	bound      string // the owner in the stored record, whose index lists it
 	persistent bool
-	dirty      bool          // save even if the payload did not change
-	refresh    bool          // rewrite at commit, unless saved, to slide the idle timeout
-	staleKey   string        // a record to delete at commit (renewed or unreadable)
-	staleVer   store.Version // for a renewed record: the version it must still have
+	renewing   bool   // Renew was called: the next write moves the session to next
+	next       string // the token Renew chose, written at the next write
+	issued     bool   // this request wrote the session under a token it issued
+	dirty      bool   // save even if the payload did not change
+	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
+	discardKey string // an unreadable or expired record to delete at commit
 	cookie     cookieAction
-	started    bool // the response has started: the cookie is final
+	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
+	started    bool                       // the response has started: the cookie is final
+}
+
+// lock takes the session's lock for a call that may change the session.
+// While Update's function runs, Update holds the lock: the call fails at
+// once instead of waiting forever.
+func (s *session[T]) lock() error {
+	if s.reentry.Load() != nil {
+		return errReentrant
+	}
+	s.mu.Lock()
+	return nil
 }
 
 // init prepares s for the well-formed tokens the request presented.
@@ -72,6 +89,9 @@ func (s *session[T]) init(m *Manager[T], tokens []string) {
 
 // value loads the session if needed and returns its data.
 func (s *session[T]) value(ctx context.Context) (*T, error) {
+	if r := s.reentry.Load(); r != nil {
+		return r.data, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.load(ctx); err != nil {
@@ -103,9 +123,13 @@ func (s *session[T]) load(ctx context.Context) error {
 		}
 	}
 	if s.presented {
-		// Never adopt a token the store does not hold.
+		// Never adopt a token the store does not hold. Expire the cookie,
+		// unless a racing request renewed the session: its response
+		// carries the new token, which this one must not clobber.
 		s.token, s.key = "", ""
-		s.cookie = cookieExpire
+		if !s.forwarded {
+			s.cookie = cookieExpire
+		}
 	}
 	s.reset(now)
 	return nil
@@ -124,22 +148,30 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	if err != nil || !l.Found() {
 		return err
 	}
-	rec, data, err := s.decode(l.Data)
-	if err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: discarding session data that does not decode; starting a new session", "error", err)
-		s.staleKey = s.key
+	rec, err := parseRecord(l.Data)
+	switch {
+	case err != nil:
+		m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not decode; starting a new session", "error", err)
+		s.discardKey = s.key
+		return nil
+	case rec.revoked:
+		return nil // a tombstone: stays until it expires
+	case rec.forward:
+		s.forwarded = true // renewed away: never a session again
+		return nil
+	case !now.Before(rec.deadline):
+		s.discardKey = s.key // past its lifetime: the store may not know yet
 		return nil
 	}
-	if rec.revoked {
-		return nil // a revoked session's tombstone: stays until its deadline
-	}
-	if !now.Before(rec.deadline) {
-		s.staleKey = s.key // past its lifetime: the store may not know yet
+	data := s.newData()
+	if err := m.decodeValue(rec.payload, data); err != nil {
+		m.cfg.logger.WarnContext(ctx, "sessions: discarding session data that does not decode; starting a new session", "error", err)
+		s.discardKey = s.key
 		return nil
 	}
 	s.data, s.saved, s.version, s.exists = data, rec.payload, l.Version, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
-	s.created, s.owner = rec.created, rec.owner
+	s.created, s.owner, s.bound = rec.created, rec.owner, rec.owner
 	if m.cfg.idleTimeout > 0 {
 		ideal := m.expiry(rec.deadline, now)
 		if l.Touched {
@@ -154,19 +186,6 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
-}
-
-// decode parses a stored record and decodes its payload into a new T.
-func (s *session[T]) decode(b []byte) (record, *T, error) {
-	rec, err := parseRecord(b)
-	if err != nil {
-		return record{}, nil, err
-	}
-	data := s.newData()
-	if err := s.m.cfg.codec.Unmarshal(rec.payload, data); err != nil {
-		return record{}, nil, err
-	}
-	return rec, data, nil
 }
 
 // newData returns a new, empty session value. The first one is the
@@ -187,8 +206,8 @@ func (s *session[T]) reset(now time.Time) {
 	s.data = s.newData()
 	s.saved = s.m.zero
 	s.version = 0
-	s.exists, s.dirty, s.refresh = false, false, false
-	s.deadline, s.created, s.owner = s.m.deadline(now), now, ""
+	s.exists, s.dirty, s.refresh, s.renewing, s.next = false, false, false, false, ""
+	s.deadline, s.created, s.owner, s.bound = s.m.deadline(now), now, "", ""
 	s.persistent = s.m.cfg.cookie.persistent
 }
 
@@ -196,18 +215,20 @@ func (s *session[T]) reset(now time.Time) {
 // more. With expireCookie, the response (if it has not started) expires
 // the cookie.
 func (s *session[T]) end(expireCookie bool) {
-	s.ended, s.exists, s.dirty, s.refresh = true, false, false, false
+	s.ended, s.exists, s.dirty, s.refresh, s.renewing, s.next = true, false, false, false, false, ""
 	if expireCookie && !s.started {
 		s.cookie = cookieExpire
 	}
 }
 
-// renew moves the data to a new token, whose record is written at the
-// next commit; the old record is deleted then. A session bound to an owner
-// stays bound: its index entry moves to the new ID and the new record is
-// written at once (see SetOwner for why).
+// renew marks the session to move to a new token at its next write (the
+// commit, or an earlier SetOwner or Update), where the old record becomes
+// a forward to the new one; see LIFECYCLE.md. Until then nothing changes
+// in the store, so a request that fails leaves the old token as it was.
 func (s *session[T]) renew(ctx context.Context) error {
-	s.mu.Lock()
+	if err := s.lock(); err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if s.started {
 		return ErrResponseStarted
@@ -215,84 +236,29 @@ func (s *session[T]) renew(ctx context.Context) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	m := s.m
-	if s.exists {
-		s.staleKey, s.staleVer = s.key, s.version
+	if s.ended {
+		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrConflict)
 	}
-	oldKey := s.key
 	now := time.Now()
-	s.assignToken()
-	s.ended = false
-	s.deadline, s.created = m.deadline(now), now
-	s.dirty = true
-	if s.owner == "" {
-		return nil
-	}
-	id := m.id(s.key)
-	change := withEntry(id, s.deadline)
-	if oldKey != "" {
-		old := m.id(oldKey)
-		change = func(entries []indexEntry) ([]indexEntry, error) {
-			return withEntry(id, s.deadline)(withoutIDs(entries, old))
-		}
-	}
-	if err := m.updateIndex(ctx, s.owner, change); err != nil {
-		return err
-	}
-	return s.saveNow(ctx)
+	s.renewing, s.dirty, s.next = true, true, newToken()
+	s.deadline, s.created = s.m.deadline(now), now
+	return nil
 }
 
-// destroy deletes the record now, removes it from its owner's index, and
-// leaves a fresh session behind. After the response started the record is
-// still deleted, but the cookie cannot be expired any more: destroy then
-// reports ErrResponseStarted.
-func (s *session[T]) destroy(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := s.m
-	if !s.loaded {
-		// Learn the owner; a load error leaves the candidates to delete.
-		_ = s.load(ctx)
-		if s.loadErr != nil {
-			for _, token := range s.candidates {
-				if err := m.delete(ctx, storeKey(m.cfg.keyPrefix, token)); err != nil {
-					return fmt.Errorf("sessions: destroy: %w", err)
-				}
-			}
-		}
+// nextToken returns the token the session's next write gives it: the one
+// Renew chose, or a new one.
+func (s *session[T]) nextToken() string {
+	if s.next != "" {
+		return s.next
 	}
-	for _, key := range [...]string{s.key, s.staleKey} {
-		if key == "" {
-			continue
-		}
-		if err := m.delete(ctx, key); err != nil {
-			return fmt.Errorf("sessions: destroy: %w", err)
-		}
-	}
-	if s.owner != "" && s.key != "" {
-		ids := []string{m.id(s.key)}
-		if s.staleKey != "" {
-			ids = append(ids, m.id(s.staleKey))
-		}
-		if err := m.updateIndex(ctx, s.owner, withoutEntries(ids...)); err != nil {
-			return fmt.Errorf("sessions: destroy: %w", err)
-		}
-	}
-	if s.presented || s.token != "" || s.cookie == cookieSet {
-		s.cookie = cookieExpire
-	}
-	s.token, s.key, s.staleKey = "", "", ""
-	s.loaded, s.loadErr, s.ended = true, nil, false
-	s.reset(time.Now())
-	if s.started {
-		return ErrResponseStarted
-	}
-	return nil
+	return newToken()
 }
 
 // rememberMe switches between a persistent and a browser-session cookie.
 func (s *session[T]) rememberMe(ctx context.Context, remember bool) error {
-	s.mu.Lock()
+	if err := s.lock(); err != nil {
+		return err
+	}
 	defer s.mu.Unlock()
 	if s.started {
 		return ErrResponseStarted

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/sessionkit/sessions/store"
 )
 
 // Update changes the session with fn and saves the result before it
@@ -18,9 +16,15 @@ import (
 // one process, Updates of one session queue rather than conflict; after a
 // few lost races against other processes Update gives up with an error
 // wrapping ErrConflict, as it does when another request ended the session
-// (Destroy, Renew, Revoke). If fn returns an error, Update returns it and
-// the session is as it was. Other changes this request made to the session
-// are saved with fn's. Afterwards the *T from Get shows the result.
+// (Destroy, Revoke, expiry). When a racing request renewed the session,
+// fn's change lands in the renewed session. If fn returns an error, Update
+// returns it and the session is as it was. Other changes this request made
+// to the session (a pending Renew or SetOwner included) are saved with
+// fn's. Afterwards the *T from Get shows the result.
+//
+// Inside fn, Get, Lookup and ID work (Get returns the value fn is
+// changing); the calls that change the session (Renew, SetOwner, Destroy,
+// Update, RememberMe, Commit, RevokeOthers) fail at once with an error.
 //
 // On a store without conditional writes (a store.Store that is not a
 // store.Versioned), Update reloads the value first and saves with a plain
@@ -31,6 +35,9 @@ func (m *Manager[T]) Update(ctx context.Context, fn func(*T) error) error {
 	if s == nil {
 		return ErrNoSession
 	}
+	if s.reentry.Load() != nil {
+		return errReentrant
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.update(ctx, fn)
@@ -40,77 +47,46 @@ func (s *session[T]) update(ctx context.Context, fn func(*T) error) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	m := s.m
 	if s.ended {
 		return fmt.Errorf("sessions: update: %w: another request ended the session", ErrConflict)
 	}
-	token, key, version := s.token, s.key, s.version
-	if token == "" {
-		if s.started {
-			return ErrResponseStarted // a new session's cookie can no longer be sent
-		}
-		token = newToken()
-		key = storeKey(m.cfg.keyPrefix, token)
-		version = 0
+	if !s.exists && s.started {
+		return ErrResponseStarted // a new session's cookie can no longer be sent
 	}
-	defer unlockKey(m.lockKey(key))
-	if m.versioned == nil && token == s.token {
-		// No conditional write to catch a stale value: start from the
-		// stored one.
-		if err := s.reload(ctx); err != nil {
-			return fmt.Errorf("sessions: update: %w", err)
-		}
+	if err := s.persist(ctx, fn); err != nil {
+		return err
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	for attempt := 1; ; attempt++ {
-		if s.ended {
-			return fmt.Errorf("sessions: update: %w: another request ended the session", ErrConflict)
-		}
-		before, err := encode(m.cfg.codec, s.data, buf)
-		if err != nil {
-			return fmt.Errorf("sessions: encode session: %w", err)
-		}
-		before = append([]byte(nil), before...)
-		if err := fn(s.data); err != nil {
-			s.restore(before)
-			return err
-		}
-		payload, err := encode(m.cfg.codec, s.data, buf)
-		if err != nil {
-			s.restore(before)
-			return fmt.Errorf("sessions: encode session: %w", err)
-		}
-		rec, newVersion, err := s.write(ctx, key, payload, version)
-		if err == nil {
-			if token != s.token {
-				s.token, s.key = token, key
-				s.cookie = cookieSet
-			}
-			s.saved, s.version = rec[len(rec)-len(payload):], newVersion
-			s.exists, s.dirty, s.refresh = true, false, false
-			return nil
-		}
-		// Undo fn, so that a retry does not apply it twice.
-		s.restore(before)
-		if !errors.Is(err, store.ErrConflict) || token != s.token {
-			return fmt.Errorf("sessions: update: %w", err)
-		}
-		if attempt == maxWriteAttempts {
-			return fmt.Errorf("sessions: update: %w after %d attempts", ErrConflict, attempt)
-		}
-		if err := s.reload(ctx); err != nil {
-			return fmt.Errorf("sessions: update: %w", err)
-		}
-		version = s.version
+	if s.ended {
+		return fmt.Errorf("sessions: update: %w: another request ended the session", ErrConflict)
 	}
+	return nil
+}
+
+// A reentry is what the manager's calls see while Update's function runs
+// (they cannot take the session's lock, which Update holds).
+type reentry[T any] struct {
+	data *T
+	id   string
+}
+
+// errReentrant reports a call that would change the session from inside
+// Update's function.
+var errReentrant = errors.New("sessions: called from inside Update's function; change the value fn is given, and call Renew, SetOwner, Destroy, Update or RememberMe before or after Update")
+
+// runUpdate runs fn on the session value. Meanwhile Get, Lookup and ID
+// answer from a snapshot, and calls that would change the session fail
+// at once with errReentrant instead of waiting for the lock Update holds.
+func (s *session[T]) runUpdate(fn func(*T) error) error {
+	s.reentry.Store(&reentry[T]{data: s.data, id: s.id()})
+	defer s.reentry.Store(nil)
+	return fn(s.data)
 }
 
 // restore sets the session value back to the encoding b, keeping the
 // pointer Get handed out.
 func (s *session[T]) restore(b []byte) {
 	v := s.m.newValue()
-	if err := s.m.cfg.codec.Unmarshal(b, v); err == nil {
+	if err := s.m.decodeValue(b, v); err == nil {
 		*s.data = *v
 	}
 }

@@ -1,0 +1,185 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// An endedSession is a record endSession ended or passed: its ID and the
+// owner whose index may list it.
+type endedSession struct{ id, owner string }
+
+// maxEndSteps bounds the reads and conditional deletes of one endSession
+// when other writers keep getting in first or forwards keep coming.
+const maxEndSteps = maxWriteAttempts + maxForwards
+
+// endSession ends the session stored under key and every session a Renew
+// moved it to: Destroy, Revoke and RevokeOwner all end sessions this way
+// (see LIFECYCLE.md). The delete is conditional on version, the version
+// the caller loaded (owner is its owner), or with version 0 on the version
+// endSession reads; when another request wrote first it reads again, so a
+// racing save never brings the session back. A forward is followed to the
+// renewed session; where the Renew has not written that session yet, a
+// tombstone takes its place so that it never will. With pending, a missing
+// record gets a tombstone too (a key from an owner index, whose SetOwner
+// may not have written it yet).
+//
+// It returns the records it ended or passed, and whether a session that
+// was live (or being renewed into) ended.
+func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool) (ended []endedSession, live bool, err error) {
+	viaForward := false
+	for range maxEndSteps {
+		if version == 0 {
+			sctx, cancel := m.storeContext(ctx)
+			l, err := m.loadRecord(sctx, key, time.Time{})
+			cancel()
+			if err != nil {
+				return ended, live, err
+			}
+			if !l.Found() {
+				if !pending && !viaForward {
+					return ended, live, nil
+				}
+				err := m.plantTombstone(ctx, key)
+				if errors.Is(err, store.ErrConflict) {
+					continue // the record appeared meanwhile: end it
+				}
+				if err != nil {
+					return ended, live, err
+				}
+				ended = append(ended, endedSession{m.id(key), owner})
+				return ended, live || viaForward, nil
+			}
+			rec, perr := parseRecord(l.Data)
+			switch {
+			case perr != nil:
+				return ended, live, m.delete(ctx, key)
+			case rec.revoked:
+				return ended, live, nil
+			case rec.forward:
+				ended = append(ended, endedSession{m.id(key), rec.owner})
+				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
+				continue
+			case !rec.live(time.Now()):
+				return ended, live, nil
+			}
+			version, owner = l.Version, rec.owner
+		}
+		sctx, cancel := m.storeContext(ctx)
+		_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
+		cancel()
+		if errors.Is(err, store.ErrConflict) {
+			version = 0 // written meanwhile: read it again
+			continue
+		}
+		if err != nil {
+			return ended, live, err
+		}
+		return append(ended, endedSession{m.id(key), owner}), true, nil
+	}
+	return ended, live, fmt.Errorf("%w: the session kept changing while it was being ended", ErrConflict)
+}
+
+// plantTombstone writes a tombstone under key if no live record is there:
+// a record SetOwner or Renew is about to write there cannot appear.
+func (m *Manager[T]) plantTombstone(ctx context.Context, key string) error {
+	expires := time.Now().Add(m.pendingGrace())
+	tomb := appendRecord(nil, record{deadline: expires, expires: expires, revoked: true})
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	_, err := m.versioned.SaveIf(sctx, key, tomb, expires, 0)
+	return err
+}
+
+// unlist removes ended sessions from their owners' indexes.
+func (m *Manager[T]) unlist(ctx context.Context, ended []endedSession) error {
+	byOwner := map[string][]string{}
+	for _, e := range ended {
+		if e.owner != "" {
+			byOwner[e.owner] = append(byOwner[e.owner], e.id)
+		}
+	}
+	for owner, ids := range byOwner {
+		if err := m.updateIndex(ctx, owner, withoutEntries(ids...)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// destroy ends the session (following a racing Renew), removes it from
+// its owner's index, and leaves a fresh session behind. After the response
+// started the record is still deleted, but the cookie cannot be expired
+// any more: destroy then reports ErrResponseStarted.
+func (s *session[T]) destroy(ctx context.Context) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	m := s.m
+	if !s.loaded {
+		// A load error leaves the candidates to delete.
+		if s.load(ctx) != nil {
+			for _, token := range s.candidates {
+				if err := m.delete(ctx, storeKey(m.cfg.keyPrefix, token)); err != nil {
+					return fmt.Errorf("sessions: destroy: %w", err)
+				}
+			}
+		}
+	}
+	if s.exists {
+		if m.versioned == nil {
+			if err := m.delete(ctx, s.key); err != nil {
+				return fmt.Errorf("sessions: destroy: %w", err)
+			}
+		} else {
+			ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false)
+			if err != nil {
+				return fmt.Errorf("sessions: destroy: %w", err)
+			}
+			if err := m.unlist(ctx, ended); err != nil {
+				return fmt.Errorf("sessions: destroy: %w", err)
+			}
+		}
+	}
+	if s.discardKey != "" {
+		if err := m.delete(ctx, s.discardKey); err != nil {
+			return fmt.Errorf("sessions: destroy: %w", err)
+		}
+	}
+	if s.presented || s.token != "" || s.cookie == cookieSet {
+		s.cookie = cookieExpire
+	}
+	s.token, s.key, s.discardKey, s.issued = "", "", "", false
+	s.loaded, s.loadErr, s.ended = true, nil, false
+	s.reset(time.Now())
+	if s.started {
+		return ErrResponseStarted
+	}
+	return nil
+}
+
+// abandon ends a session whose token this request issued but never sent
+// (the handler panicked after SetOwner or Update wrote it): nobody could
+// ever present it, and an owner's list must not show it.
+func (s *session[T]) abandon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started || !s.issued || !s.exists || s.ended || s.m.versioned == nil {
+		return
+	}
+	m := s.m
+	ctx := context.WithoutCancel(s.r.Context())
+	ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false)
+	if err == nil {
+		err = m.unlist(ctx, ended)
+	}
+	if err != nil {
+		m.cfg.logger.ErrorContext(ctx, "sessions: ending a session whose token was never sent failed", "error", err)
+	}
+	s.end(false)
+}

@@ -196,14 +196,20 @@ func (m *Manager[T]) session(ctx context.Context) *session[T] {
 }
 
 // answerError answers the request through the error handler, from clean
-// headers: none of the handler's headers (Location, Content-Encoding, its
-// cookies) reach the error response.
-func (m *Manager[T]) answerError(w http.ResponseWriter, r *http.Request, err error) {
-	clear(w.Header())
+// headers plus keep (the session's own cookie, when it must go out): none
+// of the handler's headers (Location, Content-Encoding, its cookies) reach
+// the error response.
+func (m *Manager[T]) answerError(w http.ResponseWriter, r *http.Request, err error, keep http.Header) {
+	h := w.Header()
+	clear(h)
+	for k, v := range keep {
+		h[k] = v
+	}
 	m.handleError(w, r, err)
 }
 
-// handleError is the default error handler.
+// handleError calls the error handler (WithErrorHandler), or logs err and
+// answers 500.
 func (m *Manager[T]) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if m.cfg.errorHandler != nil {
 		m.cfg.errorHandler(w, r, err)

@@ -28,7 +28,14 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 		rw.ctx = sessionContext[T]{Context: r.Context(), m: m, s: s}
 		r = r.WithContext(&rw.ctx)
 		s.w, s.r = rw, r
+		completed := false
+		defer func() {
+			if !completed {
+				s.abandon() // the handler panicked
+			}
+		}()
 		next.ServeHTTP(rw, r)
+		completed = true
 		rw.finish()
 	})
 }
@@ -71,15 +78,23 @@ func (w *responseWriter[T]) start() bool {
 		return !w.failed.Load()
 	}
 	err := s.commitDetached()
-	if err == nil {
+	var keep http.Header
+	switch {
+	case err == nil:
 		s.setHeaders(w.Header())
+	case s.issued && s.exists && !s.ended:
+		// An earlier write (SetOwner, Update) moved the session to a new
+		// token: the client gets it with the error, or it would hold a
+		// dead token while its session lives on.
+		keep = http.Header{}
+		s.setHeaders(keep)
 	}
 	s.started = true
 	w.failed.Store(err != nil)
 	w.started.Store(true)
 	s.mu.Unlock()
 	if err != nil {
-		s.m.answerError(w.ResponseWriter, s.r, err)
+		s.m.answerError(w.ResponseWriter, s.r, err, keep)
 		return false
 	}
 	return true
@@ -102,7 +117,7 @@ func (w *responseWriter[T]) fail(err error) {
 		}
 		return
 	}
-	s.m.answerError(w.ResponseWriter, s.r, err)
+	s.m.answerError(w.ResponseWriter, s.r, err, nil)
 }
 
 // finish runs after the handler: it starts the response if the handler

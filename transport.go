@@ -30,15 +30,19 @@ func (m *Manager[T]) Load(ctx context.Context, token string) (context.Context, e
 // Commit saves the session in ctx if it changed (and slides its idle
 // timeout if it did not) and returns the token the client must present next
 // time with the time the session expires unless used again. The token is
-// empty when there is no session to come back to: it was never changed, or
-// it was destroyed. Inside Middleware, Commit saves early; the middleware
+// empty when there is no session to come back to (it was never changed,
+// or it was destroyed or revoked) and when a racing request renewed the
+// session first: this request's changes went to the renewed session, whose
+// token that request returned. Inside Middleware, Commit saves early; the middleware
 // still sends the cookie.
 func (m *Manager[T]) Commit(ctx context.Context) (token string, expiresAt time.Time, err error) {
 	s := m.session(ctx)
 	if s == nil {
 		return "", time.Time{}, ErrNoSession
 	}
-	s.mu.Lock()
+	if err := s.lock(); err != nil {
+		return "", time.Time{}, err
+	}
 	defer s.mu.Unlock()
 	if err := s.commit(ctx, false); err != nil {
 		return "", time.Time{}, err

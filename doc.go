@@ -66,14 +66,20 @@ to WithOwnedStore; it never closes clients or databases you pass in.
 
 Two requests for one session at once (two tabs, a page and its XHRs) lose
 nothing. On stores with conditional writes every save lands only on the
-version the request loaded; when another request saved first, the
-top-level fields (map keys, for a map T) this request changed are merged
-into the other writer's value and the save is retried. When both changed
-the same field, the later save wins. For read-modify-write, such as a
-counter, use [Manager.Update]: it reruns its function on the freshest
-value, so no increment is lost. A session that was destroyed, renewed or
-revoked stays dead: a slow request that loaded it cannot write it back.
-Stores without conditional writes are last-writer-wins.
+version the request loaded; when another request saved first, the fields
+this request changed (as the codec stores them: top-level fields, those of
+embedded structs, map keys for a map T) are merged into the other writer's
+value and the save is retried. When both changed the same field, the later
+save wins. For read-modify-write, such as a counter, use [Manager.Update]:
+it reruns its function on the freshest value, so no increment is lost. A
+[Manager.Renew] takes effect at the save, where the old record becomes a
+forward to the new one: a racing request's change follows it, and of two
+racing logins the loser's response leaves the cookie alone. A session that
+was destroyed or revoked stays dead, with every session a racing Renew
+moved it to: a slow request that loaded it cannot write it back. Stores
+without conditional writes are last-writer-wins. LIFECYCLE.md in the
+repository states the whole model: what every operation does to the live
+tokens, the record and the owner index, and what a racing request sees.
 
 # Security
 

@@ -77,7 +77,8 @@ func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
 	defer putBuffer(buf)
 	w := write[T]{s: s, fn: fn, buf: buf}
 	if s.exists {
-		defer unlockKey(m.lockKey(s.key))
+		w.held = m.lockKey(s.key, nil)
+		defer unlockKey(w.held)
 	}
 	if !s.exists || s.renewing {
 		w.token = s.nextToken()
@@ -125,6 +126,7 @@ type write[T any] struct {
 	before    []byte // the encoding of s.data before fn
 	indexed   string // the owner whose index got indexedID in this call
 	indexedID string
+	held      chan struct{} // the key lock persist holds
 }
 
 // attempt makes one try: it reports done when the session is written (or
@@ -148,7 +150,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	// Index first: a revocation that races this write then finds the
 	// session (see RevokeOwner).
 	if s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != m.id(target)) {
-		if err := m.updateIndex(ctx, s.owner, withEntry(m.id(target), s.deadline)); err != nil {
+		if err := m.updateIndex(ctx, s.owner, w.held, withEntry(m.id(target), s.deadline)); err != nil {
 			w.undo()
 			return false, err
 		}
@@ -200,9 +202,9 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	switch {
 	case oldOwner == "":
 	case renewing:
-		m.forget(ctx, oldOwner, oldID)
+		m.forget(ctx, oldOwner, oldID, w.held)
 	case oldOwner != s.owner:
-		m.forget(ctx, oldOwner, m.id(s.key))
+		m.forget(ctx, oldOwner, m.id(s.key), w.held)
 	}
 	return true, nil
 }
@@ -244,15 +246,15 @@ func (w *write[T]) undo() {
 func (w *write[T]) unindex(ctx context.Context) {
 	w.undo()
 	if w.indexed != "" {
-		w.s.m.forget(ctx, w.indexed, w.indexedID)
+		w.s.m.forget(ctx, w.indexed, w.indexedID, w.held)
 		w.indexed, w.indexedID = "", ""
 	}
 }
 
 // forget removes id from owner's index; a failure only leaves an entry
 // that Sessions prunes later.
-func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
-	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
+func (m *Manager[T]) forget(ctx context.Context, owner, id string, held chan struct{}) {
+	if err := m.updateIndex(ctx, owner, held, withoutEntries(id)); err != nil {
 		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
 	}
 }
@@ -312,7 +314,7 @@ func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires 
 func (s *session[T]) persistUnversioned(ctx context.Context, fn func(*T) error) error {
 	m := s.m
 	if s.exists {
-		defer unlockKey(m.lockKey(s.key))
+		defer unlockKey(m.lockKey(s.key, nil))
 		if fn != nil {
 			if _, err := s.reload(ctx); err != nil {
 				return fmt.Errorf("sessions: update: %w", err)

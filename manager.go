@@ -347,8 +347,15 @@ func (m *Manager[T]) delete(ctx context.Context, key string) error {
 // Pass what it returns to unlockKey. The lock only saves conflicts, since the
 // writes are conditional: after waiting for it as long as the store
 // timeout (a holder stuck on a frozen store), lockKey goes on without it.
-func (m *Manager[T]) lockKey(key string) chan struct{} {
+//
+// held is a lock the caller already holds (or nil): when key shares its
+// stripe, lockKey takes nothing and returns nil, instead of waiting for
+// the caller itself.
+func (m *Manager[T]) lockKey(key string, held chan struct{}) chan struct{} {
 	sem := m.keyLocks[maphash.String(m.keySeed, key)%uint64(len(m.keyLocks))]
+	if sem == held {
+		return nil
+	}
 	select {
 	case sem <- struct{}{}:
 		return sem

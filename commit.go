@@ -172,9 +172,10 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	switch {
 	case err == nil:
-	case errors.Is(err, store.ErrConflict) && renewing:
-		// A tombstone: a revocation ended the session during the Renew.
-		m.cfg.logger.WarnContext(ctx, "sessions: the session was revoked during Renew; the renewed session ends too")
+	case errors.Is(err, store.ErrConflict) && w.key != "":
+		// A tombstone under the new key: a revocation ended the session
+		// (listed in the index, not written yet) first.
+		m.cfg.logger.WarnContext(ctx, "sessions: the session was revoked before its new record was written; it ends")
 		s.end(false)
 		return true, nil
 	case errors.Is(err, store.ErrConflict) && w.key == "":

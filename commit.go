@@ -26,9 +26,12 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	}
 	m := s.m
 	buf := getBuffer()
+	defer putBuffer(buf)
 	payload, err := encode(m.cfg.codec, s.data, buf)
-	changed := err != nil || s.dirty || !bytes.Equal(payload, s.saved)
-	putBuffer(buf)
+	if err != nil {
+		return fmt.Errorf("sessions: encode session: %w", err)
+	}
+	changed := s.dirty || !bytes.Equal(payload, s.saved)
 	if !changed && !s.refresh && s.discardKey == "" {
 		return nil
 	}
@@ -41,7 +44,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 			m.cfg.logger.ErrorContext(ctx, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved")
 			return nil
 		}
-		if err := s.persist(ctx, nil); err != nil {
+		if err := s.persistEncoded(ctx, payload, buf); err != nil {
 			return err
 		}
 	case s.refresh:
@@ -69,13 +72,22 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 // and tries again; for a forward it follows the racing Renew; for an ended
 // session it stops, with s ended and nothing written.
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
-	m := s.m
-	if m.versioned == nil {
-		return s.persistUnversioned(ctx, fn)
-	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	w := write[T]{s: s, fn: fn, buf: buf}
+	return s.write(ctx, write[T]{s: s, fn: fn, buf: buf})
+}
+
+// persistEncoded is persist for a value already encoded into buf.
+func (s *session[T]) persistEncoded(ctx context.Context, payload []byte, buf *encodeBuffer) error {
+	return s.write(ctx, write[T]{s: s, buf: buf, encoded: payload})
+}
+
+// write runs w's attempts (see persist).
+func (s *session[T]) write(ctx context.Context, w write[T]) error {
+	m := s.m
+	if m.versioned == nil {
+		return s.persistUnversioned(ctx, &w)
+	}
 	if s.exists {
 		w.held = m.lockKey(s.key, nil)
 		defer unlockKey(w.held)
@@ -127,6 +139,7 @@ type write[T any] struct {
 	indexed   string // the owner whose index got indexedID in this call
 	indexedID string
 	held      chan struct{} // the key lock persist holds
+	encoded   []byte        // the value's encoding, for the first attempt (aliases buf)
 }
 
 // attempt makes one try: it reports done when the session is written (or
@@ -213,6 +226,11 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 // value applies fn (once per attempt) and encodes the session value.
 func (w *write[T]) value() ([]byte, error) {
 	s := w.s
+	if w.encoded != nil {
+		payload := w.encoded
+		w.encoded = nil
+		return payload, nil
+	}
 	if w.fn != nil {
 		before, err := encode(s.m.cfg.codec, s.data, w.buf)
 		if err != nil {
@@ -312,11 +330,11 @@ func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires 
 // persistUnversioned is persist for a store without conditional writes:
 // last writer wins. Update starts from the stored value; a Renew writes
 // the new record, then deletes the old one.
-func (s *session[T]) persistUnversioned(ctx context.Context, fn func(*T) error) error {
+func (s *session[T]) persistUnversioned(ctx context.Context, w *write[T]) error {
 	m := s.m
 	if s.exists {
 		defer unlockKey(m.lockKey(s.key, nil))
-		if fn != nil {
+		if w.fn != nil {
 			if _, err := s.reload(ctx); err != nil {
 				return fmt.Errorf("sessions: update: %w", err)
 			}
@@ -325,9 +343,6 @@ func (s *session[T]) persistUnversioned(ctx context.Context, fn func(*T) error) 
 			}
 		}
 	}
-	buf := getBuffer()
-	defer putBuffer(buf)
-	w := write[T]{s: s, fn: fn, buf: buf}
 	payload, err := w.value()
 	if err != nil {
 		return err

@@ -167,7 +167,9 @@ func (s *session[T]) destroy(ctx context.Context) error {
 // (the handler panicked after SetOwner or Update wrote it): nobody could
 // ever present it, and an owner's list must not show it.
 func (s *session[T]) abandon() {
-	s.mu.Lock()
+	if !s.mu.TryLock() {
+		return // the panic came from inside a commit, which holds the lock
+	}
 	defer s.mu.Unlock()
 	if s.started || !s.issued || !s.exists || s.ended || s.m.versioned == nil {
 		return

@@ -80,3 +80,59 @@ func BenchmarkMiddleware(b *testing.B) {
 		}
 	}
 }
+
+// cartItem and shopSession are a typical struct session: strings,
+// numbers, a time, a slice of structs and a map. Its depth is fixed by its
+// type, so the codecs' nesting check never walks it.
+type cartItem struct {
+	SKU   string
+	Qty   int
+	Price float64
+}
+
+type shopSession struct {
+	UserID  int64
+	Name    string
+	Next    string
+	Cart    []cartItem
+	Prefs   map[string]string
+	Created time.Time
+}
+
+// BenchmarkCodecMarshal measures encoding one session with each built-in
+// codec: a struct session (no nesting walk) and a map[string]any session,
+// whose values can nest to any depth and are walked before encoding.
+//
+//	go test -run '^$' -bench CodecMarshal -benchmem .
+func BenchmarkCodecMarshal(b *testing.B) {
+	shop := &shopSession{
+		UserID: 42, Name: "ada", Next: "/checkout",
+		Cart:    []cartItem{{"A-1", 2, 9.5}, {"B-2", 1, 19.99}, {"C-3", 5, 1.25}},
+		Prefs:   map[string]string{"theme": "dark", "lang": "en"},
+		Created: time.Date(2026, 11, 25, 17, 0, 0, 0, time.UTC),
+	}
+	flask := &map[string]any{
+		"user_id": uint64(42), "name": "ada", "next": "/checkout",
+		"cart":  []any{map[string]any{"sku": "A-1", "qty": uint64(2)}, map[string]any{"sku": "B-2", "qty": uint64(1)}},
+		"prefs": map[string]any{"theme": "dark", "lang": "en"},
+		"admin": false,
+	}
+	for _, c := range []struct {
+		name  string
+		codec sessions.Codec
+	}{{"cbor", sessions.CBOR()}, {"json", sessions.JSON()}} {
+		for _, v := range []struct {
+			name  string
+			value any
+		}{{"struct", shop}, {"map", flask}} {
+			b.Run(c.name+"/"+v.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := c.codec.Marshal(v.value); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -25,4 +25,11 @@ var (
 	// first every time, or another request ended the session (Destroy,
 	// Renew, Revoke) while Update ran.
 	ErrConflict = errors.New("sessions: session changed concurrently")
+
+	// ErrNotEncodable reports a session value that a built-in codec
+	// refuses to encode because it could not decode the result: nested
+	// more than 256 levels deep, cyclic, or one of the other cases listed
+	// in the CBOR and JSON docs. The save fails before anything is
+	// written, and the stored session stays as it was.
+	ErrNotEncodable = errors.New("sessions: session value not encodable")
 )

@@ -2,12 +2,8 @@ package sessions
 
 import (
 	"bytes"
-	"encoding"
-	"encoding/json"
 	"fmt"
 	"reflect"
-
-	"github.com/fxamacker/cbor/v2"
 )
 
 // mergeChanges resolves a conflict between this request and another
@@ -144,14 +140,6 @@ func stored(c Codec, sf reflect.StructField) bool {
 	}
 	return tag != "-"
 }
-
-// Marshalers the built-in codecs call instead of encoding a struct's fields.
-var (
-	jsonMarshaler   = reflect.TypeFor[json.Marshaler]()
-	cborMarshaler   = reflect.TypeFor[cbor.Marshaler]()
-	textMarshaler   = reflect.TypeFor[encoding.TextMarshaler]()
-	binaryMarshaler = reflect.TypeFor[encoding.BinaryMarshaler]()
-)
 
 // flattened reports whether sf is an embedded struct, or pointer to one,
 // whose fields are merged one by one: an unexported one, or an exported

@@ -402,7 +402,7 @@ type hookStore struct {
 	// have succeeded.
 	limitIndex  atomic.Bool
 	indexWrites atomic.Int32
-	hideNext atomic.Bool // the next LoadVersion of a session record finds nothing
+	hideNext    atomic.Bool // the next LoadVersion of a session record finds nothing
 }
 
 func (h *hookStore) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {

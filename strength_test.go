@@ -4,7 +4,9 @@ package sessions_test
 // (issue 14). Each test names the break it catches.
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/memstore"
@@ -536,37 +539,65 @@ func nestedMaps(depth int) any {
 	return v
 }
 
-// Item 10. Break: move any of the CBOR decoding limits (32 levels,
-// 65536 elements, 65536 pairs) by one.
+// Item 10. Break: move any of the CBOR limits (256 levels, 2^31-1
+// elements, 2^31-1 pairs) by one, on either side: the encoder must refuse
+// exactly what the decoder would not read.
 func TestCBORLimitsAtTheirBoundaries(t *testing.T) {
 	c := sessions.CBOR()
-	decodes := func(what string, v any, want bool) {
+	roundTrips := func(what string, v any) {
 		t.Helper()
 		b, err := c.Marshal(v)
 		if err != nil {
 			t.Fatalf("%s: Marshal: %v", what, err)
 		}
 		var out any
-		err = c.Unmarshal(b, &out)
-		if got := err == nil; got != want {
+		if err := c.Unmarshal(b, &out); err != nil {
+			t.Errorf("%s: Unmarshal: %v", what, err)
+		}
+	}
+	refused := func(what string, v any) {
+		t.Helper()
+		if _, err := c.Marshal(v); !errors.Is(err, sessions.ErrNotEncodable) {
+			t.Errorf("%s: Marshal error %v, want ErrNotEncodable", what, err)
+		}
+	}
+	decodes := func(what string, b []byte, want bool) {
+		t.Helper()
+		var out any
+		if err := c.Unmarshal(b, &out); (err == nil) != want {
 			t.Errorf("%s: Unmarshal error %v, want accepted = %v", what, err, want)
 		}
 	}
 	// A level is an array or map; the 1 inside the innermost is not one.
-	decodes("32 nested arrays", nested(32), true)
-	decodes("33 nested arrays", nested(33), false)
-	decodes("32 nested maps", nestedMaps(32), true)
-	decodes("33 nested maps", nestedMaps(33), false)
+	roundTrips("256 nested arrays", nested(256))
+	refused("257 nested arrays", nested(257))
+	roundTrips("256 nested maps", nestedMaps(256))
+	refused("257 nested maps", nestedMaps(257))
+	deep := func(head []byte, n int) []byte { return append(bytes.Repeat(head, n), 0x01) }
+	decodes("256 nested arrays, hand-made", deep([]byte{0x81}, 256), true)
+	decodes("257 nested arrays, hand-made", deep([]byte{0x81}, 257), false)
+	decodes("256 nested maps, hand-made", deep([]byte{0xa1, 0x61, 'k'}, 256), true)
+	decodes("257 nested maps, hand-made", deep([]byte{0xa1, 0x61, 'k'}, 257), false)
 
-	decodes("65536 array elements", make([]int, 65536), true)
-	decodes("65537 array elements", make([]int, 65537), false)
-	pairs := func(n int) map[int]bool {
-		m := make(map[int]bool, n)
-		for i := range n {
-			m[i] = true
+	// Element counts: the limit is the largest the decoder takes. A claim
+	// of exactly 2^31-1 gets past the limit and fails at the end of the
+	// data; one more is over it.
+	lengthErr := func(what string, head []byte, limit bool) {
+		t.Helper()
+		var out any
+		err := c.Unmarshal(append(head, 0x01), &out)
+		var arr *cbor.MaxArrayElementsError
+		var pairs *cbor.MaxMapPairsError
+		if got := errors.As(err, &arr) || errors.As(err, &pairs); got != limit || err == nil {
+			t.Errorf("%s: Unmarshal error %v, want a limit error = %v", what, err, limit)
 		}
-		return m
 	}
+	lengthErr("2^31-1 array elements", []byte{0x9a, 0x7f, 0xff, 0xff, 0xff}, false)
+	lengthErr("2^31 array elements", []byte{0x9a, 0x80, 0, 0, 0}, true)
+	lengthErr("2^31-1 map pairs", []byte{0xba, 0x7f, 0xff, 0xff, 0xff}, false)
+	lengthErr("2^31 map pairs", []byte{0xba, 0x80, 0, 0, 0}, true)
+
+	roundTrips("65537 array elements", make([]int, 65537))
 	keys := func(n int) map[string]bool {
 		m := make(map[string]bool, n)
 		for i := range n {
@@ -574,29 +605,23 @@ func TestCBORLimitsAtTheirBoundaries(t *testing.T) {
 		}
 		return m
 	}
-	decodes("65536 map pairs", keys(65536), true)
-	decodes("65537 map pairs", keys(65537), false)
+	roundTrips("65537 map pairs", keys(65537))
 
-	// The limits hold for session data decoded into a typed value too.
+	// The same for session data decoded into a typed value.
 	type data struct {
 		Items []int
 		Set   map[int]bool
 	}
-	for _, tc := range []struct {
-		v    data
-		want bool
-	}{
-		{data{Items: make([]int, 65536), Set: pairs(65536)}, true},
-		{data{Items: make([]int, 65537)}, false},
-		{data{Set: pairs(65537)}, false},
-	} {
-		b, err := c.Marshal(tc.v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out data
-		if err := c.Unmarshal(b, &out); (err == nil) != tc.want {
-			t.Errorf("typed value with %d items and %d pairs: error %v, want accepted = %v", len(tc.v.Items), len(tc.v.Set), err, tc.want)
-		}
+	in := data{Items: make([]int, 65537), Set: make(map[int]bool, 65537)}
+	for i := range 65537 {
+		in.Set[i] = true
+	}
+	b, err := c.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out data
+	if err := c.Unmarshal(b, &out); err != nil || len(out.Items) != 65537 || len(out.Set) != 65537 {
+		t.Errorf("typed value with 65537 items and pairs: %d, %d, %v", len(out.Items), len(out.Set), err)
 	}
 }

@@ -18,8 +18,8 @@ type endedSession struct{ id, owner string }
 const maxEndSteps = maxWriteAttempts + maxForwards
 
 // endSession ends the session stored under key and every session a Renew
-// moved it to: Destroy, Revoke and RevokeOwner all end sessions this way
-// (see LIFECYCLE.md). The delete is conditional on version, the version
+// moved it to, deleting the forwards on the way: Destroy, Revoke and
+// RevokeOwner all end sessions this way (see LIFECYCLE.md). The delete is conditional on version, the version
 // the caller loaded (owner is its owner), or with version 0 on the version
 // endSession reads; when another request wrote first it reads again, so a
 // racing save never brings the session back. A forward is followed to the
@@ -61,6 +61,13 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 			case rec.revoked:
 				return ended, live, nil
 			case rec.forward:
+				// The forward goes too: the chain ends as a whole.
+				sctx, cancel := m.storeContext(ctx)
+				_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), l.Version)
+				cancel()
+				if err != nil && !errors.Is(err, store.ErrConflict) {
+					return ended, live, err
+				}
 				ended = append(ended, endedSession{m.id(key), rec.owner})
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue

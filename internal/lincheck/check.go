@@ -140,43 +140,54 @@ func (h *history) output(o *op, l *names) *output {
 	return out
 }
 
-// entries turns the operations into porcupine's history. Each entry's
-// window is when it can have happened: a load between the request's
-// sending and Get's return; a write, binding or cleanup between the
-// handler going on to change the session and the handler's end (so the
-// window of a client that hung up or of a panicked handler ends too); an
-// administrator's call between its start and the handler's end.
+// entries turns the operations into porcupine's history (see
+// appendEntries).
 func (h *history) entries(l *names, relax relaxation) []porcupine.Operation {
 	var entries []porcupine.Operation
 	for _, o := range h.ops {
-		out := h.output(o, l)
+		in := h.input(o, l)
+		in.relax = relax
 		r := &o.srv
-		base := h.input(o, l)
-		base.relax = relax
-		add := func(s stepKind, call, ret int64) {
-			in := base
-			in.step = s
-			entries = append(entries, porcupine.Operation{
-				ClientId: o.lane, Input: &in, Output: out, Call: call, Return: max(ret, call),
-				Metadata: h.metadata(o),
-			})
+		w := window{call: o.call, loaded: r.loaded, change: r.change, done: r.done}
+		entries = appendEntries(entries, in, h.output(o, l), w, o.lane, h.metadata(o))
+	}
+	return entries
+}
+
+// A window is when the parts of an operation happened, on the checker's
+// clock: the request was sent (call), Get returned (loaded), the handler
+// went on to change the session (change), the handler returned (done).
+type window struct{ call, loaded, change, done int64 }
+
+// appendEntries appends the history entries of one operation. Each
+// entry's window is when it can have happened: a load between the
+// request's sending and Get's return; a write, binding or cleanup between
+// the handler going on to change the session and the handler's end (so
+// the window of a client that hung up or of a panicked handler ends too);
+// an administrator's call between its start and the handler's end.
+func appendEntries(entries []porcupine.Operation, in input, out *output, w window, lane int, md string) []porcupine.Operation {
+	add := func(s stepKind, call, ret int64) {
+		in := in
+		in.step = s
+		entries = append(entries, porcupine.Operation{
+			ClientId: lane, Input: &in, Output: out, Call: call, Return: max(ret, call), Metadata: md,
+		})
+	}
+	switch in.kind {
+	case Read:
+		add(stepOnly, w.call, w.loaded)
+	case Revoke, RevokeOwner, Sessions:
+		add(stepOnly, w.change, w.done)
+	case Login:
+		add(stepLoad, w.call, w.loaded)
+		if !in.early {
+			add(stepBind, w.change, w.done)
+			add(stepCleanup, w.change, w.done)
 		}
-		switch o.plan.kind {
-		case Read:
-			add(stepOnly, o.call, r.loaded)
-		case Revoke, RevokeOwner, Sessions:
-			add(stepOnly, r.change, r.done)
-		case Login:
-			add(stepLoad, o.call, r.loaded)
-			if !o.plan.early {
-				add(stepBind, r.change, r.done)
-				add(stepCleanup, r.change, r.done)
-			}
-			add(stepWrite, r.change, r.done)
-		default:
-			add(stepLoad, o.call, r.loaded)
-			add(stepWrite, r.change, r.done)
-		}
+		add(stepWrite, w.change, w.done)
+	default:
+		add(stepLoad, w.call, w.loaded)
+		add(stepWrite, w.change, w.done)
 	}
 	return entries
 }

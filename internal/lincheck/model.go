@@ -790,10 +790,13 @@ func loginWrite(s *state, in *input, out *output) []*state {
 	var cands []cand
 	switch {
 	case m.loaded == cLive && s.class(in.token) == cLive && m.doomed:
+		// The old token stays, or forwards to the ended session (the
+		// forward written, the new record refused), or names nothing (the
+		// manager deleted the forward to the session it could not write).
 		cands = append(cands, conflict, cand{res: resConflict, cookie: cookieKeep, apply: func(n *state, _ tokID) {
 			n.renew(in.token, in.orphan, setUser, -1)
 			n.kill(in.orphan)
-		}})
+		}}, cand{res: resConflict, cookie: cookieKeep, apply: func(n *state, _ tokID) { n.kill(in.token) }})
 	case m.loaded == cLive && s.class(in.token) == cLive:
 		prev := s.toks[in.token].owner
 		renew := func(change func(*token)) func(n *state, tok tokID) {
@@ -805,6 +808,15 @@ func loginWrite(s *state, in *input, out *output) []*state {
 			}
 		}
 		cands = append(cands, cand{res: resOK, cookie: cookieSet, apply: renew(setUser)})
+		if out.outcome != known {
+			// The new session never reached the client and was ended (a
+			// panic, an error): the manager may have deleted the forward
+			// to it as well.
+			cands = append(cands, cand{res: resOK, cookie: cookieKeep, apply: func(n *state, _ tokID) {
+				n.renew(in.token, in.orphan, setUser, o)
+				n.kill(in.token) // and the orphan it forwards to
+			}})
+		}
 		if in.relax&relaxLostUpdate != 0 {
 			cands = append(cands, cand{res: resOK, cookie: cookieSet, apply: renew(func(v *token) { *v = m.val; v.user = o })})
 		}
@@ -1080,12 +1092,12 @@ func (s *state) doom(owner int8) {
 }
 
 // partialRevocations are the effects of a revocation that failed part of
-// the way: any of the sessions it had to end may have ended, the index is
+// the way: any of the sessions it could end may have ended, the index is
 // as it was, and the pending bindings it saw may be doomed.
 func partialRevocations(victims []victim, owner int8) []cand {
 	var must []tokID
 	for _, v := range victims {
-		if len(v.choices) == 1 && len(must) < 8 { // bounded: more is never generated
+		if slices.Contains(v.choices, endIt) && len(must) < 8 { // bounded: more is never generated
 			must = append(must, v.entry)
 		}
 	}

@@ -32,6 +32,6 @@ func TestLincheck(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			return s
-		}, lincheck.Config{Histories: 50})
+		}, lincheck.Config{Histories: 30})
 	})
 }

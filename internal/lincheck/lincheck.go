@@ -14,11 +14,26 @@
 // At rest, every token any response set is read again, and each owner's
 // sessions listed: the model decides what they must show.
 //
-// Flags (of the test binary):
+// What the checker knows of each request: when the client sent it and
+// what it presented; from the server, when Get returned and when the
+// handler went on to change the session (the windows of the operation's
+// load and of its write, see appendEntries), when the handler returned,
+// and the response it sent. A client that hung up is judged by the
+// response the server sent it (LIFECYCLE.md: the token it would have
+// been sent may stay live). An operation whose effect the client cannot
+// know (an error response, a fault after an early response started) may
+// have had any of its effects, and one whose handler panicked after its
+// call succeeded, its effects without a response; see resolve.
+//
+// Flags (of the test binary; put them after the package):
 //
 //	-lincheck.histories N  histories per store (overrides each test's default)
-//	-lincheck.seed S       replay the one history with seed S
-//	-lincheck.out DIR      where porcupine's visualizations of failing histories go (default: the system temporary directory)
+//	-lincheck.seed S       replay the history of seed S: the same operations
+//	                       and faults (the schedule is the machine's)
+//	-lincheck.out DIR      where porcupine's visualizations of failing histories
+//	                       go (default: the system temporary directory)
+//	-lincheck.diagnose     name the rules every failing history broke (default:
+//	                       only the histories reported in full)
 package lincheck
 
 import (
@@ -126,7 +141,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 					v.diagnosis, v.explained = h.diagnose(v.names)
 					v.diagnosed = true
 				}
-				switch k := r.add(v); {
+				switch k := r.add(seed, v); {
 				case k == 0:
 				case k <= cfg.Reports:
 					t.Error(failure(t, seed, h, v))
@@ -151,7 +166,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 func failure(t *testing.T, seed uint64, h *history, v *verdict) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: %d violations\n", seed, len(v.violations))
-	fmt.Fprintf(&b, "replay: go test -run '%s' -lincheck.seed=%d (in this package)\n", runPattern(t), seed)
+	fmt.Fprintf(&b, "replay, in this package's directory: go test -run '%s' . -lincheck.seed=%d\n", runPattern(t), seed)
 	if v.diagnosed {
 		if v.explained {
 			fmt.Fprintf(&b, "broken rules (the fewest known kinds of bugs that explain the history):\n")
@@ -220,14 +235,15 @@ type report struct {
 	faults                [numFaultKinds]int
 	violations            int
 	checkTime             time.Duration
-	diagnoses             map[string]int // diagnosed failing histories by rule broken
-	diagnosed             int            // failing histories diagnosed
-	unexplained           int            // diagnosed histories that no known kind of bug explains
+	diagnoses             map[string]int    // diagnosed failing histories by rule broken
+	examples              map[string]uint64 // the first seed that broke each rule ("": unexplained)
+	diagnosed             int               // failing histories diagnosed
+	unexplained           int               // diagnosed histories that no known kind of bug explains
 }
 
 // add counts v and returns how many failing histories there were so far
 // (0 when v passed).
-func (r *report) add(v *verdict) int {
+func (r *report) add(seed uint64, v *verdict) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.histories++
@@ -249,13 +265,19 @@ func (r *report) add(v *verdict) int {
 	r.failed++
 	r.violations += len(v.violations)
 	if r.diagnoses == nil {
-		r.diagnoses = map[string]int{}
+		r.diagnoses, r.examples = map[string]int{}, map[string]uint64{}
 	}
 	for _, d := range v.diagnosis {
 		r.diagnoses[d]++
+		if r.examples[d] == 0 {
+			r.examples[d] = seed
+		}
 	}
 	if v.diagnosed && !v.explained {
 		r.unexplained++
+		if r.examples[""] == 0 {
+			r.examples[""] = seed
+		}
 	}
 	if v.diagnosed {
 		r.diagnosed++
@@ -275,11 +297,11 @@ func (r *report) diagnosisReport() string {
 	var b strings.Builder
 	for _, rn := range relaxationNames {
 		if n := r.diagnoses[rn.name]; n > 0 {
-			fmt.Fprintf(&b, "\n  %5d  %s", n, rn.name)
+			fmt.Fprintf(&b, "\n  %5d  %s (first: seed %d)", n, rn.name, r.examples[rn.name])
 		}
 	}
 	if r.unexplained > 0 {
-		fmt.Fprintf(&b, "\n  %5d  not linearizable, unexplained by the known kinds of bugs", r.unexplained)
+		fmt.Fprintf(&b, "\n  %5d  not linearizable, unexplained by the known kinds of bugs (first: seed %d)", r.unexplained, r.examples[""])
 	}
 	return b.String()
 }

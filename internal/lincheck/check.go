@@ -19,7 +19,7 @@ type verdict struct {
 	faults       [numFaultKinds]int
 	panics       int // handlers that panicked
 	early        int // handlers that started the response first
-	violations   []string
+	violations   []violation
 	names        *names
 	diagnosis    []string // for a history porcupine rejected: the rules it broke (see diagnose)
 	explained    bool     // diagnose found relaxations under which it passes
@@ -32,6 +32,28 @@ type verdict struct {
 
 // failed reports whether the history broke the model or a rule at rest.
 func (v *verdict) failed() bool { return len(v.violations) > 0 }
+
+// A check is one of the checker's verdicts on a history.
+type check string
+
+// The checks.
+const (
+	checkModel        check = "not linearizable against the model (LIFECYCLE.md)"
+	checkUndecided    check = "porcupine could not decide in time"
+	checkLoginExpired check = "a login of a live session expired the cookie"
+	checkReplacedLive check = "a token its own request replaced or expired is still live"
+	checkRacingLogins check = "two racing logins left the client without a live cookie"
+	checkHarness      check = "the harness saw what the model takes for granted broken"
+)
+
+// checks lists the checks in the order reports list them.
+var checks = []check{checkModel, checkUndecided, checkLoginExpired, checkReplacedLive, checkRacingLogins, checkHarness}
+
+// A violation is a check a history failed, and how.
+type violation struct {
+	check check
+	what  string
+}
 
 // names numbers the tokens of a history: t1, t2, ... in the order the
 // server handed them out, and the orphan of every operation (see
@@ -82,19 +104,18 @@ func (n *names) token(tok string) tokID {
 
 // rawOutcome classifies what the client could know of o: the handler
 // panicked; the response was an error (5xx, or a body that is not the
-// handler's); or a fault hit a handler that had already started its
-// response, which can no longer report a failed save; else known.
+// handler's result); or a fault hit a handler that had already started
+// its response, which can no longer report a failed save; else known.
 func (h *history) rawOutcome(o *op) outcome {
 	r := &o.srv
-	switch {
-	case r.panicked:
+	if r.panicked {
 		return panicked
-	case r.status >= 500 || !strings.Contains(r.body.String(), "r="):
+	}
+	v, err := url.ParseQuery(r.body.String())
+	switch {
+	case err != nil || r.status >= 500 || !slices.Contains([]string{"ok", "conflict", "started"}, v.Get("r")):
 		return unknown
 	case o.plan.early && o.faulted.Load() != 0:
-		return unknown
-	}
-	if v, err := url.ParseQuery(r.body.String()); err != nil || v.Get("r") == "error" {
 		return unknown
 	}
 	return known
@@ -287,9 +308,9 @@ func (h *history) check(timeout time.Duration) *verdict {
 	v.checkTime = time.Since(start)
 	switch v.result {
 	case porcupine.Illegal:
-		v.violations = append(v.violations, "the history is not linearizable against the model (LIFECYCLE.md)\n"+explain(l.u, v.info, v.entryList))
+		v.violations = append(v.violations, violation{checkModel, "\n" + explain(l.u, v.info, v.entryList)})
 	case porcupine.Unknown:
-		v.violations = append(v.violations, fmt.Sprintf("porcupine could not decide within %v (raise Config.CheckTimeout or shrink the history)", timeout))
+		v.violations = append(v.violations, violation{checkUndecided, fmt.Sprintf("within %v (raise Config.CheckTimeout or shrink the history)", timeout)})
 	}
 	v.violations = append(v.violations, h.atRest(l)...)
 	return v
@@ -298,22 +319,22 @@ func (h *history) check(timeout time.Duration) *verdict {
 // harness checks what the model takes for granted: every request reached
 // its handler; the client saw what the server sent; Manager.ID is the ID
 // derived from the token.
-func (h *history) harness(l *names) []string {
-	var bad []string
+func (h *history) harness(l *names) []violation {
+	var bad []violation
 	for _, o := range h.ops {
 		r := &o.srv
 		switch {
 		case !r.reached:
-			bad = append(bad, fmt.Sprintf("harness: %v never reached its handler: %v", o, o.err))
+			bad = append(bad, violation{checkHarness, fmt.Sprintf("%v never reached its handler: %v", o, o.err)})
 		case o.ret != 0:
 			action, tok := sessionCookie(r.setCookie)
 			if o.status != r.status || o.cookie != action || o.cookieVal != tok {
-				bad = append(bad, fmt.Sprintf("harness: %v: the client got %d %v %q, the server sent %d %v %q",
-					o, o.status, o.cookie, o.cookieVal, r.status, action, tok))
+				bad = append(bad, violation{checkHarness, fmt.Sprintf("%v: the client got %d %v %q, the server sent %d %v %q",
+					o, o.status, o.cookie, o.cookieVal, r.status, action, tok)})
 			}
 		}
 		if o.plan.kind == Read && o.token != "" && r.loadedID != "" && r.loadedID != idOf(o.token) {
-			bad = append(bad, fmt.Sprintf("harness: %v: Manager.ID is %s, not the SHA-256 of the token presented", o, r.loadedID))
+			bad = append(bad, violation{checkHarness, fmt.Sprintf("%v: Manager.ID is %s, not the SHA-256 of the token presented", o, r.loadedID)})
 		}
 	}
 	return bad
@@ -332,8 +353,8 @@ func (h *history) harness(l *names) []string {
 //   - after two overlapping logins of one client's live session whose
 //     responses were the last to reach it, the client holds a cookie, live
 //     unless a session ender (logout, revoke, revocations) ran since.
-func (h *history) atRest(l *names) []string {
-	var bad []string
+func (h *history) atRest(l *names) []violation {
+	var bad []violation
 	liveAtRest := map[string]bool{}
 	for _, o := range h.ops {
 		if o.final && o.plan.kind == Read && h.rawOutcome(o) == known {
@@ -344,7 +365,7 @@ func (h *history) atRest(l *names) []string {
 	for _, o := range h.ops {
 		if o.plan.kind == Login && !o.final && h.rawOutcome(o) == known && o.srv.loadedID != "" {
 			if action, _ := sessionCookie(o.srv.setCookie); action == cookieExpire {
-				bad = append(bad, fmt.Sprintf("%v (presenting %s, live when loaded) expired the cookie", o, l.u.name(l.token(o.token))))
+				bad = append(bad, violation{checkLoginExpired, fmt.Sprintf("%v (presenting %s, live when loaded)", o, l.u.name(l.token(o.token)))})
 			}
 		}
 	}
@@ -363,8 +384,8 @@ func (h *history) atRest(l *names) []string {
 				if next.value != "" {
 					what = "replaced it with " + l.u.name(l.token(next.value))
 				}
-				bad = append(bad, fmt.Sprintf("%s is still live at rest, but client %d's %v presented it and %s",
-					l.u.name(l.token(e.value)), c, next.op, what))
+				bad = append(bad, violation{checkReplacedLive, fmt.Sprintf("%s is still live at rest, but client %d's %v presented it and %s",
+					l.u.name(l.token(e.value)), c, next.op, what)})
 			}
 		}
 		bad = append(bad, h.racingLogins(c, b, liveAtRest, l)...)
@@ -374,7 +395,7 @@ func (h *history) atRest(l *names) []string {
 
 // racingLogins checks the last two responses client c got, if they were
 // two overlapping logins.
-func (h *history) racingLogins(c int, b *browser, liveAtRest map[string]bool, l *names) []string {
+func (h *history) racingLogins(c int, b *browser, liveAtRest map[string]bool, l *names) []violation {
 	var mine []*op
 	for _, o := range h.ops {
 		if o.client == c && o.ret != 0 {
@@ -394,7 +415,7 @@ func (h *history) racingLogins(c int, b *browser, liveAtRest map[string]bool, l 
 		return nil
 	}
 	if b.jar == "" {
-		return []string{fmt.Sprintf("client %d ended without a cookie after two racing logins (%v, %v)", c, l1, l2)}
+		return []violation{{checkRacingLogins, fmt.Sprintf("client %d ended without a cookie after %v and %v", c, l1, l2)}}
 	}
 	for _, o := range h.ops {
 		switch o.plan.kind {
@@ -405,7 +426,7 @@ func (h *history) racingLogins(c int, b *browser, liveAtRest map[string]bool, l 
 		}
 	}
 	if !liveAtRest[b.jar] {
-		return []string{fmt.Sprintf("client %d's cookie %s, from two racing logins (%v, %v), is not live at rest", c, l.u.name(l.token(b.jar)), l1, l2)}
+		return []violation{{checkRacingLogins, fmt.Sprintf("client %d's cookie %s, from %v and %v, is not live at rest", c, l.u.name(l.token(b.jar)), l1, l2)}}
 	}
 	return nil
 }

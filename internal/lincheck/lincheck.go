@@ -133,6 +133,12 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 	for first := 0; first < n; first += historiesPerBatch {
 		last := min(first+historiesPerBatch, n) - 1
 		t.Run(fmt.Sprintf("seeds_%d-%d", base+uint64(first), base+uint64(last)), func(t *testing.T) {
+			var more []uint64 // failing histories not reported in full
+			defer func() {
+				if len(more) > 0 {
+					t.Errorf("%d more failing histories, seeds %v", len(more), more)
+				}
+			}()
 			for i := first; i <= last; i++ {
 				seed := base + uint64(i)
 				h := runHistory(t, newStore(t), cfg, seed)
@@ -146,7 +152,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 				case k <= cfg.Reports:
 					t.Error(failure(t, seed, h, v))
 				default:
-					t.Errorf("seed %d: %d violations (not reported in full)", seed, len(v.violations))
+					more = append(more, seed)
 				}
 			}
 		})
@@ -154,7 +160,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 	t.Logf("lincheck: %s in %v (%.1f ms per history, %.1f ms of it porcupine)", r.String(), time.Since(start).Round(time.Millisecond),
 		float64(time.Since(start))/float64(max(r.histories, 1))/1e6, float64(r.checkTime)/float64(max(r.histories, 1))/1e6)
 	if r.failed > 0 {
-		t.Logf("lincheck: %d of %d histories broke the lifecycle; base seed %d", r.failed, r.histories, base)
+		t.Logf("lincheck: %d of %d histories broke the lifecycle (base seed %d), by check:%s", r.failed, r.histories, base, r.checkReport())
 		if r.diagnosed > 0 {
 			t.Logf("lincheck: of %d diagnosed (-lincheck.diagnose for all), by rule broken:%s", r.diagnosed, r.diagnosisReport())
 		}
@@ -177,8 +183,8 @@ func failure(t *testing.T, seed uint64, h *history, v *verdict) string {
 			fmt.Fprintf(&b, "broken rules: none of the known kinds of bugs explains the history\n")
 		}
 	}
-	for _, s := range v.violations {
-		fmt.Fprintf(&b, "- %s\n", s)
+	for _, x := range v.violations {
+		fmt.Fprintf(&b, "- %s: %s\n", x.check, x.what)
 	}
 	if v.result == porcupine.Illegal {
 		dir := *flagOut
@@ -235,6 +241,8 @@ type report struct {
 	faults                [numFaultKinds]int
 	violations            int
 	checkTime             time.Duration
+	byCheck               map[check]int     // failing histories by check failed
+	checkExamples         map[check]uint64  // the first seed that failed each check
 	diagnoses             map[string]int    // diagnosed failing histories by rule broken
 	examples              map[string]uint64 // the first seed that broke each rule ("": unexplained)
 	diagnosed             int               // failing histories diagnosed
@@ -266,6 +274,17 @@ func (r *report) add(seed uint64, v *verdict) int {
 	r.violations += len(v.violations)
 	if r.diagnoses == nil {
 		r.diagnoses, r.examples = map[string]int{}, map[string]uint64{}
+		r.byCheck, r.checkExamples = map[check]int{}, map[check]uint64{}
+	}
+	failed := map[check]bool{}
+	for _, x := range v.violations {
+		failed[x.check] = true
+	}
+	for c := range failed {
+		r.byCheck[c]++
+		if r.checkExamples[c] == 0 {
+			r.checkExamples[c] = seed
+		}
 	}
 	for _, d := range v.diagnosis {
 		r.diagnoses[d]++
@@ -290,6 +309,17 @@ func (r *report) failures() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.failed
+}
+
+// checkReport lists the failing histories by check failed.
+func (r *report) checkReport() string {
+	var b strings.Builder
+	for _, c := range checks {
+		if n := r.byCheck[c]; n > 0 {
+			fmt.Fprintf(&b, "\n  %5d  %s (first: seed %d)", n, c, r.checkExamples[c])
+		}
+	}
+	return b.String()
 }
 
 // diagnosisReport lists the failing histories by rule broken.

@@ -201,6 +201,11 @@ func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 		})
 		reply.Set("n", strconv.Itoa(rec.n))
 	case Login:
+		// User is set between Renew and SetOwner, so that SetOwner's
+		// write (which carries the pending Renew) saves it: the login is
+		// one write. Set after SetOwner, it would be a second write (a
+		// plain change at the response's start) that a racing request
+		// could see missing.
 		if err = m.Renew(ctx); err == nil {
 			m.Get(ctx).User = ownerName(p.owner)
 			err = m.SetOwner(ctx, ownerName(p.owner))

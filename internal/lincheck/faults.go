@@ -1,0 +1,119 @@
+package lincheck
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// A faultKind is a store fault the checker injects.
+type faultKind uint8
+
+const (
+	failBefore    faultKind = iota // the call fails without reaching the store
+	failAfter                      // the call reaches the store, then reports a failure
+	timeoutBefore                  // the call hangs past the store timeout and fails without reaching the store
+	timeoutAfter                   // the call hangs past the store timeout, reaches the store anyway, and fails
+	numFaultKinds
+)
+
+var faultNames = [...]string{"fail-before", "fail-after", "timeout-before", "timeout-after"}
+
+func (k faultKind) String() string { return faultNames[k] }
+
+// A faultPlan injects one fault into one operation: into its nth store
+// call (counting from 1), if it makes that many.
+type faultPlan struct {
+	call int
+	kind faultKind
+}
+
+// errInjected is the failure of an injected fault.
+var errInjected = errors.New("lincheck: injected store fault")
+
+// faultStore wraps a versioned store (so conditional writes stay) and
+// injects into each call the fault planned for the operation whose request
+// context the call carries. Wrapping hides the memory and Redis stores'
+// uncopied fast paths from the manager; every call goes through here.
+type faultStore struct {
+	inner store.Versioned
+	// hang bounds a timeout fault of a call whose context has no deadline
+	// (every call the manager makes has one: the store timeout).
+	hang time.Duration
+}
+
+var _ store.Versioned = (*faultStore)(nil)
+
+// do runs perform, the call to the wrapped store, with the fault planned
+// for this call, if any.
+func (f *faultStore) do(ctx context.Context, perform func(context.Context) error) error {
+	o := opFrom(ctx)
+	if o == nil || o.plan.fault == nil {
+		return perform(ctx)
+	}
+	if int(o.storeCalls.Add(1)) != o.plan.fault.call {
+		return perform(ctx)
+	}
+	kind := o.plan.fault.kind
+	o.faulted.Store(int32(kind) + 1)
+	switch kind {
+	case failBefore:
+		return errInjected
+	case failAfter:
+		if err := perform(ctx); err != nil {
+			return err
+		}
+		return errInjected
+	}
+	t := time.NewTimer(f.hang)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	if kind == timeoutAfter {
+		// Late, as a store that was slow to answer but did the work.
+		if err := perform(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("lincheck: store call hung: %w", err)
+	}
+	return errInjected
+}
+
+func (f *faultStore) Load(ctx context.Context, key string) (data []byte, found bool, err error) {
+	err = f.do(ctx, func(ctx context.Context) (err error) {
+		data, found, err = f.inner.Load(ctx, key)
+		return err
+	})
+	return data, found, err
+}
+
+func (f *faultStore) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	return f.do(ctx, func(ctx context.Context) error { return f.inner.Save(ctx, key, data, expiresAt) })
+}
+
+func (f *faultStore) Delete(ctx context.Context, key string) error {
+	return f.do(ctx, func(ctx context.Context) error { return f.inner.Delete(ctx, key) })
+}
+
+func (f *faultStore) LoadVersion(ctx context.Context, key string, touch time.Time) (l store.Loaded, err error) {
+	err = f.do(ctx, func(ctx context.Context) (err error) {
+		l, err = f.inner.LoadVersion(ctx, key, touch)
+		return err
+	})
+	return l, err
+}
+
+func (f *faultStore) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (v store.Version, err error) {
+	err = f.do(ctx, func(ctx context.Context) (err error) {
+		v, err = f.inner.SaveIf(ctx, key, data, expiresAt, version)
+		return err
+	})
+	return v, err
+}

@@ -1,0 +1,37 @@
+package sessions_test
+
+import (
+	"testing"
+
+	"github.com/sessionkit/sessions/internal/lincheck"
+	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/fsstore"
+	"github.com/sessionkit/sessions/store/memstore"
+)
+
+// TestLincheck checks random concurrent histories of browsers against
+// the session lifecycle of LIFECYCLE.md (see internal/lincheck), on the
+// memory and filesystem stores. Longer runs: -lincheck.histories=20000;
+// a failing history prints its seed, for -lincheck.seed.
+func TestLincheck(t *testing.T) {
+	t.Run("memory", func(t *testing.T) {
+		lincheck.Run(t, func(t *testing.T) store.Store {
+			s, err := memstore.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}, lincheck.Config{Histories: 100})
+	})
+	t.Run("filesystem", func(t *testing.T) {
+		lincheck.Run(t, func(t *testing.T) store.Store {
+			s, err := fsstore.New(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}, lincheck.Config{Histories: 30})
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,6 +59,10 @@ type op struct {
 	faulted    atomic.Int32 // the faultKind injected, plus 1; 0: none
 
 	srv serverRecord
+
+	logMu  sync.Mutex
+	logs   []string // what the manager logged for the request
+	errors bool     // some of it at level Error
 }
 
 // serverRecord is what the server saw of a request.
@@ -89,6 +94,35 @@ func idOf(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
+
+// opLog is the manager's logger: it keeps, on each operation, what the
+// manager logged for its request (the manager logs with the request's
+// context). An early response cannot report a failed save; the log line
+// can.
+type opLog struct{ attrs []slog.Attr }
+
+func (opLog) Enabled(_ context.Context, level slog.Level) bool { return level >= slog.LevelWarn }
+
+func (h opLog) Handle(ctx context.Context, r slog.Record) error {
+	o := opFrom(ctx)
+	if o == nil {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	o.logMu.Lock()
+	defer o.logMu.Unlock()
+	o.logs = append(o.logs, b.String())
+	o.errors = o.errors || r.Level >= slog.LevelError
+	return nil
+}
+
+func (h opLog) WithAttrs(attrs []slog.Attr) slog.Handler { return opLog{append(h.attrs, attrs...)} }
+func (h opLog) WithGroup(string) slog.Handler            { return h }
 
 // clock is the checker's monotonic clock, shared by clients and server.
 type clock struct{ base time.Time }

@@ -104,8 +104,9 @@ func (n *names) token(tok string) tokID {
 
 // rawOutcome classifies what the client could know of o: the handler
 // panicked; the response was an error (5xx, or a body that is not the
-// handler's result); or a fault hit a handler that had already started
-// its response, which can no longer report a failed save; else known.
+// handler's result); or a handler that had already started its response,
+// which can no longer report a failed save, met a store fault or had an
+// error logged; else known.
 func (h *history) rawOutcome(o *op) outcome {
 	r := &o.srv
 	if r.panicked {
@@ -115,7 +116,7 @@ func (h *history) rawOutcome(o *op) outcome {
 	switch {
 	case err != nil || r.status >= 500 || !slices.Contains([]string{"ok", "conflict", "started"}, v.Get("r")):
 		return unknown
-	case o.plan.early && o.faulted.Load() != 0:
+	case o.plan.early && (o.faulted.Load() != 0 || o.errors):
 		return unknown
 	}
 	return known
@@ -242,6 +243,9 @@ func (h *history) metadata(o *op) string {
 	}
 	if o.srv.status != 0 {
 		notes = append(notes, fmt.Sprintf("status %d", o.srv.status))
+	}
+	for _, line := range o.logs {
+		notes = append(notes, "logged: "+line)
 	}
 	return strings.Join(notes, ", ")
 }

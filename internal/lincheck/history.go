@@ -112,7 +112,7 @@ func runHistory(t *testing.T, st store.Store, cfg Config, seed uint64) *history 
 	m, err := sessions.New[Value](
 		sessions.WithStore(&faultStore{inner: vst, hang: 4 * cfg.StoreTimeout}),
 		sessions.WithStoreTimeout(cfg.StoreTimeout),
-		sessions.WithLogger(slog.New(slog.DiscardHandler)),
+		sessions.WithLogger(slog.New(opLog{})),
 	)
 	if err != nil {
 		t.Fatal(err)

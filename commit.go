@@ -195,9 +195,13 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		w.undo()
 		return false, nil
 	case renewing:
+		// The write may have happened (a timeout): the index entry stays,
+		// so that RevokeOwner finds the record if it is there.
+		w.indexed, w.indexedID = "", ""
 		s.end(false)
 		return false, fmt.Errorf("sessions: renew: the old session was retired but the new one could not be written (the user must sign in again): %w", err)
 	default:
+		w.indexed, w.indexedID = "", "" // as above
 		w.undo()
 		return false, fmt.Errorf("sessions: save: %w", err)
 	}
@@ -452,8 +456,8 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		if followed {
 			s.token, s.key = "", key
 		}
-		if s.owner == s.bound {
-			s.owner = rec.owner // this request did not rebind it
+		if !s.ownerSet {
+			s.owner = rec.owner // this request did not bind it
 		}
 		s.bound = rec.owner
 		if !s.dirty {

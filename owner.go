@@ -130,10 +130,10 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if !s.exists && s.started {
 		return ErrResponseStarted // a new session's cookie can no longer be sent
 	}
-	old := s.owner
-	s.owner, s.dirty = owner, true
+	old, oldSet := s.owner, s.ownerSet
+	s.owner, s.ownerSet, s.dirty = owner, true, true
 	if err := s.persist(ctx, nil); err != nil {
-		s.owner = old
+		s.owner, s.ownerSet = old, oldSet
 		return err
 	}
 	if s.ended {

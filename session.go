@@ -54,6 +54,7 @@ type session[T any] struct {
 	created    time.Time
 	owner      string // the owner the session is to be bound to (SetOwner)
 	bound      string // the owner in the stored record, whose index lists it
+	ownerSet   bool   // SetOwner chose owner in this request
 	persistent bool
 	renewing   bool   // Renew was called: the next write moves the session to next
 	next       string // the token Renew chose, written at the next write
@@ -207,7 +208,7 @@ func (s *session[T]) reset(now time.Time) {
 	s.saved = s.m.zero
 	s.version = 0
 	s.exists, s.dirty, s.refresh, s.renewing, s.next = false, false, false, false, ""
-	s.deadline, s.created, s.owner, s.bound = s.m.deadline(now), now, "", ""
+	s.deadline, s.created, s.owner, s.bound, s.ownerSet = s.m.deadline(now), now, "", "", false
 	s.persistent = s.m.cfg.cookie.persistent
 }
 

@@ -37,15 +37,7 @@ func serve[T any](t *testing.T, m *sessions.Manager[T], h http.HandlerFunc) func
 			return 0, ""
 		}
 		res.Body.Close()
-		for _, c := range res.Cookies() {
-			if c.Name == "session" {
-				if c.MaxAge < 0 {
-					return res.StatusCode, "-"
-				}
-				return res.StatusCode, c.Value
-			}
-		}
-		return res.StatusCode, ""
+		return res.StatusCode, cookieOf(res)
 	}
 }
 

@@ -263,3 +263,17 @@ func ownedSession(t *testing.T, m *sessions.Manager[profile], owner string) cont
 	}
 	return ctx
 }
+
+// cookieOf is the session cookie a response set: its value, "-" for a
+// deleted one, or "" when it set none.
+func cookieOf(res *http.Response) string {
+	for _, c := range res.Cookies() {
+		if c.Name == "session" {
+			if c.MaxAge < 0 {
+				return "-"
+			}
+			return c.Value
+		}
+	}
+	return ""
+}

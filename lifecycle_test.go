@@ -41,16 +41,7 @@ func lifecycleServer(t *testing.T, m *sessions.Manager[profile], h http.HandlerF
 			return answer{}
 		}
 		res.Body.Close()
-		a := answer{code: res.StatusCode}
-		for _, c := range res.Cookies() {
-			if c.Name == "session" {
-				a.cookie = c.Value
-				if c.MaxAge < 0 {
-					a.cookie = "-"
-				}
-			}
-		}
-		return a
+		return answer{code: res.StatusCode, cookie: cookieOf(res)}
 	}
 }
 

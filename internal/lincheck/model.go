@@ -1092,22 +1092,50 @@ func (s *state) doom(owner int8) {
 }
 
 // partialRevocations are the effects of a revocation that failed part of
-// the way: any of the sessions it could end may have ended, the index is
-// as it was, and the pending bindings it saw may be doomed.
+// the way: each session it could end may have ended, or only the forward
+// records on the way to it may be gone (the failure came between the two),
+// or nothing; the index is as it was, and the pending bindings it saw may
+// be doomed.
 func partialRevocations(victims []victim, owner int8) []cand {
-	var must []tokID
+	type option struct {
+		entry   tokID
+		choices []int
+	}
+	var opts []option
 	for _, v := range victims {
-		if slices.Contains(v.choices, endIt) && len(must) < 8 { // bounded: more is never generated
-			must = append(must, v.entry)
+		choices := []int{leave}
+		for _, c := range v.choices {
+			if c != leave && !slices.Contains(choices, c) {
+				choices = append(choices, c)
+			}
+		}
+		if v.entry != v.end && !slices.Contains(choices, endForwards) {
+			choices = append(choices, endForwards)
+		}
+		if len(choices) > 1 && len(opts) < 6 { // bounded: more is never generated
+			opts = append(opts, option{v.entry, choices})
 		}
 	}
 	var cands []cand
-	for bits := range 1 << len(must) {
+	picked := make([]int, len(opts))
+	var walk func(i int)
+	walk = func(i int) {
+		if i < len(opts) {
+			for _, c := range opts[i].choices {
+				picked[i] = c
+				walk(i + 1)
+			}
+			return
+		}
+		choice := slices.Clone(picked)
 		for _, doom := range []bool{false, true} {
 			cands = append(cands, cand{res: resOK, cookie: cookieKeep, apply: func(n *state, _ tokID) {
-				for j, x := range must {
-					if bits&(1<<j) != 0 {
-						n.kill(x)
+				for j, o := range opts {
+					switch choice[j] {
+					case endIt:
+						n.kill(o.entry)
+					case endForwards:
+						n.killForwards(o.entry)
 					}
 				}
 				if doom {
@@ -1116,6 +1144,7 @@ func partialRevocations(victims []victim, owner int8) []cand {
 			}})
 		}
 	}
+	walk(0)
 	return cands
 }
 

@@ -89,8 +89,7 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 		return s.persistUnversioned(ctx, &w)
 	}
 	if s.exists {
-		w.held = m.lockKey(s.key, nil)
-		defer unlockKey(w.held)
+		defer unlockKey(m.lockKey(s.key))
 	}
 	if !s.exists || s.renewing {
 		w.token = s.nextToken()
@@ -138,7 +137,6 @@ type write[T any] struct {
 	before    []byte // the encoding of s.data before fn
 	indexed   string // the owner whose index got indexedID in this call
 	indexedID string
-	held      chan struct{} // the key lock persist holds
 	encoded   []byte        // the value's encoding, for the first attempt (aliases buf)
 }
 
@@ -163,7 +161,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	// Index first: a revocation that races this write then finds the
 	// session (see RevokeOwner).
 	if s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != m.id(target)) {
-		if err := m.updateIndex(ctx, s.owner, w.held, withEntry(m.id(target), s.deadline)); err != nil {
+		if err := m.updateIndex(ctx, s.owner, withEntry(m.id(target), s.deadline)); err != nil {
 			w.undo()
 			return false, err
 		}
@@ -220,9 +218,9 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	switch {
 	case oldOwner == "":
 	case renewing:
-		m.forget(ctx, oldOwner, oldID, w.held)
+		m.forget(ctx, oldOwner, oldID)
 	case oldOwner != s.owner:
-		m.forget(ctx, oldOwner, m.id(s.key), w.held)
+		m.forget(ctx, oldOwner, m.id(s.key))
 	}
 	return true, nil
 }
@@ -269,15 +267,15 @@ func (w *write[T]) undo() {
 func (w *write[T]) unindex(ctx context.Context) {
 	w.undo()
 	if w.indexed != "" {
-		w.s.m.forget(ctx, w.indexed, w.indexedID, w.held)
+		w.s.m.forget(ctx, w.indexed, w.indexedID)
 		w.indexed, w.indexedID = "", ""
 	}
 }
 
 // forget removes id from owner's index; a failure only leaves an entry
 // that Sessions prunes later.
-func (m *Manager[T]) forget(ctx context.Context, owner, id string, held chan struct{}) {
-	if err := m.updateIndex(ctx, owner, held, withoutEntries(id)); err != nil {
+func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
+	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
 		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
 	}
 }
@@ -337,7 +335,7 @@ func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires 
 func (s *session[T]) persistUnversioned(ctx context.Context, w *write[T]) error {
 	m := s.m
 	if s.exists {
-		defer unlockKey(m.lockKey(s.key, nil))
+		defer unlockKey(m.lockKey(s.key))
 		if w.fn != nil {
 			if _, err := s.reload(ctx); err != nil {
 				return fmt.Errorf("sessions: update: %w", err)

@@ -24,15 +24,16 @@ type Manager[T any] struct {
 	cfg         config
 	store       store.Store
 	ownsStore   bool
-	versioned   store.Versioned               // nil when the store has no conditional writes
-	shared      sharedLoader                  // nil when the store has no uncopied load
-	sharedSave  sharedSaver                   // nil when the store has no uncopied conditional write
-	unbounded   bool                          // the store never waits: no timer per call
-	deadlines   *deadlineClock                // bounds calls that cannot be cancelled; nil without a store timeout
-	loadToucher store.LoadToucher             // nil when the store cannot load and touch
-	zero        []byte                        // encoding of a zero T: an untouched session
-	isMap       bool                          // T is a map: new values start as empty maps
-	keyLocks    [keyLockStripes]chan struct{} // serialize this process's writes of one key
+	versioned   store.Versioned                 // nil when the store has no conditional writes
+	shared      sharedLoader                    // nil when the store has no uncopied load
+	sharedSave  sharedSaver                     // nil when the store has no uncopied conditional write
+	unbounded   bool                            // the store never waits: no timer per call
+	deadlines   *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
+	loadToucher store.LoadToucher               // nil when the store cannot load and touch
+	zero        []byte                          // encoding of a zero T: an untouched session
+	isMap       bool                            // T is a map: new values start as empty maps
+	keyLocks    [keyLockStripes]chan struct{}   // serialize this process's writes of one session
+	indexLocks  [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
 	keySeed     maphash.Seed
 	closeOnce   sync.Once
 	closeErr    error
@@ -66,6 +67,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	m := &Manager[T]{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}
 	for i := range m.keyLocks {
 		m.keyLocks[i] = make(chan struct{}, 1)
+	}
+	for i := range m.indexLocks {
+		m.indexLocks[i] = make(chan struct{}, 1)
 	}
 	zero, err := cfg.codec.Marshal(m.newValue())
 	if err != nil {
@@ -347,15 +351,19 @@ func (m *Manager[T]) delete(ctx context.Context, key string) error {
 // Pass what it returns to unlockKey. The lock only saves conflicts, since the
 // writes are conditional: after waiting for it as long as the store
 // timeout (a holder stuck on a frozen store), lockKey goes on without it.
-//
-// held is a lock the caller already holds (or nil): when key shares its
-// stripe, lockKey takes nothing and returns nil, instead of waiting for
-// the caller itself.
-func (m *Manager[T]) lockKey(key string, held chan struct{}) chan struct{} {
-	sem := m.keyLocks[maphash.String(m.keySeed, key)%uint64(len(m.keyLocks))]
-	if sem == held {
-		return nil
-	}
+func (m *Manager[T]) lockKey(key string) chan struct{} {
+	return m.lock(m.keyLocks[maphash.String(m.keySeed, key)%keyLockStripes])
+}
+
+// lockIndex is lockKey for the key of an owner index. Index locks are
+// stripes of their own, so that a save, which holds its session's lock
+// while it updates an index, never waits for a lock it holds itself.
+func (m *Manager[T]) lockIndex(key string) chan struct{} {
+	return m.lock(m.indexLocks[maphash.String(m.keySeed, key)%indexLockStripes])
+}
+
+// lock takes sem, or gives up after the store timeout and returns nil.
+func (m *Manager[T]) lock(sem chan struct{}) chan struct{} {
 	select {
 	case sem <- struct{}{}:
 		return sem
@@ -396,6 +404,10 @@ func (m *Manager[T]) lockKey(key string, held chan struct{}) chan struct{} {
 // sessions written at once share one with a chance of 1 in keyLockStripes,
 // and then one waits for the other's round trip.
 const keyLockStripes = 1024
+
+// indexLockStripes is lockKey's keyLockStripes for owner indexes, which
+// are written at logins and revocations only.
+const indexLockStripes = 64
 
 // unlockKey releases what lockKey took.
 func unlockKey(sem chan struct{}) {

@@ -170,7 +170,7 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 		}
 	}
 	if len(stale) > 0 {
-		if err := m.updateIndex(ctx, owner, nil, withoutEntries(stale...)); err != nil {
+		if err := m.updateIndex(ctx, owner, withoutEntries(stale...)); err != nil {
 			m.cfg.logger.WarnContext(ctx, "sessions: pruning an owner index failed", "error", err)
 		}
 	}
@@ -260,7 +260,7 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 	done := map[string]bool{}
 	var all []endedSession
 	n := 0
-	err := m.updateIndex(ctx, owner, nil, func(entries []indexEntry) ([]indexEntry, error) {
+	err := m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
 		var kept []indexEntry
 		for _, e := range entries {
 			switch {

@@ -96,13 +96,13 @@ func (m *Manager[T]) loadIndex(ctx context.Context, key string) ([]indexEntry, s
 // updateIndex applies change to owner's index and writes it back
 // conditionally, rereading and reapplying on a conflict. Entries past
 // their deadline are dropped on the way. change may be called more than
-// once. held is a key lock the caller holds, or nil (see lockKey).
-func (m *Manager[T]) updateIndex(ctx context.Context, owner string, held chan struct{}, change func([]indexEntry) ([]indexEntry, error)) error {
+// once.
+func (m *Manager[T]) updateIndex(ctx context.Context, owner string, change func([]indexEntry) ([]indexEntry, error)) error {
 	if m.versioned == nil {
 		return fmt.Errorf("sessions: owner index: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
 	key := m.indexKey(owner)
-	defer unlockKey(m.lockKey(key, held))
+	defer unlockKey(m.lockIndex(key))
 	for attempt := 1; ; attempt++ {
 		entries, version, err := m.loadIndex(ctx, key)
 		if err != nil {

@@ -397,6 +397,28 @@ func (s *state) killForwards(tok tokID) {
 	}
 }
 
+// killForwardPrefix deletes the first k forward records of tok's chain:
+// a Destroy or Revoke that failed after deleting them.
+func (s *state) killForwardPrefix(tok tokID, k int) {
+	for ; k > 0 && s.toks[tok].kind == forward; k-- {
+		next := s.toks[tok].to
+		s.toks[tok] = token{kind: dead, owner: -1}
+		tok = next
+	}
+}
+
+// partialEnds are the effects of a Destroy or Revoke of tok whose outcome
+// is unknown, besides none and all: it follows the chain deleting each
+// forward on the way, so it may have failed after any of them.
+func partialEnds(s *state, tok tokID, c cand) []cand {
+	var cands []cand
+	for k, t := 1, tok; s.toks[t].kind == forward; k, t = k+1, s.toks[t].to {
+		c.apply = func(n *state, _ tokID) { n.killForwardPrefix(tok, k) }
+		cands = append(cands, c)
+	}
+	return cands
+}
+
 // step is the specification: the states s can move to when the history
 // entry (in, out) takes effect in s; none when it cannot.
 func step(s *state, in *input, out *output) []*state {
@@ -744,6 +766,9 @@ func logoutWrite(s *state, in *input, out *output) []*state {
 		c.apply = func(n *state, _ tokID) { n.killForwards(in.token) }
 		cands = append(cands, c)
 	}
+	if out.outcome == unknown && m.loaded == cLive {
+		cands = append(cands, partialEnds(s, in.token, c)...)
+	}
 	return resolve(s, in, out, retire(in.op), cands)
 }
 
@@ -918,6 +943,9 @@ func revokeStep(s *state, in *input, out *output) []*state {
 	cands := []cand{{res: resOK, cookie: cookieKeep, apply: func(n *state, _ tokID) { n.kill(in.target) }}}
 	if in.relax&relaxForwardEnd != 0 && s.class(in.target) == cForward {
 		cands = append(cands, cand{res: resOK, cookie: cookieKeep, apply: func(n *state, _ tokID) { n.killForwards(in.target) }})
+	}
+	if out.outcome == unknown {
+		cands = append(cands, partialEnds(s, in.target, cands[0])...)
 	}
 	return resolve(s, in, out, func(*state) {}, cands)
 }

@@ -137,7 +137,7 @@ type write[T any] struct {
 	before    []byte // the encoding of s.data before fn
 	indexed   string // the owner whose index got indexedID in this call
 	indexedID string
-	encoded   []byte        // the value's encoding, for the first attempt (aliases buf)
+	encoded   []byte // the value's encoding, for the first attempt (aliases buf)
 }
 
 // attempt makes one try: it reports done when the session is written (or

@@ -26,11 +26,13 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 // renewed session; where the Renew has not written that session yet, a
 // tombstone takes its place so that it never will. With pending, a missing
 // record gets a tombstone too (a key from an owner index, whose SetOwner
-// may not have written it yet).
+// may not have written it yet). A forward to the session keep (an ID, or
+// "") is deleted, but keep is not ended: RevokeOthers keeps the current
+// session even when an older ID in the index was renewed into it.
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
-func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool) (ended []endedSession, live bool, err error) {
+func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
 	viaForward := false
 	for range maxEndSteps {
 		if version == 0 {
@@ -69,6 +71,9 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 					return ended, live, err
 				}
 				ended = append(ended, endedSession{m.id(key), rec.owner})
+				if string(rec.payload) == keep {
+					return ended, live, nil
+				}
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue
 			case !rec.live(time.Now()):
@@ -144,7 +149,7 @@ func (s *session[T]) destroy(ctx context.Context) error {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
 		} else {
-			ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false)
+			ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
 			if err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
@@ -183,7 +188,7 @@ func (s *session[T]) abandon() {
 	}
 	m := s.m
 	ctx := context.WithoutCancel(s.r.Context())
-	ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false)
+	ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
 	if err == nil {
 		err = m.unlist(ctx, ended)
 	}

@@ -217,7 +217,7 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 	if m.versioned == nil {
 		return fmt.Errorf("sessions: revoke: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
-	ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+id, 0, "", false)
+	ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+id, 0, "", false, "")
 	m.endCurrent(ctx, ended)
 	if err != nil {
 		return fmt.Errorf("sessions: revoke: %w", err)
@@ -267,7 +267,7 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 			case e.id == keep:
 				kept = append(kept, e)
 			case !done[e.id]:
-				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true)
+				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
 				done[e.id] = true
 				for _, x := range ended {
 					done[x.id] = true

@@ -832,13 +832,21 @@ func loginWrite(s *state, in *input, out *output) []*state {
 				}
 			}
 		}
-		cands = append(cands, cand{res: resOK, cookie: cookieSet, apply: renew(setUser)})
+		// User merges like any field: a login whose loaded value already
+		// named the owner did not change it, and a racing write's User
+		// stays.
+		mergedUser := func(v *token) {
+			if m.userChanged {
+				v.user = o
+			}
+		}
+		cands = append(cands, cand{res: resOK, cookie: cookieSet, apply: renew(mergedUser)})
 		if out.outcome != known {
 			// The new session never reached the client and was ended (a
 			// panic, an error): the manager may have deleted the forward
 			// to it as well.
 			cands = append(cands, cand{res: resOK, cookie: cookieKeep, apply: func(n *state, _ tokID) {
-				n.renew(in.token, in.orphan, setUser, o)
+				n.renew(in.token, in.orphan, mergedUser, o)
 				n.kill(in.token) // and the orphan it forwards to
 			}})
 		}

@@ -442,15 +442,28 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 			s.end(false)
 			return false, nil
 		}
-		base := m.newValue()
+		base, next := m.newValue(), m.newValue()
 		if err := m.decodeValue(s.saved, base); err != nil {
 			return false, fmt.Errorf("decode baseline: %w", err)
+		}
+		if err := m.decodeValue(rec.payload, next); err != nil {
+			return false, err
+		}
+		// The next baseline is their value but for the fields this
+		// request changed, which keep the old baseline's: they stay
+		// this request's changes if another conflict comes.
+		if err := mergeChanges(m.cfg.codec, next, s.data, base); err != nil {
+			return false, err
 		}
 		if err := mergeChanges(m.cfg.codec, theirs, base, s.data); err != nil {
 			return false, err
 		}
+		saved, err := m.cfg.codec.Marshal(next)
+		if err != nil {
+			return false, fmt.Errorf("encode baseline: %w", err)
+		}
 		*s.data = *theirs
-		s.saved, s.version, s.deadline, s.created = rec.payload, l.Version, rec.deadline, rec.created
+		s.saved, s.version, s.deadline, s.created = saved, l.Version, rec.deadline, rec.created
 		if followed {
 			s.token, s.key = "", key
 		}

@@ -74,6 +74,11 @@ type Config struct {
 	HangUpRate   float64       // clients that hang up once their session is loaded (default 0.04)
 	EarlyRate    float64       // handlers that start the response before changing the session (default 0.08)
 	Reports      int           // failing histories reported in full (default 3)
+	// Seed is the first history's seed of a default run, so that every
+	// `go test` checks the same operations and faults (their schedule is
+	// still the machine's). A run with -lincheck.histories draws a random
+	// base seed; so does a zero Seed.
+	Seed uint64
 	// Weights are the relative frequencies of the operation kinds
 	// (default: defaultWeights); a kind left out is never drawn.
 	Weights map[Kind]int
@@ -121,9 +126,12 @@ const historiesPerBatch = 50
 // operations, faults injected, outcomes and violations.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 	cfg = cfg.withDefaults()
-	n, base := cfg.Histories, 1+rand.Uint64N(1<<40)
+	n, base := cfg.Histories, cfg.Seed
 	if *flagHistories > 0 {
-		n = *flagHistories
+		n, base = *flagHistories, 0
+	}
+	if base == 0 {
+		base = 1 + rand.Uint64N(1<<40)
 	}
 	if *flagSeed != 0 {
 		n, base = 1, *flagSeed

@@ -63,13 +63,10 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 			case rec.revoked:
 				return ended, live, nil
 			case rec.forward:
-				// The forward goes too: the chain ends as a whole.
-				sctx, cancel := m.storeContext(ctx)
-				_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), l.Version)
-				cancel()
-				if err != nil && !errors.Is(err, store.ErrConflict) {
-					return ended, live, err
-				}
+				// The forward goes too, after the session it leads to, so
+				// that the chain never looks ended while its end still
+				// answers.
+				defer m.dropForward(ctx, key, l.Version)
 				ended = append(ended, endedSession{m.id(key), rec.owner})
 				if string(rec.payload) == keep {
 					return ended, live, nil
@@ -94,6 +91,16 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 		return append(ended, endedSession{m.id(key), owner}), true, nil
 	}
 	return ended, live, fmt.Errorf("%w: the session kept changing while it was being ended", ErrConflict)
+}
+
+// dropForward deletes the forward under key if it is still version: a
+// forward is never written again, and one that is gone already is fine.
+func (m *Manager[T]) dropForward(ctx context.Context, key string, version store.Version) {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	if _, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version); err != nil && !errors.Is(err, store.ErrConflict) {
+		m.cfg.logger.WarnContext(ctx, "sessions: deleting a forward failed; it expires on its own", "error", err)
+	}
 }
 
 // plantTombstone writes a tombstone under key if no live record is there:

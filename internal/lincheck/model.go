@@ -144,6 +144,7 @@ type mark struct {
 	tok         tokID   // login: the token it presented
 	stale       []entry // login: index entries its cleanup removes (never modified in place)
 	val         token   // login, under relaxations only: the value loaded
+	dies        tokID   // login that panicked: the orphan its cleanup ends (the middleware ends it after the panic)
 }
 
 // A bitset is a set of tokens.
@@ -219,6 +220,7 @@ func (s *state) seal() *state {
 		b = binary.AppendUvarint(b, uint64(m.op))
 		b = append(b, byte(m.loaded), byte(m.owner), m.stage, flags(m.noop, m.userChanged, m.doomed))
 		b = binary.AppendUvarint(b, uint64(m.tok))
+		b = binary.AppendUvarint(b, uint64(m.dies))
 		b = binary.AppendUvarint(b, uint64(m.val.a))
 		b = binary.AppendUvarint(b, uint64(m.val.b))
 		b = append(b, byte(m.val.user), byte(len(m.stale)))
@@ -543,6 +545,9 @@ func cleanupStep(s *state, in *input, out *output) []*state {
 	}
 	n := s.clone()
 	n.dropMark(in.op)
+	if m.dies != 0 {
+		n.kill(m.dies)
+	}
 	for _, e := range m.stale {
 		// Unless the session was bound to that owner again meanwhile:
 		// every live session bound to an owner stays listed.
@@ -592,7 +597,13 @@ func resolve(s *state, in *input, out *output, prep func(*state), cands []cand) 
 		n := s.clone()
 		prep(n)
 		c.apply(n, tok)
-		if ended {
+		switch m, ok := n.mark(in.op); {
+		case ended && ok && m.stage == 2:
+			// A login: the middleware ends the orphan after the panic,
+			// which the login's cleanup entry stands for.
+			m.dies = tok
+			n.setMark(m)
+		case ended:
 			n.kill(tok)
 		}
 		next = append(next, n.seal())

@@ -27,8 +27,8 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 // tombstone takes its place so that it never will. With pending, a missing
 // record gets a tombstone too (a key from an owner index, whose SetOwner
 // may not have written it yet). A forward to the session keep (an ID, or
-// "") is deleted, but keep is not ended: RevokeOthers keeps the current
-// session even when an older ID in the index was renewed into it.
+// "") ends the walk, leaving both: RevokeOthers keeps the current session
+// even when an older ID in the index was renewed into it.
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
@@ -66,11 +66,11 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				// The forward goes too, after the session it leads to, so
 				// that the chain never looks ended while its end still
 				// answers.
+				if string(rec.payload) == keep {
+					return ended, live, nil // leads to the session kept: stays
+				}
 				defer m.dropForward(ctx, key, l.Version)
 				ended = append(ended, endedSession{m.id(key), rec.owner})
-				if string(rec.payload) == keep {
-					return ended, live, nil
-				}
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue
 			case !rec.live(time.Now()):

@@ -22,7 +22,7 @@ func TestLincheck(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			return s
-		}, lincheck.Config{Histories: 100, Seed: 1000})
+		}, lincheck.Config{Histories: 10, Seed: 1100})
 	})
 	t.Run("filesystem", func(t *testing.T) {
 		lincheck.Run(t, func(t *testing.T) store.Store {
@@ -32,6 +32,6 @@ func TestLincheck(t *testing.T) {
 			}
 			t.Cleanup(func() { s.Close() })
 			return s
-		}, lincheck.Config{Histories: 30, Seed: 5000})
+		}, lincheck.Config{Histories: 5, Seed: 5100})
 	})
 }

@@ -18,7 +18,7 @@ import (
 // histories than the root package runs on memory and files, and a store
 // timeout that a loaded server's round trips stay well within (timeout
 // faults hang until it).
-var lincheckBackend = lincheck.Config{Histories: 20, Seed: 9000, StoreTimeout: 500 * time.Millisecond}
+var lincheckBackend = lincheck.Config{Histories: 6, Seed: 9100, StoreTimeout: 500 * time.Millisecond}
 
 // TestLincheckRedis checks random concurrent histories of the session
 // lifecycle (internal/lincheck) on Redis.

@@ -91,7 +91,7 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 	if s.exists {
 		defer unlockKey(m.lockKey(s.key))
 	}
-	if !s.exists || s.renewing {
+	if !s.exists || s.next != "" {
 		w.token = s.nextToken()
 		w.key = storeKey(m.cfg.keyPrefix, w.token)
 	}
@@ -107,6 +107,7 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 			w.unindex(ctx)
 			return fmt.Errorf("sessions: save: %w after %d attempts", ErrConflict, attempt)
 		}
+		w.undo() // fn runs again on the value reload brings
 		followed, err := s.reload(ctx)
 		if err != nil {
 			w.unindex(ctx)
@@ -121,7 +122,7 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 			// and this request's own new token is never used.
 			w.unindex(ctx)
 			w.token, w.key = "", ""
-			s.renewing, s.next = false, ""
+			s.next = ""
 		}
 	}
 }
@@ -155,17 +156,15 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	}
 	rec, expires, err := s.record(payload)
 	if err != nil {
-		w.undo()
 		return false, err
 	}
 	// Index first: a revocation that races this write then finds the
 	// session (see RevokeOwner).
-	if s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != m.id(target)) {
-		if err := m.updateIndex(ctx, s.owner, withEntry(m.id(target), s.deadline)); err != nil {
-			w.undo()
+	if id := m.id(target); s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != id) {
+		if err := m.updateIndex(ctx, s.owner, withEntry(id, s.deadline)); err != nil {
 			return false, err
 		}
-		w.indexed, w.indexedID = s.owner, m.id(target)
+		w.indexed, w.indexedID = s.owner, id
 	}
 	renewing := s.exists && w.key != ""
 	if renewing {
@@ -173,10 +172,8 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		// loaded version: where the Renew takes effect.
 		if err := s.retire(ctx, m.id(w.key)); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				w.undo()
 				return false, nil
 			}
-			w.undo()
 			return false, fmt.Errorf("sessions: renew: %w", err)
 		}
 	}
@@ -190,7 +187,6 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		s.end(false)
 		return true, nil
 	case errors.Is(err, store.ErrConflict) && w.key == "":
-		w.undo()
 		return false, nil
 	case renewing:
 		// The write may have happened (a timeout): the index entry stays,
@@ -200,19 +196,13 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		return false, fmt.Errorf("sessions: renew: the old session was retired but the new one could not be written (the user must sign in again): %w", err)
 	default:
 		w.indexed, w.indexedID = "", "" // as above
-		w.undo()
 		return false, fmt.Errorf("sessions: save: %w", err)
 	}
 	oldID, oldOwner := "", s.bound
 	if s.exists {
 		oldID = m.id(s.key)
 	}
-	if w.key != "" {
-		s.token, s.key = w.token, w.key
-		s.cookie, s.issued = cookieSet, true
-	}
-	s.saved, s.version = rec[len(rec)-len(payload):], newVersion
-	s.exists, s.dirty, s.refresh, s.renewing, s.next = true, false, false, false, ""
+	s.wrote(w, rec[len(rec)-len(payload):], newVersion)
 	s.bound = s.owner
 	w.indexed, w.indexedID = "", "" // in use now
 	switch {
@@ -247,10 +237,20 @@ func (w *write[T]) value() ([]byte, error) {
 	}
 	payload, err := encode(s.m.cfg.codec, s.data, w.buf)
 	if err != nil {
-		w.undo()
 		return nil, fmt.Errorf("sessions: encode session: %w", err)
 	}
 	return payload, nil
+}
+
+// wrote records that w wrote the session with payload as version, under
+// the token w issued if it issued one.
+func (s *session[T]) wrote(w *write[T], payload []byte, version store.Version) {
+	if w.key != "" {
+		s.token, s.key = w.token, w.key
+		s.cookie, s.issued = cookieSet, true
+	}
+	s.saved, s.version = payload, version
+	s.exists, s.dirty, s.refresh, s.next = true, false, false, ""
 }
 
 // undo takes fn's change back, so that a retry does not apply it twice
@@ -346,34 +346,37 @@ func (s *session[T]) persistUnversioned(ctx context.Context, w *write[T]) error 
 		}
 	}
 	payload, err := w.value()
-	if err != nil {
-		return err
+	if err == nil {
+		err = s.writeUnversioned(ctx, w, payload)
 	}
+	if err != nil {
+		w.undo()
+	}
+	return err
+}
+
+// writeUnversioned is persistUnversioned's write of payload.
+func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload []byte) error {
+	m := s.m
 	rec, expires, err := s.record(payload)
 	if err != nil {
-		w.undo()
 		return err
 	}
-	key := s.key
-	if !s.exists || s.renewing {
+	target := s.key
+	if !s.exists || s.next != "" {
 		w.token = s.nextToken()
-		key = storeKey(m.cfg.keyPrefix, w.token)
+		w.key = storeKey(m.cfg.keyPrefix, w.token)
+		target = w.key
 	}
-	if _, err := s.store(ctx, key, rec, expires, 0); err != nil {
-		w.undo()
+	if _, err := s.store(ctx, target, rec, expires, 0); err != nil {
 		return fmt.Errorf("sessions: save: %w", err)
 	}
-	if key != s.key {
-		if s.exists {
-			if err := m.delete(ctx, s.key); err != nil {
-				m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
-			}
+	if w.key != "" && s.exists {
+		if err := m.delete(ctx, s.key); err != nil {
+			m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
 		}
-		s.token, s.key = w.token, key
-		s.cookie, s.issued = cookieSet, true
 	}
-	s.saved, s.version = rec[len(rec)-len(payload):], unversioned
-	s.exists, s.dirty, s.refresh, s.renewing, s.next = true, false, false, false, ""
+	s.wrote(w, rec[len(rec)-len(payload):], unversioned)
 	return nil
 }
 

@@ -44,15 +44,8 @@ func (m *Manager[T]) ID(ctx context.Context) string {
 	if s == nil {
 		return ""
 	}
-	if r := s.reentry.Load(); r != nil {
-		return r.id
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.load(ctx) != nil {
-		return ""
-	}
-	return s.id()
+	id, _ := m.currentIDs(ctx)
+	return id
 }
 
 // currentIDs returns the ID of the request's session (see ID) and the ID
@@ -82,7 +75,7 @@ func (s *session[T]) id() string {
 	switch {
 	case s.ended:
 		return ""
-	case s.renewing:
+	case s.next != "":
 		return s.m.id(storeKey(s.m.cfg.keyPrefix, s.next))
 	case !s.exists:
 		return ""
@@ -124,7 +117,7 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if s.ended {
 		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrConflict)
 	}
-	if s.owner == owner && s.exists && !s.renewing {
+	if s.owner == owner && s.exists && s.next == "" {
 		return nil
 	}
 	if !s.exists && s.started {

@@ -56,8 +56,7 @@ type session[T any] struct {
 	bound      string // the owner in the stored record, whose index lists it
 	ownerSet   bool   // SetOwner chose owner in this request
 	persistent bool
-	renewing   bool   // Renew was called: the next write moves the session to next
-	next       string // the token Renew chose, written at the next write
+	next       string // the token Renew chose, written at the next write; "" without a Renew
 	issued     bool   // this request wrote the session under a token it issued
 	dirty      bool   // save even if the payload did not change
 	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
@@ -207,7 +206,7 @@ func (s *session[T]) reset(now time.Time) {
 	s.data = s.newData()
 	s.saved = s.m.zero
 	s.version = 0
-	s.exists, s.dirty, s.refresh, s.renewing, s.next = false, false, false, false, ""
+	s.exists, s.dirty, s.refresh, s.next = false, false, false, ""
 	s.deadline, s.created, s.owner, s.bound, s.ownerSet = s.m.deadline(now), now, "", "", false
 	s.persistent = s.m.cfg.cookie.persistent
 }
@@ -216,7 +215,7 @@ func (s *session[T]) reset(now time.Time) {
 // more. With expireCookie, the response (if it has not started) expires
 // the cookie.
 func (s *session[T]) end(expireCookie bool) {
-	s.ended, s.exists, s.dirty, s.refresh, s.renewing, s.next = true, false, false, false, false, ""
+	s.ended, s.exists, s.dirty, s.refresh, s.next = true, false, false, false, ""
 	if expireCookie && !s.started {
 		s.cookie = cookieExpire
 	}
@@ -241,7 +240,7 @@ func (s *session[T]) renew(ctx context.Context) error {
 		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrConflict)
 	}
 	now := time.Now()
-	s.renewing, s.dirty, s.next = true, true, newToken()
+	s.dirty, s.next = true, newToken()
 	s.deadline, s.created = s.m.deadline(now), now
 	return nil
 }

@@ -35,10 +35,9 @@ func (m *Manager[T]) Update(ctx context.Context, fn func(*T) error) error {
 	if s == nil {
 		return ErrNoSession
 	}
-	if s.reentry.Load() != nil {
-		return errReentrant
+	if err := s.lock(); err != nil {
+		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.update(ctx, fn)
 }

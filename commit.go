@@ -303,13 +303,7 @@ func (s *session[T]) record(payload []byte) ([]byte, time.Time, error) {
 // retire turns the loaded record into a forward to the session's new ID,
 // if it is still the version this request loaded.
 func (s *session[T]) retire(ctx context.Context, newID string) error {
-	m := s.m
-	expires := time.Now().Add(m.pendingGrace())
-	fwd := appendRecord(nil, record{deadline: expires, expires: expires, forward: true, owner: s.owner, payload: []byte(newID)})
-	sctx, cancel := m.storeContext(ctx)
-	defer cancel()
-	_, err := m.versioned.SaveIf(sctx, s.key, fwd, expires, s.version)
-	return err
+	return s.m.writeMarker(ctx, s.key, record{forward: true, owner: s.owner, payload: []byte(newID)}, s.version)
 }
 
 // store writes rec under key until expires, conditionally on version

@@ -19,9 +19,9 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 
 // endSession ends the session stored under key and every session a Renew
 // moved it to, deleting the forwards on the way: Destroy, Revoke and
-// RevokeOwner all end sessions this way (see LIFECYCLE.md). The delete is conditional on version, the version
-// the caller loaded (owner is its owner), or with version 0 on the version
-// endSession reads; when another request wrote first it reads again, so a
+// RevokeOwner all end sessions this way (see LIFECYCLE.md). The delete is
+// conditional on version, the version the caller loaded (owner is its
+// owner), or with version 0 on the version endSession reads; when another request wrote first it reads again, so a
 // racing save never brings the session back. A forward is followed to the
 // renewed session; where the Renew has not written that session yet, a
 // tombstone takes its place so that it never will. With pending, a missing
@@ -78,9 +78,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 			}
 			version, owner = l.Version, rec.owner
 		}
-		sctx, cancel := m.storeContext(ctx)
-		_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
-		cancel()
+		err := m.deleteIf(ctx, key, version)
 		if errors.Is(err, store.ErrConflict) {
 			version = 0 // written meanwhile: read it again
 			continue
@@ -96,21 +94,34 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 // dropForward deletes the forward under key if it is still version: a
 // forward is never written again, and one that is gone already is fine.
 func (m *Manager[T]) dropForward(ctx context.Context, key string, version store.Version) {
-	sctx, cancel := m.storeContext(ctx)
-	defer cancel()
-	if _, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := m.deleteIf(ctx, key, version); err != nil && !errors.Is(err, store.ErrConflict) {
 		m.cfg.logger.WarnContext(ctx, "sessions: deleting a forward failed; it expires on its own", "error", err)
 	}
+}
+
+// deleteIf deletes the record under key if it is still version (a
+// conditional write whose expiry has passed removes the record).
+func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Version) error {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
+	return err
 }
 
 // plantTombstone writes a tombstone under key if no live record is there:
 // a record SetOwner or Renew is about to write there cannot appear.
 func (m *Manager[T]) plantTombstone(ctx context.Context, key string) error {
-	expires := time.Now().Add(m.pendingGrace())
-	tomb := appendRecord(nil, record{deadline: expires, expires: expires, revoked: true})
+	return m.writeMarker(ctx, key, record{revoked: true}, 0)
+}
+
+// writeMarker writes r, a tombstone or a forward, under key for the
+// pending grace, if the record there is still version.
+func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) error {
+	r.deadline = time.Now().Add(m.pendingGrace())
+	r.expires = r.deadline
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	_, err := m.versioned.SaveIf(sctx, key, tomb, expires, 0)
+	_, err := m.versioned.SaveIf(sctx, key, appendRecord(nil, r), r.expires, version)
 	return err
 }
 

@@ -250,34 +250,6 @@ func (h *history) metadata(o *op) string {
 	return strings.Join(notes, ", ")
 }
 
-// newModel is the model for porcupine over the tokens of u: step, with
-// the states' keys for equality and hashing.
-func newModel(u *universe) porcupine.Model {
-	nm := porcupine.NondeterministicModel{
-		Init: func() []any { return []any{initState(u)} },
-		Step: func(st, in, out any) []any {
-			next := step(st.(*state), in.(*input), out.(*output))
-			states := make([]any, len(next))
-			for i, s := range next {
-				states[i] = s
-			}
-			return states
-		},
-		Equal: func(a, b any) bool { return a.(*state).key == b.(*state).key },
-		Hash:  func(st any) uint64 { return st.(*state).hash },
-		DescribeOperation: func(in, out any) string {
-			i := in.(*input)
-			return i.describe(u) + " → " + out.(*output).describe(i.kind, u)
-		},
-		DescribeState: func(st any) string { return st.(*state).String() },
-		DescribeOperationMetadata: func(md any) string {
-			s, _ := md.(string)
-			return s
-		},
-	}
-	return nm.ToModel()
-}
-
 // check checks the history: porcupine against the model, then the rules
 // at rest that need no model. It does not diagnose a failure (see
 // diagnose).

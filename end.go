@@ -26,14 +26,17 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 // renewed session; where the Renew has not written that session yet, a
 // tombstone takes its place so that it never will. With pending, a missing
 // record gets a tombstone too (a key from an owner index, whose SetOwner
-// may not have written it yet). A forward to the session keep (an ID, or
+// may not have written it yet), and a record bound to another owner than
+// owner is left alone, with the forwards that led to it, and reported as
+// errOtherOwner (an entry of a SetOwner still in flight, or one left behind by a
+// SetOwner that failed). A forward to the session keep (an ID, or
 // "") ends the walk, leaving both: RevokeOthers keeps the current session
 // even when an older ID in the index was renewed into it.
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
 func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
-	viaForward := false
+	viaForward, want, keepForwards := false, owner, false
 	for range maxEndSteps {
 		if version == 0 {
 			sctx, cancel := m.storeContext(ctx)
@@ -62,6 +65,9 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				return ended, live, m.delete(ctx, key)
 			case rec.revoked:
 				return ended, live, nil
+			case pending && rec.owner != want:
+				keepForwards = true
+				return nil, false, errOtherOwner
 			case rec.forward:
 				// The forward goes too, after the session it leads to, so
 				// that the chain never looks ended while its end still
@@ -69,7 +75,11 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				if string(rec.payload) == keep {
 					return ended, live, nil // leads to the session kept: stays
 				}
-				defer m.dropForward(ctx, key, l.Version)
+				defer func(key string, version store.Version) {
+					if !keepForwards {
+						m.dropForward(ctx, key, version)
+					}
+				}(key, l.Version)
 				ended = append(ended, endedSession{m.id(key), rec.owner})
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue
@@ -90,6 +100,10 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 	}
 	return ended, live, fmt.Errorf("%w: the session kept changing while it was being ended", ErrConflict)
 }
+
+// errOtherOwner reports an owner index entry whose record is bound to
+// another owner: endSession leaves it alone.
+var errOtherOwner = errors.New("sessions: the session is bound to another owner")
 
 // dropForward deletes the forward under key if it is still version: a
 // forward is never written again, and one that is gone already is fine.

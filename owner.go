@@ -151,7 +151,7 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 		now   = time.Now()
 	)
 	for _, e := range entries {
-		info, live, err := m.info(ctx, e.id, now)
+		info, live, err := m.info(ctx, owner, e.id, now)
 		if err != nil {
 			return nil, err
 		}
@@ -171,8 +171,8 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 	return list, nil
 }
 
-// info reads the session with the given ID.
-func (m *Manager[T]) info(ctx context.Context, id string, now time.Time) (Info[T], bool, error) {
+// info reads the session with the given ID, live and bound to owner.
+func (m *Manager[T]) info(ctx context.Context, owner, id string, now time.Time) (Info[T], bool, error) {
 	sctx, cancel := m.storeContext(ctx)
 	l, err := m.loadRecord(sctx, m.cfg.keyPrefix+id, time.Time{})
 	cancel()
@@ -183,8 +183,8 @@ func (m *Manager[T]) info(ctx context.Context, id string, now time.Time) (Info[T
 		return Info[T]{}, false, nil
 	}
 	rec, err := parseRecord(l.Data)
-	if err != nil || !rec.live(now) {
-		return Info[T]{}, false, nil
+	if err != nil || !rec.live(now) || rec.owner != owner {
+		return Info[T]{}, false, nil // not (or not yet) the owner's session
 	}
 	info := Info[T]{ID: id, Created: rec.created, Expires: rec.deadline, Persistent: rec.persistent}
 	data := m.newValue()
@@ -261,6 +261,14 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 				kept = append(kept, e)
 			case !done[e.id]:
 				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
+				if errors.Is(err, errOtherOwner) {
+					// Not (or not yet) the owner's: a SetOwner in flight
+					// keeps its entry; a failed one's entry goes.
+					if time.Since(e.added) <= m.pendingGrace() {
+						kept = append(kept, e)
+					}
+					continue
+				}
 				done[e.id] = true
 				for _, x := range ended {
 					done[x.id] = true

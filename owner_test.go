@@ -561,3 +561,65 @@ func TestDestroyAfterAFailedLoad(t *testing.T) {
 		t.Error("the session survived Destroy")
 	}
 }
+
+// indexFaultStore acts on every write, but reports the next write of an
+// owner index as failed once armed: a timeout after the store acted.
+type indexFaultStore struct {
+	versionedSpy
+	armed atomic.Bool
+}
+
+func (s *indexFaultStore) SaveIf(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
+	version, err := s.versionedSpy.SaveIf(ctx, key, data, exp, v)
+	if err == nil && strings.Contains(key, "owner:") && s.armed.CompareAndSwap(true, false) {
+		return 0, context.DeadlineExceeded
+	}
+	return version, err
+}
+
+// A SetOwner whose index write failed after it acted leaves an entry
+// behind; when the session is then bound to another owner, the first
+// owner's Sessions must not list it (that would show one user another's
+// session) and RevokeOwner must not end it.
+func TestStaleIndexEntryIsNotTheOwnersSession(t *testing.T) {
+	st := &indexFaultStore{versionedSpy: newVersionedSpy(t)}
+	m := mustNew[profile](t, sessions.WithStore(st))
+	token := savedSession(t, m, "bob")
+
+	ctx, err := m.Load(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.armed.Store(true)
+	if err := m.SetOwner(ctx, "alice"); err == nil {
+		t.Fatal("SetOwner: no error from a failed index write")
+	}
+	if _, _, err := m.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, err = m.Load(t.Context(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOwner(ctx, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	if n := listed(t, m, "alice"); n != 0 {
+		t.Errorf("Sessions(alice) lists %d sessions; bob's session is not hers", n)
+	}
+	n, err := m.RevokeOwner(t.Context(), "alice")
+	if err != nil || n != 0 {
+		t.Errorf("RevokeOwner(alice) = %d, %v; want 0, nil", n, err)
+	}
+	if !live(t, m, token) {
+		t.Error("RevokeOwner(alice) ended bob's session")
+	}
+	if n := listed(t, m, "bob"); n != 1 {
+		t.Errorf("Sessions(bob) lists %d sessions, want 1", n)
+	}
+}

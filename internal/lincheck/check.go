@@ -198,7 +198,14 @@ func appendEntries(entries []porcupine.Operation, in input, out *output, w windo
 	switch in.kind {
 	case Read:
 		add(stepOnly, w.call, w.loaded)
-	case Revoke, RevokeOwner, Sessions:
+	case RevokeOwner:
+		add(stepSweep, w.change, w.done)
+		add(stepOnly, w.change, w.done)
+	case RevokeOthers:
+		add(stepLoad, w.call, w.loaded)
+		add(stepSweep, w.change, w.done)
+		add(stepWrite, w.change, w.done)
+	case Revoke, Sessions:
 		add(stepOnly, w.change, w.done)
 	case Login:
 		add(stepLoad, w.call, w.loaded)

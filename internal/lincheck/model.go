@@ -145,6 +145,8 @@ type mark struct {
 	stale       []entry // login: index entries its cleanup removes (never modified in place)
 	val         token   // login, under relaxations only: the value loaded
 	dies        tokID   // login that panicked: the orphan its cleanup ends (the middleware ends it after the panic)
+	dying       []tokID // revocation under way: sessions it may end before it returns (see sweepStep; never modified in place)
+	early       uint8   // revocation under way: sessions it ended before it returned
 }
 
 // A bitset is a set of tokens.
@@ -228,6 +230,10 @@ func (s *state) seal() *state {
 			b = append(b, byte(e.owner))
 			b = binary.AppendUvarint(b, uint64(e.tok))
 		}
+		b = append(b, m.early, byte(len(m.dying)))
+		for _, t := range m.dying {
+			b = binary.AppendUvarint(b, uint64(t))
+		}
 	}
 	s.key = string(b)
 	s.hash = maphash.String(keySeed, s.key)
@@ -291,6 +297,12 @@ func (s *state) String() string {
 		}
 		for _, e := range m.stale {
 			fmt.Fprintf(&b, " stale %s@%s", s.u.name(e.tok), ownerName(e.owner))
+		}
+		for _, t := range m.dying {
+			fmt.Fprintf(&b, " ending %s", s.u.name(t))
+		}
+		if m.early > 0 {
+			fmt.Fprintf(&b, " ended %d", m.early)
 		}
 		b.WriteByte(' ')
 	}
@@ -424,7 +436,19 @@ func partialEnds(s *state, tok tokID, c cand) []cand {
 // step is the specification: the states s can move to when the history
 // entry (in, out) takes effect in s; none when it cannot.
 func step(s *state, in *input, out *output) []*state {
+	var next []*state
+	for _, f := range earlyEnds(s, in) {
+		next = append(next, stepOne(f, in, out)...)
+	}
+	return next
+}
+
+// stepOne is step in one state, where no revocation under way ends a
+// session first.
+func stepOne(s *state, in *input, out *output) []*state {
 	switch in.step {
+	case stepSweep:
+		return sweepStep(s, in, out)
 	case stepLoad:
 		return loadStep(s, in)
 	case stepBind:
@@ -972,7 +996,11 @@ func revokeStep(s *state, in *input, out *output) []*state {
 // revokeOwnerStep: RevokeOwner(o) ends every session listed in o's index,
 // following forwards, and answers how many live sessions it ended.
 func revokeOwnerStep(s *state, in *input, out *output) []*state {
-	return resolve(s, in, out, func(*state) {}, revocations(s, in, out, in.owner, 0, 0))
+	m, ok := s.mark(in.op)
+	if !ok {
+		return nil
+	}
+	return resolve(s, in, out, retire(in.op), countEarly(m, revocations(s, in, out, in.owner, 0, 0)))
 }
 
 // revokeOthersWrite: RevokeOthers ends every other session of the owner
@@ -997,7 +1025,7 @@ func revokeOthersWrite(s *state, in *input, out *output) []*state {
 		return resolve(s, in, out, retire(in.op), []cand{none})
 	}
 	cur := s.target(in.token)
-	cands := revocations(s, in, out, m.owner, in.token, cur)
+	cands := countEarly(m, revocations(s, in, out, m.owner, in.token, cur))
 	for i := range cands {
 		cands[i].cookie = ck
 	}

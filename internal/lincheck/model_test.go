@@ -175,6 +175,22 @@ func TestModelRejectsTheKnownBugs(t *testing.T) {
 			}
 			s.do(input{kind: RevokeOwner, owner: 1}, count(n))
 		}},
+		{"RevokeOwner leaves a session live after it returns", func(s *script, bad bool) {
+			t1, t2 := s.tok("t1"), s.tok("t2")
+			s.do(input{kind: Login, owner: 1}, withCookie(ok(), cookieSet, t1))
+			s.do(input{kind: Login, owner: 1}, withCookie(ok(), cookieSet, t2))
+			// While the revocation runs, it has ended t1 and not yet t2
+			// (it ends them one after another)...
+			s.add(input{kind: RevokeOwner, owner: 1}, count(2), window{call: 10, loaded: 10, change: 11, done: 20})
+			s.add(input{kind: Read, token: t1}, read(Value{}, 0, cookieExpire), window{call: 12, loaded: 13, change: 13, done: 13})
+			s.add(input{kind: Read, token: t2}, read(Value{User: "o2"}, t2, cookieKeep), window{call: 14, loaded: 15, change: 15, done: 15})
+			// ...but once it returned, both are ended.
+			if bad {
+				s.do(input{kind: Read, token: t2}, read(Value{User: "o2"}, t2, cookieKeep))
+			} else {
+				s.do(input{kind: Read, token: t2}, read(Value{}, 0, cookieExpire))
+			}
+		}},
 		{"Revoke does not follow the forward", func(s *script, bad bool) {
 			t1, t2 := s.tok("t1"), s.tok("t2")
 			s.do(input{kind: Set, x: 3}, withCookie(ok(), cookieSet, t1))

@@ -45,9 +45,10 @@ const (
 	stepBind                    // login: SetOwner adds the new ID to the owner's index
 	stepWrite                   // the operation's write (its effect)
 	stepCleanup                 // login: the old ID leaves the previous owner's index
+	stepSweep                   // revokeowner, revokeothers: the revocation begins
 )
 
-var stepNames = [...]string{"", "load", "bind", "write", "cleanup"}
+var stepNames = [...]string{"", "load", "bind", "write", "cleanup", "begins"}
 
 // input is the model's input of a history entry. Tokens are numbered in
 // the history's universe.

@@ -68,7 +68,7 @@ type Config struct {
 	Tabs         int           // requests one browser has in flight at once (default 2)
 	Ops          int           // operations per tab (default 5)
 	StoreTimeout time.Duration // the manager's WithStoreTimeout; timeout faults hang past it (default 100 ms)
-	CheckTimeout time.Duration // porcupine's budget per history (default 1 min)
+	CheckTimeout time.Duration // porcupine's budget per history (default 3 min: a check takes milliseconds of CPU, but a loaded machine stretches its wall time)
 	FaultRate    float64       // operations with an injected store fault (default 0.1)
 	PanicRate    float64       // handlers that panic after their change (default 0.05)
 	HangUpRate   float64       // clients that hang up once their session is loaded (default 0.04)
@@ -99,7 +99,7 @@ func (c Config) withDefaults() Config {
 		c.StoreTimeout = 100 * time.Millisecond
 	}
 	if c.CheckTimeout <= 0 {
-		c.CheckTimeout = time.Minute
+		c.CheckTimeout = 3 * time.Minute
 	}
 	rate := func(v *float64, d float64) {
 		if *v == 0 {

@@ -90,9 +90,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 }
 
 // Close stops the manager's background work. It closes the store when the
-// manager created it (WithMemory, WithFilesystem and the backend options);
-// a store passed to WithStore, and clients passed to backend options, stay
-// open. Close is idempotent.
+// manager created it (WithMemory, the default) or was handed it
+// (WithOwnedStore); a store passed to WithStore stays open. Close is
+// idempotent.
 func (m *Manager[T]) Close() error {
 	m.closeOnce.Do(func() {
 		if m.deadlines != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store/fsstore"
 )
 
 // discardWriter is the cheapest http.ResponseWriter, so the benchmarks
@@ -35,7 +36,13 @@ func BenchmarkMiddleware(b *testing.B) {
 	})
 	stores := map[string]func(b *testing.B) sessions.Option{
 		"memstore": func(b *testing.B) sessions.Option { return sessions.WithMemory() },
-		"fsstore":  func(b *testing.B) sessions.Option { return sessions.WithFilesystem(b.TempDir()) },
+		"fsstore": func(b *testing.B) sessions.Option {
+			st, err := fsstore.New(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return sessions.WithOwnedStore(st)
+		},
 	}
 	for _, name := range []string{"memstore", "fsstore"} {
 		for _, kind := range []string{"untouched", "new", "readonly", "modify", "idle-readonly"} {

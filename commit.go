@@ -315,9 +315,9 @@ func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires 
 	switch {
 	case m.versioned == nil:
 		return unversioned, m.store.Save(ctx, key, rec, expires)
-	case m.sharedSave != nil:
+	case m.fast.SaveIf != nil:
 		// rec is new and never modified: the store may keep it.
-		return m.sharedSave.SaveIfShared(ctx, key, rec, expires, version)
+		return m.fast.SaveIf(ctx, key, rec, expires, version)
 	default:
 		return m.versioned.SaveIf(ctx, key, rec, expires, version)
 	}

@@ -48,15 +48,15 @@ Without cookies (API tokens, WebSockets, gRPC), use [Manager.Load] and
 
 # Stores
 
-The memory store (package store/memstore) is the default. [WithFilesystem],
-[WithRedis] and [WithMemcached] create the other stores the root package
-links; the MongoDB and SQL stores (store/mongostore, store/sqlstore) come
-from their own packages through [WithStore] or [WithOwnedStore], so a
-program that does not use them links no database driver. A store is three
-methods, [store.Store]; optional interfaces make it cheaper or safer:
-[store.Versioned] (conditional writes: every built-in store has them),
-[store.LoadToucher]. Package storetest is the conformance suite every
-store passes, yours included.
+The memory store (package store/memstore) is the default and the only
+store the root package links. The others (store/fsstore,
+store/redisstore, store/memcachedstore, store/mongostore,
+store/sqlstore) come from their own packages through [WithStore] or
+[WithOwnedStore], so a program links only the stores and clients it
+uses. A store is three methods, [store.Store]; optional interfaces make
+it cheaper or safer: [store.Versioned] (conditional writes: every
+built-in store has them), [store.LoadToucher]. Package storetest is the
+conformance suite every store passes, yours included.
 
 Every store call the manager makes is bounded by [WithStoreTimeout]
 (default 5 s). The manager closes the stores it created and those given

@@ -12,9 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionkit/sessions/internal/fastpath"
 	"github.com/sessionkit/sessions/store"
-	"github.com/sessionkit/sessions/store/memstore"
-	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 // A Manager loads, tracks and saves sessions whose data is a T. Build one
@@ -25,9 +24,7 @@ type Manager[T any] struct {
 	store       store.Store
 	ownsStore   bool
 	versioned   store.Versioned                 // nil when the store has no conditional writes
-	shared      sharedLoader                    // nil when the store has no uncopied load
-	sharedSave  sharedSaver                     // nil when the store has no uncopied conditional write
-	unbounded   bool                            // the store never waits: no timer per call
+	fast        fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
 	deadlines   *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
 	loadToucher store.LoadToucher               // nil when the store cannot load and touch
 	zero        []byte                          // encoding of a zero T: an untouched session
@@ -82,25 +79,20 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	}
 	m.versioned, _ = m.store.(store.Versioned)
 	m.loadToucher, _ = m.store.(store.LoadToucher)
-	// The uncopied paths only for the built-in stores themselves: a
-	// wrapper that embeds one (instrumentation, a test double) overrides
-	// LoadVersion or SaveIf, and promoted shared methods would bypass it.
-	switch st := m.store.(type) {
-	case *memstore.Store:
-		m.shared, m.sharedSave, m.unbounded = st, st, true
-	case *redisstore.Store:
-		m.shared = st
-	}
-	if m.cfg.storeTimeout > 0 && !m.unbounded {
+	// The uncopied paths only for the built-in stores themselves, never
+	// for a wrapper that embeds one (instrumentation, a test double): it
+	// may override LoadVersion or SaveIf.
+	m.fast, _ = fastpath.Of(m.store)
+	if m.cfg.storeTimeout > 0 && !m.fast.NoWait {
 		m.deadlines = newDeadlineClock(m.cfg.storeTimeout)
 	}
 	return m, nil
 }
 
 // Close stops the manager's background work. It closes the store when the
-// manager created it (WithMemory, WithFilesystem and the backend options);
-// a store passed to WithStore, and clients passed to backend options, stay
-// open. Close is idempotent.
+// manager created it (WithMemory, the default) or was handed it
+// (WithOwnedStore); a store passed to WithStore stays open. Close is
+// idempotent.
 func (m *Manager[T]) Close() error {
 	m.closeOnce.Do(func() {
 		if m.deadlines != nil {
@@ -298,8 +290,8 @@ func noCancel() {}
 // loadRecord reads the record under key, moving its expiry to touch (if
 // not zero) in the same round trip where the store can.
 func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
-	if m.shared != nil {
-		return m.shared.LoadVersionShared(ctx, key, touch)
+	if m.fast.LoadVersion != nil {
+		return m.fast.LoadVersion(ctx, key, touch)
 	}
 	if m.versioned != nil {
 		return m.versioned.LoadVersion(ctx, key, touch)
@@ -319,20 +311,6 @@ func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time
 		l.Version = unversioned
 	}
 	return l, err
-}
-
-// sharedLoader is implemented by the built-in stores that can hand the
-// manager a record without copying it (memstore, redisstore): the manager
-// only reads what it loads.
-type sharedLoader interface {
-	LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
-}
-
-// sharedSaver is implemented by the built-in stores that can keep the
-// record the manager writes without copying it (memstore): the manager
-// builds a new record for every write and never modifies it after.
-type sharedSaver interface {
-	SaveIfShared(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error)
 }
 
 // unversioned is the version of every record of a store without

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions/store"
-	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/memstore"
 )
 
@@ -70,15 +69,27 @@ func (c *config) validate() error {
 
 // WithStore makes the manager keep sessions in s. The caller owns s and
 // closes it after the manager: Manager.Close does not close it. Use it for
-// the MongoDB and SQL stores (packages store/mongostore and
-// store/sqlstore), your own stores, and a store shared by several managers.
+// a store shared by several managers; WithOwnedStore for one that is the
+// manager's alone.
+//
+// Every store but the memory store comes from its own package
+// (store/fsstore, store/redisstore, store/memcachedstore,
+// store/mongostore, store/sqlstore, or yours), so a program links only
+// the stores and clients it uses.
 func WithStore(s store.Store) Option {
 	return withStore(s, false)
 }
 
 // WithOwnedStore is WithStore that hands s to the manager: Manager.Close
 // closes s (if it has a Close method), so the caller only closes the
-// manager.
+// manager. The built-in stores leave the client they were given open.
+// For example, on Redis:
+//
+//	st, err := redisstore.New(client)
+//	if err != nil {
+//		return err
+//	}
+//	mgr, err := sessions.New[T](sessions.WithOwnedStore(st))
 func WithOwnedStore(s store.Store) Option {
 	return withStore(s, true)
 }
@@ -115,26 +126,6 @@ func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, 
 		return s, true, nil
 	}
 }
-
-// WithFilesystem keeps one file per session under dir, created if missing.
-// New fails if dir is unusable. Several processes may share dir.
-func WithFilesystem(dir string, opts ...fsstore.Option) Option {
-	return func(c *config) error {
-		c.openStore = func(logger *slog.Logger) (store.Store, bool, error) {
-			// The manager's logger, unless opts choose another.
-			s, err := fsstore.New(dir, append([]fsstore.Option{fsstore.WithLogger(logger)}, opts...)...)
-			if err != nil {
-				return nil, false, fmt.Errorf("%w: filesystem store: %w", ErrInvalidConfig, err)
-			}
-			return s, true, nil
-		}
-		return nil
-	}
-}
-
-// The Redis and Memcached options live in backends.go. The MongoDB and SQL
-// stores come from their own packages through WithStore or WithOwnedStore,
-// so that a program that does not use them links no database driver.
 
 // WithLifetime sets the absolute lifetime of a session, counted from its
 // creation or its last Renew (default 24h). Activity does not extend it.

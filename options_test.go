@@ -5,22 +5,17 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/bradfitz/gomemcache/memcache"
-
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store/fsstore"
 )
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func TestNewRejectsBadConfig(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "file")
-	os.WriteFile(file, nil, 0o600)
 	for name, opt := range map[string]sessions.Option{
 		"empty cookie name":        sessions.WithCookie(sessions.CookieName("")),
 		"cookie name with space":   sessions.WithCookie(sessions.CookieName("my session")),
@@ -44,8 +39,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"nil store":                sessions.WithStore(nil),
 		"prefix with space":        sessions.WithKeyPrefix("a b"),
 		"prefix with DEL":          sessions.WithKeyPrefix("a\x7fb"),
-		"directory is a file":      sessions.WithFilesystem(file),
-		"directory under a file":   sessions.WithFilesystem(filepath.Join(file, "sub")),
 	} {
 		m, err := sessions.New[profile](opt)
 		if !errors.Is(err, sessions.ErrInvalidConfig) {
@@ -58,8 +51,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestNewAcceptsGoodConfig(t *testing.T) {
+	st, err := fsstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	m, err := sessions.New[profile](
-		sessions.WithFilesystem(t.TempDir()),
+		sessions.WithOwnedStore(st),
 		sessions.WithLifetime(time.Hour),
 		sessions.WithIdleTimeout(10*time.Minute),
 		sessions.WithCodec(sessions.JSON()),
@@ -102,25 +99,6 @@ func TestUnencodableTypeIsAConfigError(t *testing.T) {
 	if !errors.Is(err, sessions.ErrInvalidConfig) {
 		t.Errorf("New with a channel field = %v", err)
 	}
-}
-
-// The backend options check their client; a memcached client needs no
-// server to be built, so a manager on one builds (the Redis options are
-// tested against a server in internal/e2etest).
-func TestBackendOptionsCheckTheirClient(t *testing.T) {
-	for name, opt := range map[string]sessions.Option{
-		"nil redis client":     sessions.WithRedis(nil),
-		"nil memcached client": sessions.WithMemcached(nil),
-	} {
-		if _, err := sessions.New[profile](opt); !errors.Is(err, sessions.ErrInvalidConfig) {
-			t.Errorf("%s: New = %v, want ErrInvalidConfig", name, err)
-		}
-	}
-	m, err := sessions.New[profile](sessions.WithMemcached(memcache.New("127.0.0.1:1")))
-	if err != nil {
-		t.Fatalf("WithMemcached(client): %v", err)
-	}
-	m.Close()
 }
 
 // The limits of the options, at their boundaries: a record limit must

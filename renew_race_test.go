@@ -67,12 +67,6 @@ func (p *pausingStore) SaveIf(ctx context.Context, key string, data []byte, exp 
 	return p.memstoreVersioned.SaveIf(ctx, key, data, exp, v)
 }
 
-// SaveIfShared is the memory store's uncopied SaveIf, which the manager
-// prefers: it must pause too.
-func (p *pausingStore) SaveIfShared(ctx context.Context, key string, data []byte, exp time.Time, v store.Version) (store.Version, error) {
-	return p.SaveIf(ctx, key, data, exp, v)
-}
-
 // RevokeOwner running between Renew's index update and its write of the
 // new record must still end the session: the old token must not stay
 // valid outside the index.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/redisstore"
 )
@@ -40,11 +41,9 @@ var stores = []struct {
 	}},
 	{"filesystem", []lib{
 		// The default: each write is fsynced before it replaces the file.
-		{"sessions", true, sessionsOn(func(b *testing.B) sessions.Option { return sessions.WithFilesystem(b.TempDir()) })},
+		{"sessions", true, sessionsOn(sessionsFiles())},
 		// Without fsync, as gorilla's FilesystemStore (os.WriteFile) writes.
-		{"sessions-nosync", true, sessionsOn(func(b *testing.B) sessions.Option {
-			return sessions.WithFilesystem(b.TempDir(), fsstore.WithSync(false))
-		})},
+		{"sessions-nosync", true, sessionsOn(sessionsFiles(fsstore.WithSync(false)))},
 		{"gorilla", false, func(b *testing.B, _ bool) *target {
 			return gorilla(gsessions.NewFilesystemStore(b.TempDir(), gorillaKey), false)
 		}},
@@ -70,6 +69,18 @@ func sessionsOn(storeOpt func(b *testing.B) sessions.Option) func(b *testing.B, 
 	}
 }
 
+// sessionsFiles returns the option of a filesystem store with opts in a
+// directory of the benchmark's own.
+func sessionsFiles(opts ...fsstore.Option) func(b *testing.B) sessions.Option {
+	return func(b *testing.B) sessions.Option {
+		st, err := fsstore.New(b.TempDir(), opts...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return sessions.WithOwnedStore(st)
+	}
+}
+
 func sessionsRedis(cached bool) func(b *testing.B, idle bool) *target {
 	return func(b *testing.B, idle bool) *target {
 		addr := testbackend.Redis(b)
@@ -83,17 +94,18 @@ func sessionsRedis(cached bool) func(b *testing.B, idle bool) *target {
 		}
 		prefix := redisPrefix(b, addr, lib)
 		b.Cleanup(client.Close) // runs after the manager's Close (LIFO)
-		storeOpt := sessions.WithRedis(client)
+		var st store.Store
 		if cached {
 			// A short TTL so that the setup writes stop bypassing the cache
 			// early in the timed loop; entries are refetched every 100ms.
-			st, err := redisstore.NewCached(client, 100*time.Millisecond)
-			if err != nil {
-				b.Fatal(err)
-			}
-			storeOpt = sessions.WithStore(st)
+			st, err = redisstore.NewCached(client, 100*time.Millisecond)
+		} else {
+			st, err = redisstore.New(client)
 		}
-		return sessionsTarget(b, idle, storeOpt, sessions.WithKeyPrefix(prefix))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return sessionsTarget(b, idle, sessions.WithOwnedStore(st), sessions.WithKeyPrefix(prefix))
 	}
 }
 

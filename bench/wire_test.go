@@ -28,6 +28,7 @@ import (
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store/fsstore"
+	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 // wireRounds is how many times BenchmarkWire measures every case. The
@@ -440,7 +441,11 @@ func (w *wire) redisClient(b *testing.B) (rueidis.Client, string) {
 func (w *wire) redisManager(b *testing.B, lib string, idle bool) (*sessions.Manager[userData], string) {
 	client, addr := w.redisClient(b)
 	prefix := redisPrefix(w.top, addr, "wire-"+lib)
-	opts := []sessions.Option{sessions.WithRedis(client), sessions.WithKeyPrefix(prefix)}
+	st, err := redisstore.New(client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts := []sessions.Option{sessions.WithOwnedStore(st), sessions.WithKeyPrefix(prefix)}
 	if idle {
 		opts = append(opts, sessions.WithIdleTimeout(idleTimeout))
 	}
@@ -579,7 +584,11 @@ func (w *wire) fsManager(b *testing.B, files int) *sessions.Manager[userData] {
 		return m
 	}
 	dir := w.top.TempDir()
-	m := newWireManager[userData](w, b, sessions.WithFilesystem(dir))
+	st, err := fsstore.New(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := newWireManager[userData](w, b, sessions.WithOwnedStore(st))
 	fill(b, dir, files-1-parallelClients) // the clients of the serial and the parallel case
 	if w.fs == nil {
 		w.fs = map[int]*sessions.Manager[userData]{}

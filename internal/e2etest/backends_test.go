@@ -23,6 +23,7 @@ import (
 	"github.com/sessionkit/sessions/store/memcachedstore"
 	"github.com/sessionkit/sessions/store/memstore"
 	"github.com/sessionkit/sessions/store/mongostore"
+	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 func TestMain(m *testing.M) { testbackend.Main(m) }
@@ -109,17 +110,27 @@ func runSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
 	e2etest.Run(t, func(t *testing.T) store.Store { return sqlStore(t, db) })
 }
 
-// TestBackendOptions builds managers through the root options (WithRedis,
-// WithMemcached, WithOwnedStore) and checks a session survives a round
-// trip through each, and that Close stops what the option started.
+// TestBackendOptions builds managers on each network store through
+// WithOwnedStore and checks a session survives a round trip through each,
+// and that Close closes the store.
 func TestBackendOptions(t *testing.T) {
 	db := bunDB(t, sqliteDB(t), sqlitedialect.New())
 	for name, opt := range map[string]func(t *testing.T) sessions.Option{
-		"WithRedis": func(t *testing.T) sessions.Option { return sessions.WithRedis(redisClient(t, testbackend.Redis(t))) },
-		"WithMemcached": func(t *testing.T) sessions.Option {
+		"WithOwnedStore(redisstore)": func(t *testing.T) sessions.Option {
+			st, err := redisstore.New(redisClient(t, testbackend.Redis(t)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sessions.WithOwnedStore(st)
+		},
+		"WithOwnedStore(memcachedstore)": func(t *testing.T) sessions.Option {
 			c := memcache.New(testbackend.Memcached(t))
 			t.Cleanup(func() { c.Close() })
-			return sessions.WithMemcached(c)
+			st, err := memcachedstore.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sessions.WithOwnedStore(st)
 		},
 		"WithOwnedStore(mongostore)": func(t *testing.T) sessions.Option {
 			return sessions.WithOwnedStore(mongoStore(t, mongoCollection(t, "options")))
@@ -151,8 +162,6 @@ func TestBackendOptions(t *testing.T) {
 		})
 	}
 	for name, opt := range map[string]sessions.Option{
-		"WithRedis(nil)":      sessions.WithRedis(nil),
-		"WithMemcached(nil)":  sessions.WithMemcached(nil),
 		"WithStore(nil)":      sessions.WithStore(nil),
 		"WithOwnedStore(nil)": sessions.WithOwnedStore(nil),
 	} {

@@ -5,14 +5,26 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/sessionkit/sessions/internal/fastpath"
 	"github.com/sessionkit/sessions/store"
 )
 
-// LoadVersionShared is LoadVersion without the copy: Data is the store's
-// own immutable bytes, which the caller must not modify. The sessions
-// manager uses it, since it only reads what it loads; it saves a copy of
-// every record on every request.
-func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+// The sessions manager loads and saves through the uncopied paths: it
+// only reads what it loads, and builds a new record for every write that
+// it never modifies after.
+func init() {
+	fastpath.Register(func(st store.Store) (fastpath.Paths, bool) {
+		s, ok := st.(*Store)
+		if !ok {
+			return fastpath.Paths{}, false
+		}
+		return fastpath.Paths{LoadVersion: s.loadVersionShared, SaveIf: s.saveIfShared, NoWait: true}, true
+	})
+}
+
+// loadVersionShared is LoadVersion without the copy: Data is the store's
+// own immutable bytes, which the caller must not modify.
+func (s *Store) loadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	l, data, err := s.loadVersion(ctx, key, touch)
 	if err != nil || data == "" {
 		if l.Version != 0 {
@@ -24,10 +36,9 @@ func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Ti
 	return l, nil
 }
 
-// SaveIfShared is SaveIf without the copy: the store keeps data itself,
-// which the caller must never modify again. The sessions manager uses it,
-// since it builds a new record for every write and only reads it after.
-func (s *Store) SaveIfShared(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
+// saveIfShared is SaveIf without the copy: the store keeps data itself,
+// which the caller must never modify again.
+func (s *Store) saveIfShared(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
 	if err := s.check(ctx, "save if"); err != nil {
 		return 0, err
 	}

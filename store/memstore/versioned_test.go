@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/sessions/internal/fastpath"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -187,52 +188,66 @@ func TestSaveIfRace(t *testing.T) {
 	}
 }
 
-// TestSaveIfShared: SaveIfShared is SaveIf without the copy. It keeps the
+// TestSaveIfShared: saveIfShared is SaveIf without the copy. It keeps the
 // caller's bytes and has SaveIf's versions and conflicts.
 func TestSaveIfShared(t *testing.T) {
 	s := newStore(t)
 	ctx, exp := t.Context(), time.Now().Add(time.Hour)
 	data := []byte("record")
-	v, err := s.SaveIfShared(ctx, "k", data, exp, 0)
+	v, err := s.saveIfShared(ctx, "k", data, exp, 0)
 	if err != nil || v == 0 {
-		t.Fatalf("SaveIfShared(insert) = (%d, %v)", v, err)
+		t.Fatalf("saveIfShared(insert) = (%d, %v)", v, err)
 	}
-	l, err := s.LoadVersionShared(ctx, "k", time.Time{})
+	l, err := s.loadVersionShared(ctx, "k", time.Time{})
 	if err != nil || l.Version != v || string(l.Data) != "record" {
-		t.Fatalf("LoadVersionShared = (%+v, %v), want the record at version %d", l, err, v)
+		t.Fatalf("loadVersionShared = (%+v, %v), want the record at version %d", l, err, v)
 	}
 	if &l.Data[0] != &data[0] {
-		t.Error("SaveIfShared copied the data")
+		t.Error("saveIfShared copied the data")
 	}
-	if nv, err := s.SaveIfShared(ctx, "k", []byte("loser"), exp, v+1); !errors.Is(err, store.ErrConflict) || nv != 0 {
-		t.Fatalf("SaveIfShared(stale version) = (%d, %v), want a conflict", nv, err)
+	if nv, err := s.saveIfShared(ctx, "k", []byte("loser"), exp, v+1); !errors.Is(err, store.ErrConflict) || nv != 0 {
+		t.Fatalf("saveIfShared(stale version) = (%d, %v), want a conflict", nv, err)
 	}
-	if nv, err := s.SaveIfShared(ctx, "k", []byte("next"), exp, v); err != nil || nv == v || nv == 0 {
-		t.Fatalf("SaveIfShared(current version) = (%d, %v), want a new version", nv, err)
+	if nv, err := s.saveIfShared(ctx, "k", []byte("next"), exp, v); err != nil || nv == v || nv == 0 {
+		t.Fatalf("saveIfShared(current version) = (%d, %v), want a new version", nv, err)
 	}
 	if got := loadVersion(t, s, "k", time.Time{}); string(got.Data) != "next" {
 		t.Fatalf("after the second save: %q", got.Data)
 	}
 	s.Close()
-	if _, err := s.SaveIfShared(ctx, "k", data, exp, 0); !errors.Is(err, store.ErrClosed) {
-		t.Fatalf("SaveIfShared after Close: %v, want ErrClosed", err)
+	if _, err := s.saveIfShared(ctx, "k", data, exp, 0); !errors.Is(err, store.ErrClosed) {
+		t.Fatalf("saveIfShared after Close: %v, want ErrClosed", err)
 	}
 }
 
-// An empty record is found by LoadVersionShared, as by LoadVersion; a
+// An empty record is found by loadVersionShared, as by LoadVersion; a
 // missing one is not.
 func TestLoadVersionSharedEmptyRecord(t *testing.T) {
 	s := newStore(t)
 	ctx, exp := t.Context(), time.Now().Add(time.Hour)
-	v, err := s.SaveIfShared(ctx, "empty", []byte{}, exp, 0)
+	v, err := s.saveIfShared(ctx, "empty", []byte{}, exp, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := s.LoadVersionShared(ctx, "empty", time.Time{})
+	l, err := s.loadVersionShared(ctx, "empty", time.Time{})
 	if err != nil || !l.Found() || l.Data == nil || len(l.Data) != 0 || l.Version != v {
-		t.Errorf("LoadVersionShared(empty record) = (%+v, %v), want found, empty and not nil, version %d", l, err, v)
+		t.Errorf("loadVersionShared(empty record) = (%+v, %v), want found, empty and not nil, version %d", l, err, v)
 	}
-	if l, err := s.LoadVersionShared(ctx, "missing", time.Time{}); err != nil || l.Found() || l.Data != nil {
-		t.Errorf("LoadVersionShared(missing) = (%+v, %v), want not found, nil data", l, err)
+	if l, err := s.loadVersionShared(ctx, "missing", time.Time{}); err != nil || l.Found() || l.Data != nil {
+		t.Errorf("loadVersionShared(missing) = (%+v, %v), want not found, nil data", l, err)
+	}
+}
+
+// The store registers its uncopied paths for itself, never for a type
+// that embeds it and may override SaveIf or LoadVersion.
+func TestFastPathRegistered(t *testing.T) {
+	s := newStore(t)
+	p, ok := fastpath.Of(s)
+	if !ok || p.LoadVersion == nil || p.SaveIf == nil || !p.NoWait {
+		t.Errorf("fastpath.Of(*Store) = (%+v, %v), want the uncopied load and save and NoWait", p, ok)
+	}
+	type wrapper struct{ *Store }
+	if p, ok := fastpath.Of(wrapper{s}); ok {
+		t.Errorf("fastpath.Of(wrapper) = (%+v, true), want no paths for a type that embeds the store", p)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sessionkit/sessions/internal/fastpath"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -86,11 +87,23 @@ func loadedShared(res rueidis.RedisResult, touched bool, op string) (store.Loade
 	return store.Loaded{Data: data, Version: v, Touched: touched}, nil
 }
 
-// LoadVersionShared is LoadVersion without the copy of the reply: Data
+// The sessions manager loads through the uncopied path, since it only
+// reads what it loads. Its writes go through SaveIf: the command copies
+// the data anyway.
+func init() {
+	fastpath.Register(func(st store.Store) (fastpath.Paths, bool) {
+		s, ok := st.(*Store)
+		if !ok {
+			return fastpath.Paths{}, false
+		}
+		return fastpath.Paths{LoadVersion: s.loadVersionShared}, true
+	})
+}
+
+// loadVersionShared is LoadVersion without the copy of the reply: Data
 // aliases the immutable string the client received, which the caller must
-// not modify. The sessions manager uses it, since it only reads what it
-// loads.
-func (s *Store) LoadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+// not modify.
+func (s *Store) loadVersionShared(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	const op = "load version"
 	if err := s.check(op); err != nil {
 		return store.Loaded{}, err

@@ -9,6 +9,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store/redisstore"
 )
 
 func main() {
@@ -18,7 +19,12 @@ func main() {
 		os.Exit(1)
 	}
 	defer client.Close()
-	mgr, err := sessions.New[struct{ N int }](sessions.WithRedis(client))
+	st, err := redisstore.New(client)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	mgr, err := sessions.New[struct{ N int }](sessions.WithOwnedStore(st))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -106,7 +106,7 @@ func TestUnencodableTypeIsAConfigError(t *testing.T) {
 
 // The backend options check their client; a memcached client needs no
 // server to be built, so a manager on one builds (the Redis options are
-// tested against a server in internal/e2etest).
+// tested against a server in internal/backendtests/e2etest).
 func TestBackendOptionsCheckTheirClient(t *testing.T) {
 	for name, opt := range map[string]sessions.Option{
 		"nil redis client":     sessions.WithRedis(nil),

@@ -1,7 +1,8 @@
 // Package lean holds two minimal programs, on the memory store and on
 // Redis, and checks that they link no database driver: the MongoDB and SQL
 // stores live in their own packages so that programs that do not use them
-// do not pay for them.
+// do not pay for them. It also checks that the go.mod and go.sum such a
+// program gets name none of the test infrastructure (modgraph_test.go).
 package lean
 
 import (

@@ -9,6 +9,7 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/redis/rueidis v1.0.79
 	github.com/sessionkit/sessions v0.0.0
+	github.com/sessionkit/sessions/internal/backendtests v0.0.0
 )
 
 require (
@@ -66,4 +67,7 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 )
 
-replace github.com/sessionkit/sessions => ../
+replace (
+	github.com/sessionkit/sessions => ../
+	github.com/sessionkit/sessions/internal/backendtests => ../internal/backendtests
+)

@@ -11,7 +11,7 @@ package bench
 import (
 	"testing"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 )
 
 // TestMain lets testbackend start (and stop) a Redis server when

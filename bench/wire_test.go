@@ -26,7 +26,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/redisstore"
 )

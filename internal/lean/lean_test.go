@@ -3,7 +3,9 @@
 // MongoDB and SQL stores live in their own packages), and the memory
 // program links no other store and no client library, since the root
 // package links only the memory store. The size this saves is checked by
-// TestBinarySize in the bench module, which can depend on scs.
+// TestBinarySize in the bench module, which can depend on scs. It also
+// checks that the go.mod and go.sum such a program gets name none of the
+// test infrastructure (modgraph_test.go).
 package lean
 
 import (

@@ -10,12 +10,10 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendenv"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/storetest"
 )
-
-func TestMain(m *testing.M) { testbackend.Main(m) }
 
 // testTimeout bounds each round trip of the test clients: gomemcache's
 // default of 500 ms times out on a loaded test machine.
@@ -24,7 +22,7 @@ const testTimeout = 5 * time.Second
 // newClient returns a client of the test memcached server.
 func newClient(t testing.TB) *memcache.Client {
 	t.Helper()
-	c := memcache.New(testbackend.Memcached(t))
+	c := memcache.New(backendenv.Memcached(t))
 	c.MaxIdleConns = 16
 	c.Timeout = testTimeout
 	t.Cleanup(func() { c.Close() })

@@ -12,7 +12,7 @@ import (
 
 	"github.com/bradfitz/gomemcache/memcache"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendenv"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -34,7 +34,7 @@ func (c countingConn) Write(p []byte) (int, error) {
 func newCountingStore(t *testing.T) (*Store, *atomic.Int64) {
 	t.Helper()
 	n := new(atomic.Int64)
-	c := memcache.New(testbackend.Memcached(t))
+	c := memcache.New(backendenv.Memcached(t))
 	c.Timeout = testTimeout
 	c.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		conn, err := new(net.Dialer).DialContext(ctx, network, addr)

@@ -15,7 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.uber.org/goleak"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendenv"
 )
 
 // TestForgottenClose drops a Store with a running cleanup without closing
@@ -88,7 +88,7 @@ func (r *recorder) first() (slog.Record, bool) {
 // TestLoggerGetsCleanupErrors breaks the client under a running cleanup and
 // expects the failure in the logger, under the key "error".
 func TestLoggerGetsCleanupErrors(t *testing.T) {
-	client, err := mongo.Connect(options.Client().ApplyURI(testbackend.Mongo(t)))
+	client, err := mongo.Connect(options.Client().ApplyURI(backendenv.Mongo(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

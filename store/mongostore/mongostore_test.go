@@ -14,12 +14,10 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.uber.org/goleak"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendenv"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/storetest"
 )
-
-func TestMain(m *testing.M) { testbackend.Main(m) }
 
 // testDatabase prefixes the databases the tests create.
 const testDatabase = "sessions_test"
@@ -28,7 +26,7 @@ const testDatabase = "sessions_test"
 // ends, after which no goroutine the test started may remain.
 func connect(t testing.TB, opts ...*options.ClientOptions) *mongo.Client {
 	t.Helper()
-	uri := testbackend.Mongo(t)
+	uri := backendenv.Mongo(t)
 	ignore := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
 	client, err := mongo.Connect(append([]*options.ClientOptions{options.Client().ApplyURI(uri)}, opts...)...)

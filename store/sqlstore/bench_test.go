@@ -3,14 +3,14 @@ package sqlstore
 import (
 	"testing"
 
+	"github.com/sessionkit/sessions/internal/backendenv"
 	"github.com/sessionkit/sessions/internal/storebench"
-	"github.com/sessionkit/sessions/internal/testbackend"
 )
 
 // BenchmarkStore measures each operation on every backend.
 func BenchmarkStore(b *testing.B) {
 	for _, be := range backends {
-		if be.name == "MySQL" && !testbackend.MySQLConfigured() {
+		if be.name == "MySQL" && !backendenv.MySQLConfigured() {
 			continue
 		}
 		b.Run(be.name, func(b *testing.B) {

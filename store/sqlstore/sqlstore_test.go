@@ -11,22 +11,21 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/mysqldialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 	"github.com/uptrace/bun/driver/sqliteshim"
 	"github.com/uptrace/bun/schema"
 	"go.uber.org/goleak"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendenv"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/storetest"
 )
-
-func TestMain(m *testing.M) { testbackend.Main(m) }
 
 // backends are the databases every test runs on. open returns a database
 // closed when the test ends, after which no goroutine the test started may
@@ -36,14 +35,23 @@ var backends = []struct {
 	open func(t testing.TB) *bun.DB
 }{
 	{"PostgreSQL", func(t testing.TB) *bun.DB {
-		dsn := testbackend.Postgres(t)
-		return openDB(t, sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(dsn))), pgdialect.New())
+		// pgx rather than bun's pgdriver, which imports OpenTelemetry: this
+		// module's dependencies are its users' go.sum (internal/lean checks
+		// it). The end-to-end tests in internal/backendtests use pgdriver.
+		cfg, err := pgx.ParseConfig(backendenv.Postgres(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// bun writes the arguments into the statement, as pgdriver sends it:
+		// one round trip, no prepared statement.
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		return openDB(t, stdlib.OpenDB(*cfg), pgdialect.New())
 	}},
 	{"MariaDB", func(t testing.TB) *bun.DB {
-		return openMySQL(t, testbackend.MariaDB(t))
+		return openMySQL(t, backendenv.MariaDB(t))
 	}},
 	{"MySQL", func(t testing.TB) *bun.DB {
-		dsn, ok := testbackend.MySQL(t)
+		dsn, ok := backendenv.MySQL(t)
 		if !ok {
 			t.Skip("MySQL is optional and not configured (SESSIONS_TEST_MYSQL_DSN or SESSIONS_TEST_IMAGE_MYSQL)")
 		}
@@ -88,7 +96,7 @@ func openDB(t testing.TB, sqldb *sql.DB, d schema.Dialect) *bun.DB {
 // forEachBackend runs test as a subtest on every backend.
 func forEachBackend(t *testing.T, test func(t *testing.T, db *bun.DB)) {
 	for _, b := range backends {
-		if b.name == "MySQL" && !testbackend.MySQLConfigured() {
+		if b.name == "MySQL" && !backendenv.MySQLConfigured() {
 			continue // optional: no MySQL server package offline; see README
 		}
 		t.Run(b.name, func(t *testing.T) { test(t, b.open(t)) })

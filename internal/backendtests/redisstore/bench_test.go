@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/internal/storebench"
-	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/uptrace/bun/schema"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/e2etest"
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/e2etest"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/memcachedstore"

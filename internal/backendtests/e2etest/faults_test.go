@@ -33,7 +33,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/memcachedstore"
 	"github.com/sessionkit/sessions/store/mongostore"

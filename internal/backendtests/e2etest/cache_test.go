@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store/redisstore"
 )
 

@@ -24,8 +24,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/sessionkit/sessions/internal/e2etest"
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/e2etest"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/memcachedstore"

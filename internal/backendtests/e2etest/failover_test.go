@@ -25,7 +25,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionkit/sessions"
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store/redisstore"
 )
 

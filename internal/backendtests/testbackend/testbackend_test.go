@@ -15,7 +15,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 )
 
 func TestMain(m *testing.M) { testbackend.Main(m) }

@@ -9,8 +9,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/driver/pgdriver"
 
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/internal/lincheck"
-	"github.com/sessionkit/sessions/internal/testbackend"
 	"github.com/sessionkit/sessions/store"
 )
 

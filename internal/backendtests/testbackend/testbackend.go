@@ -10,6 +10,12 @@
 // Without Docker, or without the image, a test that needs the server is
 // skipped with a message saying how to run it; with SESSIONS_TEST_REQUIRE=1
 // it fails instead.
+//
+// It lives in the module internal/backendtests, with every test that uses
+// it, so that testcontainers-go and Docker's client stay out of the
+// library's go.mod and so out of its users' go.sum. The root module's own
+// tests that need a server read its address through internal/backendenv;
+// internal/backendtests/rootstores starts the servers and runs them.
 package testbackend
 
 import (

@@ -18,7 +18,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store/mongostore"
 	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/store/sqlstore"

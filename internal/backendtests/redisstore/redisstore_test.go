@@ -15,7 +15,7 @@ import (
 	"github.com/redis/rueidis"
 	"go.uber.org/goleak"
 
-	"github.com/sessionkit/sessions/internal/testbackend"
+	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/storetest"

@@ -100,7 +100,7 @@ A store that fails or hangs while loading makes [Manager.Get] answer the
 request through the error handler ([WithErrorHandler]; default: a log line
 and 500), from clean headers, within the store timeout; nothing is written
 afterwards, so an empty session never overwrites stored data.
-[Manager.Lookup] returns such errors ([ErrLoadFailed]) instead. A record
+[Manager.Fetch] returns such errors ([ErrLoadFailed]) instead. A record
 over [WithMaxSize] (default 1 MiB) is refused before anything is written,
 with an error wrapping [store.ErrTooLarge]. Data that no longer decodes
 gives a fresh session and a log line, never a 500 loop. Configuration

@@ -82,12 +82,12 @@ func ExampleManager_Destroy() {
 	// Output: true
 }
 
-func ExampleManager_Lookup() {
+func ExampleManager_Fetch() {
 	mgr, _ := sessions.New[Cart]()
 	defer mgr.Close()
 
 	h := mgr.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cart, err := mgr.Lookup(r.Context())
+		cart, err := mgr.Fetch(r.Context())
 		if err != nil {
 			// The store is down: decide yourself, e.g. serve a degraded page.
 			http.Error(w, "cart unavailable, try again", http.StatusServiceUnavailable)

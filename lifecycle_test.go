@@ -424,8 +424,8 @@ func TestCallsInsideUpdate(t *testing.T) {
 			if got := m.Get(ctx); got != p {
 				errs = append(errs, errors.New("Get returned another value than the one being updated"))
 			}
-			if got, err := m.Lookup(ctx); got != p || err != nil {
-				errs = append(errs, fmt.Errorf("Lookup = %p, %v", got, err))
+			if got, err := m.Fetch(ctx); got != p || err != nil {
+				errs = append(errs, fmt.Errorf("Fetch = %p, %v", got, err))
 			}
 			if list, err := m.Sessions(ctx, "ann"); err != nil || len(list) != 1 || !list[0].Current {
 				errs = append(errs, fmt.Errorf("Sessions = %+v, %v", list, err))

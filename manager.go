@@ -115,7 +115,7 @@ func (m *Manager[T]) Close() error {
 // If the session cannot be loaded (the store is down), Get reports the error
 // to the error handler, which answers the request (500 by default), and
 // returns a detached zero value that is never saved, so stored data is not
-// overwritten. Use Lookup to handle the error yourself.
+// overwritten. Use [Manager.Fetch] to handle the error yourself.
 //
 // Get panics if ctx carries no session (the handler is not wrapped by
 // Middleware and ctx did not come from Load): that is a programming error,
@@ -133,10 +133,14 @@ func (m *Manager[T]) Get(ctx context.Context) *T {
 	return v
 }
 
-// Lookup is Get for handlers that decide themselves what a failed load
-// means: it returns the error instead of reporting it. After an error the
-// session is never saved during this request.
-func (m *Manager[T]) Lookup(ctx context.Context) (*T, error) {
+// Fetch is [Manager.Get] for handlers that decide themselves what a failed
+// load means: it returns the error (wrapping [ErrLoadFailed]) instead of
+// reporting it to the error handler, and [ErrNoSession] where Get panics.
+// The error means only that: a new session is no error (it has the zero
+// value, as with Get), so unlike a Lookup in the standard library Fetch
+// has no "not found" result. After an error the session is never saved
+// during this request.
+func (m *Manager[T]) Fetch(ctx context.Context) (*T, error) {
 	s := m.session(ctx)
 	if s == nil {
 		return nil, ErrNoSession

@@ -333,13 +333,13 @@ func TestStoreDownOnLoad(t *testing.T) {
 	}
 }
 
-func TestLookupReturnsLoadError(t *testing.T) {
+func TestFetchReturnsLoadError(t *testing.T) {
 	spy := newSpy(t)
 	m := mustNew[profile](t, sessions.WithStore(spy))
-	var lookupErr error
+	var fetchErr error
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
-		p, err := m.Lookup(r.Context())
-		lookupErr = err
+		p, err := m.Fetch(r.Context())
+		fetchErr = err
 		if err == nil {
 			p.Visits++
 		}
@@ -348,11 +348,11 @@ func TestLookupReturnsLoadError(t *testing.T) {
 	c.do()
 	spy.down.Store(true)
 	res := c.do()
-	if !errors.Is(lookupErr, errDown) {
-		t.Errorf("Lookup error %v", lookupErr)
+	if !errors.Is(fetchErr, errDown) {
+		t.Errorf("Fetch error %v", fetchErr)
 	}
 	if res.StatusCode != http.StatusTeapot {
-		t.Errorf("status %d: Lookup leaves the response to the handler", res.StatusCode)
+		t.Errorf("status %d: Fetch leaves the response to the handler", res.StatusCode)
 	}
 }
 
@@ -503,8 +503,8 @@ func TestGetOutsideMiddleware(t *testing.T) {
 		}()
 		m.Get(context.Background())
 	}()
-	if _, err := m.Lookup(context.Background()); !errors.Is(err, sessions.ErrNoSession) {
-		t.Errorf("Lookup: %v, want ErrNoSession", err)
+	if _, err := m.Fetch(context.Background()); !errors.Is(err, sessions.ErrNoSession) {
+		t.Errorf("Fetch: %v, want ErrNoSession", err)
 	}
 	for name, err := range map[string]error{
 		"Renew":   m.Renew(context.Background()),

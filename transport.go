@@ -7,7 +7,7 @@ import (
 
 // Load starts a session for a transport without cookies (a token in an
 // Authorization header, a WebSocket, gRPC metadata): it loads the session
-// named by token and returns a context carrying it, for Get, Lookup, Renew,
+// named by token and returns a context carrying it, for Get, Fetch, Renew,
 // Destroy and finally Commit. An empty, malformed or unknown token gives a
 // new session, never an error; a store failure returns the error.
 func (m *Manager[T]) Load(ctx context.Context, token string) (context.Context, error) {

@@ -22,7 +22,7 @@ import (
 // to the session (a pending Renew or SetOwner included) are saved with
 // fn's. Afterwards the *T from Get shows the result.
 //
-// Inside fn, Get, Lookup and ID work (Get returns the value fn is
+// Inside fn, Get, Fetch and ID work (Get returns the value fn is
 // changing); the calls that change the session (Renew, SetOwner, Destroy,
 // Update, RememberMe, Commit, RevokeOthers) fail at once with an error.
 //
@@ -72,7 +72,7 @@ type reentry[T any] struct {
 // Update's function.
 var errReentrant = errors.New("sessions: called from inside Update's function; change the value fn is given, and call Renew, SetOwner, Destroy, Update or RememberMe before or after Update")
 
-// runUpdate runs fn on the session value. Meanwhile Get, Lookup and ID
+// runUpdate runs fn on the session value. Meanwhile Get, Fetch and ID
 // answer from a snapshot, and calls that would change the session fail
 // at once with errReentrant instead of waiting for the lock Update holds.
 func (s *session[T]) runUpdate(fn func(*T) error) error {

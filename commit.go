@@ -15,7 +15,7 @@ import (
 const maxWriteAttempts = 8
 
 // commit writes what changed: the record if its encoding differs from the
-// baseline (or a Renew, SetOwner or RememberMe asked for it), else just the
+// baseline (or a Renew, SetOwner or SetPersistent asked for it), else just the
 // idle timeout. It never writes for a session that failed to load, nor for
 // one that another request ended. With detach, the store calls run without
 // ctx's cancellation (see commitDetached); a commit with nothing to write

@@ -68,7 +68,7 @@ func CookiePartitioned(partitioned bool) CookieOption {
 // CookiePersistent chooses the default kind of cookie for new sessions:
 // persistent (true, the default: the cookie expires with the session's
 // lifetime) or a browser-session cookie (false: the browser drops it when
-// it closes). Manager.RememberMe overrides it per session.
+// it closes). [Manager.SetPersistent] overrides it per session.
 func CookiePersistent(persistent bool) CookieOption {
 	return func(c *cookieConfig) { c.persistent = persistent }
 }

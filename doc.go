@@ -40,7 +40,7 @@ outside Middleware (or [Manager.Load]) panics: it is a programming error.
 
 At login call [Manager.Renew] (a new token defeats session fixation) and,
 to list and revoke a user's sessions later, [Manager.SetOwner]. At logout
-call [Manager.Destroy]. [Manager.RememberMe] chooses between a persistent
+call [Manager.Destroy]. [Manager.SetPersistent] chooses between a persistent
 and a browser-session cookie.
 
 Without cookies (API tokens, WebSockets, gRPC), use [Manager.Load] and

@@ -61,7 +61,7 @@ func ExampleManager_Get_flash() {
 
 // "Remember me": browser-session cookies by default, and a persistent one
 // for the sessions whose user asks for it at sign-in.
-func ExampleManager_RememberMe() {
+func ExampleManager_SetPersistent() {
 	type account struct{ User string }
 	mgr, err := sessions.New[account](
 		sessions.WithCookie(sessions.CookiePersistent(false)), // the default for new sessions
@@ -77,7 +77,7 @@ func ExampleManager_RememberMe() {
 			http.Error(w, "sign-in failed", http.StatusInternalServerError)
 			return
 		}
-		if err := mgr.RememberMe(r.Context(), r.PostFormValue("remember") == "on"); err != nil {
+		if err := mgr.SetPersistent(r.Context(), r.PostFormValue("remember") == "on"); err != nil {
 			http.Error(w, "sign-in failed", http.StatusInternalServerError)
 			return
 		}

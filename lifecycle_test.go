@@ -431,13 +431,13 @@ func TestCallsInsideUpdate(t *testing.T) {
 				errs = append(errs, fmt.Errorf("Sessions = %+v, %v", list, err))
 			}
 			for name, call := range map[string]func() error{
-				"SetOwner":     func() error { return m.SetOwner(ctx, "bob") },
-				"Renew":        func() error { return m.Renew(ctx) },
-				"Destroy":      func() error { return m.Destroy(ctx) },
-				"RememberMe":   func() error { return m.RememberMe(ctx, false) },
-				"Update":       func() error { return m.Update(ctx, func(*profile) error { return nil }) },
-				"RevokeOthers": func() error { _, err := m.RevokeOthers(ctx); return err },
-				"Commit":       func() error { _, _, err := m.Commit(ctx); return err },
+				"SetOwner":      func() error { return m.SetOwner(ctx, "bob") },
+				"Renew":         func() error { return m.Renew(ctx) },
+				"Destroy":       func() error { return m.Destroy(ctx) },
+				"SetPersistent": func() error { return m.SetPersistent(ctx, false) },
+				"Update":        func() error { return m.Update(ctx, func(*profile) error { return nil }) },
+				"RevokeOthers":  func() error { _, err := m.RevokeOthers(ctx); return err },
+				"Commit":        func() error { _, _, err := m.Commit(ctx); return err },
 			} {
 				if err := call(); err == nil || !strings.Contains(err.Error(), "inside Update") {
 					errs = append(errs, fmt.Errorf("%s inside Update: %v, want an error saying so", name, err))

@@ -178,15 +178,18 @@ func (m *Manager[T]) Destroy(ctx context.Context) error {
 	return s.destroy(ctx)
 }
 
-// RememberMe chooses the session's cookie: a persistent cookie that lasts
-// the session's lifetime (true) or a browser-session cookie that the browser
-// drops when it closes (false). The default comes from CookiePersistent.
-func (m *Manager[T]) RememberMe(ctx context.Context, remember bool) error {
+// SetPersistent chooses the session's cookie, as a "remember me" checkbox
+// at sign-in does: a persistent cookie that lasts the session's lifetime
+// (true) or a browser-session cookie that the browser drops when it closes
+// (false). The default comes from [CookiePersistent], and [Info.Persistent]
+// reports the choice. After the response started it changes nothing and
+// returns [ErrResponseStarted].
+func (m *Manager[T]) SetPersistent(ctx context.Context, persistent bool) error {
 	s := m.session(ctx)
 	if s == nil {
 		return ErrNoSession
 	}
-	return s.rememberMe(ctx, remember)
+	return s.setPersistent(ctx, persistent)
 }
 
 // session returns the session that Middleware or Load put in ctx.

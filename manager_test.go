@@ -235,13 +235,13 @@ func TestDestroy(t *testing.T) {
 	}
 }
 
-func TestRememberMe(t *testing.T) {
+func TestSetPersistent(t *testing.T) {
 	m := mustNew[profile](t)
 	var remember *bool
 	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
 		if remember != nil {
-			if err := m.RememberMe(r.Context(), *remember); err != nil {
-				t.Errorf("RememberMe: %v", err)
+			if err := m.SetPersistent(r.Context(), *remember); err != nil {
+				t.Errorf("SetPersistent: %v", err)
 			}
 		}
 		m.Get(r.Context()).Visits++

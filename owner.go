@@ -22,7 +22,8 @@ type Info[T any] struct {
 	// Expires is the session's absolute deadline. With an idle timeout it
 	// ends earlier unless it keeps being used.
 	Expires time.Time
-	// Persistent reports a persistent ("remember me") cookie.
+	// Persistent reports a persistent ("remember me") cookie: see
+	// [Manager.SetPersistent].
 	Persistent bool
 	// Current marks the session of the request behind the context passed
 	// to Sessions.

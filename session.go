@@ -254,8 +254,8 @@ func (s *session[T]) nextToken() string {
 	return newToken()
 }
 
-// rememberMe switches between a persistent and a browser-session cookie.
-func (s *session[T]) rememberMe(ctx context.Context, remember bool) error {
+// setPersistent switches between a persistent and a browser-session cookie.
+func (s *session[T]) setPersistent(ctx context.Context, persistent bool) error {
 	if err := s.lock(); err != nil {
 		return err
 	}
@@ -266,8 +266,8 @@ func (s *session[T]) rememberMe(ctx context.Context, remember bool) error {
 	if err := s.load(ctx); err != nil {
 		return err
 	}
-	if s.persistent != remember {
-		s.persistent = remember
+	if s.persistent != persistent {
+		s.persistent = persistent
 		s.dirty = true
 		if s.token != "" {
 			s.cookie = cookieSet

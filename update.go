@@ -24,7 +24,7 @@ import (
 //
 // Inside fn, Get, Fetch and ID work (Get returns the value fn is
 // changing); the calls that change the session (Renew, SetOwner, Destroy,
-// Update, RememberMe, Commit, RevokeOthers) fail at once with an error.
+// Update, SetPersistent, Commit, RevokeOthers) fail at once with an error.
 //
 // On a store without conditional writes (a store.Store that is not a
 // store.Versioned), Update reloads the value first and saves with a plain
@@ -70,7 +70,7 @@ type reentry[T any] struct {
 
 // errReentrant reports a call that would change the session from inside
 // Update's function.
-var errReentrant = errors.New("sessions: called from inside Update's function; change the value fn is given, and call Renew, SetOwner, Destroy, Update or RememberMe before or after Update")
+var errReentrant = errors.New("sessions: called from inside Update's function; change the value fn is given, and call Renew, SetOwner, Destroy, Update or SetPersistent before or after Update")
 
 // runUpdate runs fn on the session value. Meanwhile Get, Fetch and ID
 // answer from a snapshot, and calls that would change the session fail

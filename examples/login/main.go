@@ -178,7 +178,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	remember := r.PostFormValue("remember") != ""
-	if err := s.mgr.RememberMe(r.Context(), remember); err != nil {
+	if err := s.mgr.SetPersistent(r.Context(), remember); err != nil {
 		http.Error(w, "sign-in failed", http.StatusInternalServerError)
 		return
 	}

@@ -183,7 +183,7 @@ func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
 				close(release)
 				<-done
 				_, got := do("/read", token)
-				if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+				if ctx, _ := m.Load(t.Context(), token); sessionID(t, m, ctx) != "" {
 					t.Fatalf("trial %d: old token after %s and a racing modify names a session: %+v", trial, end, *m.Get(ctx))
 				}
 				if end == "destroy" {
@@ -199,8 +199,8 @@ func TestEndedSessionStaysDeadUnderARacingModify(t *testing.T) {
 					t.Fatalf("trial %d: old token after renew: cookie %q, want it left alone", trial, got)
 				}
 				ctx, _ := m.Load(t.Context(), renewed)
-				if p := m.Get(ctx); m.ID(ctx) == "" || p.Name != "me" || p.Visits != 1 {
-					t.Fatalf("trial %d: renewed session after a racing modify: live %v, %+v; want me with 1 visit", trial, m.ID(ctx) != "", *p)
+				if p := m.Get(ctx); sessionID(t, m, ctx) == "" || p.Name != "me" || p.Visits != 1 {
+					t.Fatalf("trial %d: renewed session after a racing modify: live %v, %+v; want me with 1 visit", trial, sessionID(t, m, ctx) != "", *p)
 				}
 			}
 		})

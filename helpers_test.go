@@ -277,3 +277,14 @@ func cookieOf(res *http.Response) string {
 	}
 	return ""
 }
+
+// sessionID returns m.ID(ctx), reporting an error through t.Errorf (so it
+// may be called from any goroutine).
+func sessionID[T any](t *testing.T, m *sessions.Manager[T], ctx context.Context) string {
+	t.Helper()
+	id, err := m.ID(ctx)
+	if err != nil {
+		t.Errorf("ID: %v", err)
+	}
+	return id
+}

@@ -66,7 +66,7 @@ func live(t *testing.T, m *sessions.Manager[profile], token string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.ID(ctx) != ""
+	return sessionID(t, m, ctx) != ""
 }
 
 // listed returns how many sessions Sessions lists for owner.
@@ -413,12 +413,12 @@ func TestNilMapSessionLoadsEmpty(t *testing.T) {
 func TestCallsInsideUpdate(t *testing.T) {
 	m := mustNew[profile](t, sessions.WithLogger(discard()))
 	ctx := ownedSession(t, m, "ann")
-	id := m.ID(ctx)
+	id := sessionID(t, m, ctx)
 	done := make(chan error, 1)
 	go func() {
 		done <- m.Update(ctx, func(p *profile) error {
 			var errs []error
-			if got := m.ID(ctx); got != id {
+			if got := sessionID(t, m, ctx); got != id {
 				errs = append(errs, fmt.Errorf("ID = %q, want %q", got, id))
 			}
 			if got := m.Get(ctx); got != p {

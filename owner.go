@@ -37,37 +37,39 @@ type Info[T any] struct {
 var ErrInvalidID = errors.New("sessions: malformed session ID")
 
 // ID returns the ID of the request's session, as Sessions lists it, or ""
-// for a new session that has no record yet (and outside a session). After
-// Renew it is the ID the session gets when it is saved. It loads the
-// session if needed.
-func (m *Manager[T]) ID(ctx context.Context) string {
-	s := m.session(ctx)
-	if s == nil {
-		return ""
-	}
-	id, _ := m.currentIDs(ctx)
-	return id
+// for a new session that has no record yet (or one another request ended).
+// After [Manager.Renew] it is the ID the session gets when it is saved.
+//
+// ID loads the session if needed, and returns the error of a failed load
+// (wrapping [ErrLoadFailed]), or [ErrNoSession] for a ctx that carries no
+// session; "" with a nil error always means a session without a record.
+func (m *Manager[T]) ID(ctx context.Context) (string, error) {
+	id, _, err := m.currentIDs(ctx)
+	return id, err
 }
 
 // currentIDs returns the ID of the request's session (see ID) and the ID
 // of its record, which differ after Renew until the session is saved.
-func (m *Manager[T]) currentIDs(ctx context.Context) (id, stored string) {
+func (m *Manager[T]) currentIDs(ctx context.Context) (id, stored string, err error) {
 	s := m.session(ctx)
 	if s == nil {
-		return "", ""
+		return "", "", ErrNoSession
 	}
 	if r := s.reentry.Load(); r != nil {
-		return r.id, r.id
+		return r.id, r.id, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.load(ctx) != nil || s.ended {
-		return "", ""
+	if err := s.load(ctx); err != nil {
+		return "", "", err
+	}
+	if s.ended {
+		return "", "", nil
 	}
 	if s.exists {
 		stored = m.id(s.key)
 	}
-	return s.id(), stored
+	return s.id(), stored, nil
 }
 
 // id is the session's ID: the one its next write gives it after Renew,
@@ -137,11 +139,15 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 }
 
 // Sessions returns owner's live sessions, oldest first. With a ctx from a
-// request (or Load), the request's own session is marked Current. It
-// costs one store round trip for the owner's index and one per session,
-// and prunes the index of sessions that ended.
+// request (or [Manager.Load]), the request's own session is marked
+// Current, and a failure to load it is returned as [Manager.ID] returns
+// it. It costs one store round trip for the owner's index and one per
+// session, and prunes the index of sessions that ended.
 func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], error) {
-	current, stored := m.currentIDs(ctx)
+	current, stored, err := m.currentIDs(ctx)
+	if err != nil && !errors.Is(err, ErrNoSession) {
+		return nil, err
+	}
 	entries, _, err := m.loadIndex(ctx, m.indexKey(owner))
 	if err != nil {
 		return nil, fmt.Errorf("sessions: load owner index: %w", err)

@@ -41,7 +41,7 @@ func newOwnerApp(t *testing.T, opts ...sessions.Option) *ownerApp {
 		case "/visit":
 			m.Get(ctx).Visits++
 		case "/whoami":
-			fmt.Fprint(w, m.Get(ctx).Name, " ", m.ID(ctx))
+			fmt.Fprint(w, m.Get(ctx).Name, " ", sessionID(t, m, ctx))
 		case "/logout":
 			err = m.Destroy(ctx)
 		case "/others":
@@ -62,7 +62,7 @@ func (a *ownerApp) alive(t *testing.T, token string) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a.m.ID(ctx) != ""
+	return sessionID(t, a.m, ctx) != ""
 }
 
 func TestOwnerListAndRevoke(t *testing.T) {
@@ -90,8 +90,8 @@ func TestOwnerListAndRevoke(t *testing.T) {
 	for _, info := range list {
 		if info.Current {
 			current++
-			if info.ID != a.m.ID(ctx) {
-				t.Errorf("Current session ID %q, want the request's %q", info.ID, a.m.ID(ctx))
+			if info.ID != sessionID(t, a.m, ctx) {
+				t.Errorf("Current session ID %q, want the request's %q", info.ID, sessionID(t, a.m, ctx))
 			}
 		}
 		if info.Data.Name != owner || info.Created.IsZero() || info.Expires.IsZero() {
@@ -155,18 +155,18 @@ func TestRevokeOthersKeepsTheCurrentSession(t *testing.T) {
 func TestIDAfterRenewIsTheListedID(t *testing.T) {
 	m := mustNew[profile](t)
 	ctx, _ := m.Load(t.Context(), "")
-	if id := m.ID(ctx); id != "" {
+	if id := sessionID(t, m, ctx); id != "" {
 		t.Errorf("ID of a new unsaved session = %q, want empty", id)
 	}
 	// SetOwner before the session was ever saved.
 	if err := m.SetOwner(ctx, "bob"); err != nil {
 		t.Fatal(err)
 	}
-	first := m.ID(ctx)
+	first := sessionID(t, m, ctx)
 	if err := m.Renew(ctx); err != nil {
 		t.Fatal(err)
 	}
-	id := m.ID(ctx)
+	id := sessionID(t, m, ctx)
 	if id == "" || id == first {
 		t.Fatalf("ID after Renew = %q (before %q), want a new non-empty ID", id, first)
 	}
@@ -180,7 +180,7 @@ func TestIDAfterRenewIsTheListedID(t *testing.T) {
 	}
 	// A read-only load of the session has the same ID.
 	ctx2, _ := m.Load(t.Context(), token)
-	if got := m.ID(ctx2); got != id {
+	if got := sessionID(t, m, ctx2); got != id {
 		t.Errorf("read-only ID = %q, want %q", got, id)
 	}
 	// Destroy removes the session from the index.
@@ -189,6 +189,35 @@ func TestIDAfterRenewIsTheListedID(t *testing.T) {
 	}
 	if list, _ := m.Sessions(t.Context(), "bob"); len(list) != 0 {
 		t.Errorf("after Destroy: %d sessions listed", len(list))
+	}
+}
+
+// ID tells a failed load from a new session: neither has an ID, but only
+// the failure is an error.
+func TestIDReportsAFailedLoad(t *testing.T) {
+	spy := newSpy(t)
+	m := mustNew[profile](t, sessions.WithStore(spy))
+	var (
+		id  string
+		err error
+	)
+	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) {
+		if id, err = m.ID(r.Context()); err == nil {
+			m.Get(r.Context()).Visits++
+		}
+	})
+	if c.do(); id != "" || err != nil {
+		t.Fatalf("ID of a new session = %q, %v; want \"\" and no error", id, err)
+	}
+	if c.do(); id == "" || err != nil {
+		t.Fatalf("ID of a saved session = %q, %v; want an ID", id, err)
+	}
+	spy.down.Store(true)
+	if c.do(); id != "" || !errors.Is(err, sessions.ErrLoadFailed) || !errors.Is(err, errDown) {
+		t.Errorf("ID with the store down = %q, %v; want \"\" and the load error", id, err)
+	}
+	if _, err := m.ID(t.Context()); !errors.Is(err, sessions.ErrNoSession) {
+		t.Errorf("ID outside a session: %v, want ErrNoSession", err)
 	}
 }
 
@@ -218,7 +247,7 @@ func TestRevokeOwnerRacingAModify(t *testing.T) {
 	close(release)
 	<-done
 	ctx, _ := m.Load(t.Context(), token)
-	if m.ID(ctx) != "" {
+	if sessionID(t, m, ctx) != "" {
 		t.Error("a racing modify brought a revoked session back")
 	}
 }
@@ -346,7 +375,7 @@ func TestRevokeUpdatesTheIndex(t *testing.T) {
 	var ids []string
 	for range 2 {
 		ctx := ownedSession(t, m, "ann")
-		ids = append(ids, m.ID(ctx))
+		ids = append(ids, sessionID(t, m, ctx))
 	}
 	if err := m.Revoke(t.Context(), ids[0]); err != nil {
 		t.Fatal(err)
@@ -370,7 +399,7 @@ func TestRevokeFromARequest(t *testing.T) {
 	_, second := a.do("/login?user=ann", "")
 	do := serve(t, a.m, func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		id := a.m.ID(ctx)
+		id := sessionID(t, a.m, ctx)
 		if r.URL.Query().Get("other") != "" {
 			list, _ := a.m.Sessions(ctx, "ann")
 			for _, info := range list {
@@ -493,7 +522,7 @@ func TestRevokeOwnerEndsARecordThatAppearsMeanwhile(t *testing.T) {
 	if n, err := m.RevokeOwner(t.Context(), "ann"); n != 1 || err != nil {
 		t.Errorf("RevokeOwner = %d, %v; want 1, nil", n, err)
 	}
-	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+	if ctx, _ := m.Load(t.Context(), token); sessionID(t, m, ctx) != "" {
 		t.Error("the session survived RevokeOwner")
 	}
 }
@@ -520,7 +549,7 @@ func TestRenewOfABoundSession(t *testing.T) {
 			}
 		case "/list":
 			list, err := m.Sessions(ctx, "ann")
-			if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != m.ID(ctx) {
+			if err != nil || len(list) != 1 || !list[0].Current || list[0].ID != sessionID(t, m, ctx) {
 				http.Error(w, fmt.Sprintf("listed after Renew: %+v, %v", list, err), http.StatusInternalServerError)
 			}
 		}
@@ -557,7 +586,7 @@ func TestDestroyAfterAFailedLoad(t *testing.T) {
 		t.Errorf("Destroy after a failed load: %d, cookie %q; want 200 and the cookie expired", code, cookie)
 	}
 	h.failLoad.Store(false)
-	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+	if ctx, _ := m.Load(t.Context(), token); sessionID(t, m, ctx) != "" {
 		t.Error("the session survived Destroy")
 	}
 }

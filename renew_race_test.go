@@ -41,7 +41,7 @@ func TestRenewCannotResurrectAnEndedSession(t *testing.T) {
 			}
 			if renewed := a.cookie; renewed != "" && renewed != "-" {
 				ctx, _ := m.Load(t.Context(), renewed)
-				if m.ID(ctx) != "" {
+				if sessionID(t, m, ctx) != "" {
 					t.Errorf("after %s, a racing Renew revived the session under a new token: data %+v", end, *m.Get(ctx))
 				}
 			}
@@ -120,7 +120,7 @@ func TestRevokeOwnerBetweenRenewIndexAndSave(t *testing.T) {
 			continue
 		}
 		ctx, _ := m.Load(t.Context(), tok)
-		if id := m.ID(ctx); id != "" {
+		if id := sessionID(t, m, ctx); id != "" {
 			list, _ := m.Sessions(t.Context(), "ann")
 			t.Errorf("the %s token names a live session after RevokeOwner (listed by Sessions: %d sessions)", name, len(list))
 		}
@@ -146,10 +146,10 @@ func TestRenewSurvivesARacingModify(t *testing.T) {
 		t.Fatalf("the renew that raced a modify answered with cookie %q, want a new token", renewed)
 	}
 	ctx, _ := m.Load(t.Context(), renewed)
-	if p := m.Get(ctx); m.ID(ctx) == "" || p.Name != "me" || p.Visits != 1 {
-		t.Errorf("the renewed session after a racing modify: live %v, %+v; want me with the visit", m.ID(ctx) != "", *p)
+	if p := m.Get(ctx); sessionID(t, m, ctx) == "" || p.Name != "me" || p.Visits != 1 {
+		t.Errorf("the renewed session after a racing modify: live %v, %+v; want me with the visit", sessionID(t, m, ctx) != "", *p)
 	}
-	if ctx, _ := m.Load(t.Context(), token); m.ID(ctx) != "" {
+	if ctx, _ := m.Load(t.Context(), token); sessionID(t, m, ctx) != "" {
 		t.Errorf("the old token still names a session after Renew")
 	}
 }
@@ -179,7 +179,7 @@ func slowRenewServer(t *testing.T, m *sessions.Manager[profile], owner string) (
 		case "/revokeowner":
 			m.RevokeOwner(ctx, owner)
 		case "/revoke":
-			m.Revoke(ctx, m.ID(ctx))
+			m.Revoke(ctx, sessionID(t, m, ctx))
 		case "/visit":
 			m.Get(ctx).Visits++
 		}

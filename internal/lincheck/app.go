@@ -204,7 +204,8 @@ func (a *app) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	d := m.Get(ctx)
-	rec.loaded, rec.loadedID = a.clock.now(), m.ID(ctx)
+	rec.loaded = a.clock.now()
+	rec.loadedID, _ = m.ID(ctx) // a failed load: Get reported it, and the ID is ""
 	if p.hangUp {
 		close(o.loadedCh)
 		select { // until the server notices the client is gone

@@ -62,7 +62,8 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 			err = login(ctx, m, q.Get("user"))
 		case "/whoami": // the session's ID and name
 			d := m.Get(ctx)
-			fmt.Fprintf(w, "%s %s", m.ID(ctx), d.Name)
+			id, _ := m.ID(ctx) // a failed load: Get reported it
+			fmt.Fprintf(w, "%s %s", id, d.Name)
 		case "/visit":
 			m.Get(ctx).Count++
 		case "/slow": // a modify held in flight
@@ -454,7 +455,7 @@ func ownerTransport(t *testing.T, st store.Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := m.ID(sctx)
+	id := sessionID(t, m, sctx)
 	got, err := m.Sessions(sctx, owner)
 	if err != nil {
 		t.Fatal(err)
@@ -484,7 +485,7 @@ func ownerTransport(t *testing.T, st store.Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.ID(gone) != "" || m.Get(gone).Name != "" {
+	if sessionID(t, m, gone) != "" || m.Get(gone).Name != "" {
 		t.Error("the other API session survived RevokeOthers")
 	}
 	if tok, _, _ := m.Commit(gone); tok != "" {
@@ -493,7 +494,7 @@ func ownerTransport(t *testing.T, st store.Store) string {
 	if err := m.Revoke(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if again, _ := m.Load(ctx, t1); m.ID(again) != "" {
+	if again, _ := m.Load(ctx, t1); sessionID(t, m, again) != "" {
 		t.Error("a revoked API token still names a session")
 	}
 	left, err := m.Sessions(ctx, owner)
@@ -501,4 +502,14 @@ func ownerTransport(t *testing.T, st store.Store) string {
 		t.Errorf("after Revoke: %d sessions listed, %v", len(left), err)
 	}
 	return fmt.Sprintf("token transport listed %d (%d current)", len(got), current)
+}
+
+// sessionID returns m.ID(ctx), reporting an error through t.Errorf.
+func sessionID(t *testing.T, m *sessions.Manager[data], ctx context.Context) string {
+	t.Helper()
+	id, err := m.ID(ctx)
+	if err != nil {
+		t.Errorf("ID: %v", err)
+	}
+	return id
 }

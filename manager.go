@@ -90,9 +90,16 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 }
 
 // Close stops the manager's background work. It closes the store when the
-// manager created it (WithMemory, the default) or was handed it
-// (WithOwnedStore); a store passed to WithStore stays open. Close is
+// manager created it ([WithMemory], the default) or was handed it
+// ([WithOwnedStore]); a store passed to [WithStore] stays open. Close is
 // idempotent.
+//
+// Call Close after the server has stopped serving (after
+// [http.Server.Shutdown] returns): a store call still in flight without a
+// cancellable context (the middleware's saves, which outlive a client that
+// hangs up) may be cut short as if its store timeout had passed, and a
+// closed store fails every later call with an error wrapping
+// [store.ErrClosed].
 func (m *Manager[T]) Close() error {
 	m.closeOnce.Do(func() {
 		if m.deadlines != nil {

@@ -11,9 +11,10 @@ var (
 	// is not wrapped by Middleware and the context did not come from Load.
 	ErrNoSession = errors.New("sessions: no session in context (wrap the handler with Manager.Middleware or use Manager.Load)")
 
-	// ErrResponseStarted reports a Renew, SetPersistent or Destroy after the
-	// response headers were sent: the cookie can no longer change. Renew
-	// and SetPersistent then change nothing; Destroy still deletes the data.
+	// ErrResponseStarted reports a [Manager.Renew], [Manager.SetPersistent]
+	// or [Manager.Destroy] after the response headers were sent: the cookie
+	// can no longer change. Renew and SetPersistent then change nothing;
+	// Destroy still deletes the data.
 	ErrResponseStarted = errors.New("sessions: response already started; the session cookie can no longer change")
 
 	// ErrLoadFailed marks a session whose store load failed. Nothing is

@@ -7,9 +7,10 @@ import (
 
 // Load starts a session for a transport without cookies (a token in an
 // Authorization header, a WebSocket, gRPC metadata): it loads the session
-// named by token and returns a context carrying it, for Get, Fetch, Renew,
-// Destroy and finally Commit. An empty, malformed or unknown token gives a
-// new session, never an error; a store failure returns the error.
+// named by token and returns a context carrying it, for [Manager.Get],
+// [Manager.Fetch], [Manager.Renew], [Manager.Destroy] and finally
+// [Manager.Commit]. An empty, malformed or unknown token gives a new
+// session, never an error; a store failure returns the error.
 func (m *Manager[T]) Load(ctx context.Context, token string) (context.Context, error) {
 	s := &session[T]{}
 	if validToken(token) {

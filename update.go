@@ -22,9 +22,11 @@ import (
 // to the session (a pending Renew or SetOwner included) are saved with
 // fn's. Afterwards the *T from Get shows the result.
 //
-// Inside fn, Get, Fetch and ID work (Get returns the value fn is
-// changing); the calls that change the session (Renew, SetOwner, Destroy,
-// Update, SetPersistent, Commit, RevokeOthers) fail at once with an error.
+// Inside fn, [Manager.Get], [Manager.Fetch] and [Manager.ID] work (Get
+// returns the value fn is changing); the calls that change the session
+// ([Manager.Renew], [Manager.SetOwner], [Manager.Destroy], Update,
+// [Manager.SetPersistent], [Manager.Commit], [Manager.RevokeOthers]) fail
+// at once with an error.
 //
 // On a store without conditional writes (a store.Store that is not a
 // store.Versioned), Update reloads the value first and saves with a plain

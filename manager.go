@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"reflect"
 	"sync"
 	"time"
 
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/memstore"
 	"github.com/sessionkit/sessions/store/redisstore"
@@ -53,17 +53,13 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, fmt.Errorf("%w: session type %v must be a struct or a map", ErrInvalidConfig, reflect.TypeFor[T]())
 	}
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
-			return nil, err
-		}
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.logger == nil {
-		cfg.logger = slog.Default()
-	}
+	cfg.logger = option.Logger(cfg.logger)
 	m := &Manager[T]{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}
 	for i := range m.keyLocks {
 		m.keyLocks[i] = make(chan struct{}, 1)

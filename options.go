@@ -13,7 +13,9 @@ import (
 )
 
 // An Option configures a Manager; pass options to New. Options apply in
-// order, so a later one overrides an earlier one.
+// order, so a later one overrides an earlier one; a nil Option is ignored.
+// The store packages' options follow the same rules (see the package
+// documentation, "Options").
 type Option func(*config) error
 
 // config is what the options build; New validates it.
@@ -180,10 +182,13 @@ func WithCodec(codec Codec) Option {
 
 // WithCookie changes the session cookie's attributes. Defaults: name
 // "session", path "/", HttpOnly, SameSite=Lax, persistent, not Secure.
+// A nil CookieOption is ignored.
 func WithCookie(opts ...CookieOption) Option {
 	return func(c *config) error {
 		for _, o := range opts {
-			o(&c.cookie)
+			if o != nil {
+				o(&c.cookie)
+			}
 		}
 		return nil
 	}
@@ -203,7 +208,9 @@ func WithErrorHandler(fn func(http.ResponseWriter, *http.Request, error)) Option
 }
 
 // WithLogger sets the logger for errors the manager cannot return, such as
-// undecodable stored data (default slog.Default()).
+// undecodable stored data, and of the background work of the stores the
+// manager creates (WithMemory, WithFilesystem). The default, and what a
+// nil l means, is slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.logger = l; return nil }
 }

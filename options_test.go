@@ -14,6 +14,8 @@ import (
 	"github.com/bradfitz/gomemcache/memcache"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/store/fsstore"
+	"github.com/sessionkit/sessions/store/memstore"
 )
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -144,4 +146,24 @@ func TestOptionBoundaries(t *testing.T) {
 			m.Close()
 		}
 	}
+}
+
+// A nil Option, a nil CookieOption and a nil logger follow the rule of
+// every options list in the module: nil options are ignored and a nil
+// logger means slog.Default().
+func TestNilOptionsAndLoggerAreDefaults(t *testing.T) {
+	m, err := sessions.New[profile](nil,
+		sessions.WithCookie(nil, sessions.CookieName("sid"), nil),
+		sessions.WithLogger(nil),
+		sessions.WithMemory(nil, memstore.WithLogger(nil)),
+		nil)
+	if err != nil {
+		t.Fatalf("New with nil options and loggers: %v", err)
+	}
+	m.Close()
+	m, err = sessions.New[profile](sessions.WithFilesystem(t.TempDir(), nil, fsstore.WithLogger(nil)))
+	if err != nil {
+		t.Fatalf("WithFilesystem with a nil option and logger: %v", err)
+	}
+	m.Close()
 }

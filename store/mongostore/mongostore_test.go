@@ -371,10 +371,12 @@ func TestNewRejectsBadInput(t *testing.T) {
 	if s, err := New(t.Context(), nil); err == nil || s != nil {
 		t.Errorf("New(nil collection) = %v, %v; want an error", s, err)
 	}
-	coll := connect(t).Database(testDatabase).Collection("never_created")
-	if s, err := New(t.Context(), coll, WithLogger(nil)); err == nil || s != nil {
-		t.Errorf("New(WithLogger(nil)) = %v, %v; want an error", s, err)
-	}
+}
+
+// A nil Option is ignored and a nil logger means slog.Default(), as
+// everywhere in the module.
+func TestNilOptionAndLoggerAreDefaults(t *testing.T) {
+	newStore(t, connect(t), nil, WithLogger(nil))
 }
 
 func TestNegativeCleanupInterval(t *testing.T) {

@@ -14,7 +14,8 @@ import (
 
 // WithRedis keeps sessions in Redis through a rueidis client: standalone,
 // Cluster or Sentinel. A read-only request with an idle timeout costs one
-// command (GETEX). The client stays the caller's to close.
+// command (GETEX); with redisstore.WithClientCache, none for a session this
+// process read recently. The client stays the caller's to close.
 func WithRedis(client rueidis.Client, opts ...redisstore.Option) Option {
 	return func(c *config) error {
 		if client == nil {
@@ -33,13 +34,13 @@ func WithRedis(client rueidis.Client, opts ...redisstore.Option) Option {
 
 // WithMemcached keeps sessions in memcached through a gomemcache client.
 // The client stays the caller's.
-func WithMemcached(client *memcache.Client, opts ...memcachedstore.Option) Option {
+func WithMemcached(client *memcache.Client) Option {
 	return func(c *config) error {
 		if client == nil {
 			return fmt.Errorf("%w: memcached client is nil", ErrInvalidConfig)
 		}
 		c.openStore = func(*slog.Logger) (store.Store, bool, error) {
-			s, err := memcachedstore.New(client, opts...)
+			s, err := memcachedstore.New(client)
 			if err != nil {
 				return nil, false, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 			}

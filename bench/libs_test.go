@@ -87,11 +87,7 @@ func sessionsRedis(cached bool) func(b *testing.B, idle bool) *target {
 		if cached {
 			// A short TTL so that the setup writes stop bypassing the cache
 			// early in the timed loop; entries are refetched every 100ms.
-			st, err := redisstore.NewCached(client, 100*time.Millisecond)
-			if err != nil {
-				b.Fatal(err)
-			}
-			storeOpt = sessions.WithStore(st)
+			storeOpt = sessions.WithRedis(client, redisstore.WithClientCache(100*time.Millisecond))
 		}
 		return sessionsTarget(b, idle, storeOpt, sessions.WithKeyPrefix(prefix))
 	}

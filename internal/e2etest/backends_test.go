@@ -52,14 +52,14 @@ func TestFilesystem(t *testing.T) {
 func TestRedis(t *testing.T) {
 	c := redisClient(t, testbackend.Redis(t))
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisStore(t, c, "e2e:"+rand.Text()+":")
+		return redisStore(t, c)
 	})
 }
 
 func TestRedisCluster(t *testing.T) {
 	c := redisClient(t, testbackend.RedisCluster(t)...)
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisStore(t, c, "e2e:"+rand.Text()+":")
+		return redisStore(t, c)
 	})
 }
 
@@ -67,7 +67,7 @@ func TestMemcached(t *testing.T) {
 	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		s, err := memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
+		s, err := memcachedstore.New(c)
 		if err != nil {
 			t.Fatal(err)
 		}

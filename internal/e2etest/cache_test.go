@@ -26,11 +26,8 @@ func TestRedisClientCache(t *testing.T) {
 	addr := testbackend.Redis(t)
 	prefix := "cache:" + rand.Text() + ":"
 	newManager := func() *sessions.Manager[cached] {
-		st, err := redisstore.NewCached(redisClient(t, addr), ttl, redisstore.WithPrefix(prefix))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := sessions.New[cached](sessions.WithStore(st), sessions.WithIdleTimeout(time.Hour))
+		m, err := sessions.New[cached](sessions.WithRedis(redisClient(t, addr), redisstore.WithClientCache(ttl)),
+			sessions.WithKeyPrefix(prefix), sessions.WithIdleTimeout(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,19 +36,23 @@ func newReplicated(t testing.TB, c rueidis.Client, n int, timeout time.Duration,
 	return s
 }
 
-// TestWithReplicasInvalid checks that New and NewCached refuse a negative
-// count and a count without a positive timeout, and accept 0 (off).
+// TestWithReplicasInvalid checks that New refuses a negative count and a
+// count without a positive timeout, with or without a client cache, and
+// accepts 0 (off). New does no I/O, so the client is never used.
 func TestWithReplicasInvalid(t *testing.T) {
-	c := newClient(t, testbackend.Redis(t))
+	var c unusedClient
 	for _, o := range []struct {
 		n       int
 		timeout time.Duration
 		ok      bool
 	}{{-1, time.Second, false}, {1, 0, false}, {1, -time.Second, false}, {0, 0, true}, {2, time.Millisecond, true}} {
 		_, err := redisstore.New(c, redisstore.WithReplicas(o.n, o.timeout))
-		_, cerr := redisstore.NewCached(c, time.Second, redisstore.WithReplicas(o.n, o.timeout))
+		_, cerr := redisstore.New(c, redisstore.WithClientCache(time.Second), redisstore.WithReplicas(o.n, o.timeout))
 		if (err == nil) != o.ok || (cerr == nil) != o.ok {
-			t.Errorf("WithReplicas(%d, %v): New: %v, NewCached: %v; want ok=%v", o.n, o.timeout, err, cerr, o.ok)
+			t.Errorf("WithReplicas(%d, %v): New: %v, with a client cache: %v; want ok=%v", o.n, o.timeout, err, cerr, o.ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "redisstore: WithReplicas: ") {
+			t.Errorf("WithReplicas(%d, %v): error %q does not name the package and the option", o.n, o.timeout, err)
 		}
 	}
 }
@@ -66,9 +70,9 @@ func TestReplicasConformance(t *testing.T) {
 			return newReplicated(t, c, 1, time.Second, "test:"+rand.Text()+":")
 		})
 	})
-	t.Run("CachedStore", func(t *testing.T) {
+	t.Run("ClientCache", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store {
-			s, err := redisstore.NewCached(c, time.Second, redisstore.WithPrefix("test:"+rand.Text()+":"), redisstore.WithReplicas(1, time.Second))
+			s, err := redisstore.New(c, redisstore.WithClientCache(time.Second), redisstore.WithPrefix("test:"+rand.Text()+":"), redisstore.WithReplicas(1, time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -94,9 +94,10 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 }
 
 // Close stops the manager's background work. It closes the store when the
-// manager created it (WithMemory, WithFilesystem and the backend options);
-// a store passed to WithStore, and clients passed to backend options, stay
-// open. Close is idempotent.
+// manager manages it: when it created it (WithMemory, WithFilesystem,
+// WithRedis, WithMemcached) or was handed it with WithManagedStore. A store
+// passed to WithStore, and clients passed to backend options, stay open.
+// Close is idempotent.
 func (m *Manager[T]) Close() error {
 	m.closeOnce.Do(func() {
 		if m.deadlines != nil {

@@ -20,9 +20,10 @@ type Option func(*config) error
 
 // config is what the options build; New validates it.
 type config struct {
-	// openStore returns the store; owned stores are closed by Manager.Close.
-	// logger is the manager's, for stores with background work.
-	openStore    func(logger *slog.Logger) (s store.Store, owned bool, err error)
+	// openStore returns the store; managed stores are closed by
+	// Manager.Close. logger is the manager's, for stores with background
+	// work.
+	openStore    func(logger *slog.Logger) (s store.Store, managed bool, err error)
 	lifetime     time.Duration
 	idleTimeout  time.Duration
 	storeTimeout time.Duration
@@ -70,27 +71,29 @@ func (c *config) validate() error {
 	return c.cookie.validate()
 }
 
-// WithStore makes the manager keep sessions in s. The caller owns s and
+// WithStore makes the manager keep sessions in s. The caller keeps s and
 // closes it after the manager: Manager.Close does not close it. Use it for
 // the MongoDB and SQL stores (packages store/mongostore and
 // store/sqlstore), your own stores, and a store shared by several managers.
+// WithManagedStore hands s to the manager instead.
 func WithStore(s store.Store) Option {
 	return withStore(s, false)
 }
 
-// WithOwnedStore is WithStore that hands s to the manager: Manager.Close
+// WithManagedStore is WithStore that hands s to the manager, which then
+// manages its life like that of the stores it creates: Manager.Close
 // closes s (if it has a Close method), so the caller only closes the
 // manager.
-func WithOwnedStore(s store.Store) Option {
+func WithManagedStore(s store.Store) Option {
 	return withStore(s, true)
 }
 
-func withStore(s store.Store, owned bool) Option {
+func withStore(s store.Store, managed bool) Option {
 	return func(c *config) error {
 		if s == nil {
 			return fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 		}
-		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, owned, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, managed, nil }
 		return nil
 	}
 }
@@ -135,7 +138,7 @@ func WithFilesystem(dir string, opts ...fsstore.Option) Option {
 }
 
 // The Redis and Memcached options live in backends.go. The MongoDB and SQL
-// stores come from their own packages through WithStore or WithOwnedStore,
+// stores come from their own packages through WithStore or WithManagedStore,
 // so that a program that does not use them links no database driver.
 
 // WithLifetime sets the absolute lifetime of a session, counted from its

@@ -110,7 +110,7 @@ func runSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
 }
 
 // TestBackendOptions builds managers through the root options (WithRedis,
-// WithMemcached, WithOwnedStore) and checks a session survives a round
+// WithMemcached, WithManagedStore) and checks a session survives a round
 // trip through each, and that Close stops what the option started.
 func TestBackendOptions(t *testing.T) {
 	db := bunDB(t, sqliteDB(t), sqlitedialect.New())
@@ -121,10 +121,10 @@ func TestBackendOptions(t *testing.T) {
 			t.Cleanup(func() { c.Close() })
 			return sessions.WithMemcached(c)
 		},
-		"WithOwnedStore(mongostore)": func(t *testing.T) sessions.Option {
-			return sessions.WithOwnedStore(mongoStore(t, mongoCollection(t, "options")))
+		"WithManagedStore(mongostore)": func(t *testing.T) sessions.Option {
+			return sessions.WithManagedStore(mongoStore(t, mongoCollection(t, "options")))
 		},
-		"WithOwnedStore(sqlstore)": func(t *testing.T) sessions.Option { return sessions.WithOwnedStore(sqlStore(t, db)) },
+		"WithManagedStore(sqlstore)": func(t *testing.T) sessions.Option { return sessions.WithManagedStore(sqlStore(t, db)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := sessions.New[struct{ N int }](opt(t), sessions.WithKeyPrefix("opt:"+rand.Text()+":"))
@@ -151,10 +151,10 @@ func TestBackendOptions(t *testing.T) {
 		})
 	}
 	for name, opt := range map[string]sessions.Option{
-		"WithRedis(nil)":      sessions.WithRedis(nil),
-		"WithMemcached(nil)":  sessions.WithMemcached(nil),
-		"WithStore(nil)":      sessions.WithStore(nil),
-		"WithOwnedStore(nil)": sessions.WithOwnedStore(nil),
+		"WithRedis(nil)":        sessions.WithRedis(nil),
+		"WithMemcached(nil)":    sessions.WithMemcached(nil),
+		"WithStore(nil)":        sessions.WithStore(nil),
+		"WithManagedStore(nil)": sessions.WithManagedStore(nil),
 	} {
 		if _, err := sessions.New[struct{}](opt); !errors.Is(err, sessions.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)

@@ -76,7 +76,7 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 			}
 			if q.Get("update") != "" {
 				err = m.Update(ctx, func(d *data) error { d.Count++; return nil })
-				if errors.Is(err, sessions.ErrConflict) {
+				if errors.Is(err, sessions.ErrSessionChanged) {
 					err = nil // the session was revoked: expected
 				}
 			} else {
@@ -106,7 +106,7 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 			}
 		}
 		switch {
-		case errors.Is(err, sessions.ErrConflict):
+		case errors.Is(err, sessions.ErrSessionChanged):
 			// Another request ended the session meanwhile (a login that
 			// RevokeOwner overtook).
 			http.Error(w, r.URL.Path+": "+err.Error(), http.StatusConflict)

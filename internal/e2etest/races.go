@@ -37,7 +37,7 @@ func races(t *testing.T, newStore func(t *testing.T) store.Store) {
 // raceUpdate sends rounds of parallel Update requests (count++) on one
 // session and counts the increments that did not land and the requests
 // that were not answered 2xx. Inside one process Updates of one session
-// queue, so none may end in ErrConflict.
+// queue, so none may end in ErrSessionChanged.
 func raceUpdate(t *testing.T, st store.Store) string {
 	const n, rounds = 50, 3
 	m := newManager[data](t, st)

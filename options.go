@@ -99,7 +99,8 @@ func withStore(s store.Store, managed bool) Option {
 }
 
 // WithMemory keeps sessions in process memory (the default). The store's
-// background sweeper stops on Manager.Close. New fails if an option has an
+// background cleanup logs to the manager's logger unless opts choose
+// another, and stops on Manager.Close. New fails if an option has an
 // invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
@@ -108,9 +109,8 @@ func WithMemory(opts ...memstore.Option) Option {
 	}
 }
 
-// openMemory returns the openStore of a memory store with opts.
-// openMemory opens a memory store that logs to the manager's logger,
-// unless opts choose another.
+// openMemory returns the openStore of a memory store with opts, which
+// logs to the manager's logger unless opts choose another.
 func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, error) {
 	return func(logger *slog.Logger) (store.Store, bool, error) {
 		s, err := memstore.New(append([]memstore.Option{memstore.WithLogger(logger)}, opts...)...)

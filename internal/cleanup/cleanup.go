@@ -16,7 +16,8 @@ import (
 // DefaultInterval is the default cleanup interval of every store: the
 // DefaultCleanupInterval each store package exports. A minute matches the
 // TTL monitor of MongoDB, so expired records linger about as long in every
-// store, and one pass over the expired records of a minute is small.
+// store; a store whose pass is costly says so in its WithCleanupInterval
+// (fsstore reads the header of every file).
 const DefaultInterval = time.Minute
 
 // A Task is the background cleanup of one store.
@@ -41,27 +42,27 @@ type Task struct {
 type Cleaner struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
-	forgotten runtime.Cleanup // Stop, for an owner dropped without Close
+	forgotten runtime.Cleanup // Stop, for a store dropped without Close
 }
 
 // Start runs t.Clean every t.Interval in a new goroutine, until Stop or
-// until owner, the store, becomes unreachable: so a store dropped without
-// Close still stops its goroutine, provided t.Clean holds only what the
-// store shares with it, never owner itself. Start returns nil, and starts
+// until the store st becomes unreachable: so a store dropped without Close
+// still stops its goroutine, provided t.Clean holds only what the store
+// shares with it, never st itself. Start returns nil, and starts
 // nothing, when t.Interval is zero or less; Stop of a nil Cleaner does
 // nothing.
 //
 // A run that deletes records logs how many at level Debug ("removed");
 // a run that fails logs the error at level Warn ("error"), since the next
 // run retries. Errors caused by Stop interrupting a run are not logged.
-func Start[T any](owner *T, t Task) *Cleaner {
+func Start[S any](st *S, t Task) *Cleaner {
 	if t.Interval <= 0 {
 		return nil
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cleaner{cancel: cancel, done: make(chan struct{})}
 	go c.loop(ctx, t, option.Logger(t.Logger))
-	c.forgotten = runtime.AddCleanup(owner, (*Cleaner).stop, c)
+	c.forgotten = runtime.AddCleanup(st, (*Cleaner).stop, c)
 	return c
 }
 

@@ -34,15 +34,15 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-// owner stands for a store.
-type owner struct{ _ [16]byte }
+// fakeStore stands for a store.
+type fakeStore struct{ _ [16]byte }
 
 func TestCleanerRunsAndStops(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var runs atomic.Int32
 	ran := make(chan struct{}, 10)
-	o := &owner{}
-	c := Start(o, Task{Store: "test", Interval: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+	st := &fakeStore{}
+	c := Start(st, Task{Store: "test", Interval: 5 * time.Millisecond, Logger: slog.New(slog.DiscardHandler),
 		Clean: func(ctx context.Context) (int, error) {
 			runs.Add(1)
 			select {
@@ -59,7 +59,7 @@ func TestCleanerRunsAndStops(t *testing.T) {
 	if runs.Load() != n {
 		t.Error("Clean ran after Stop")
 	}
-	runtime.KeepAlive(o)
+	runtime.KeepAlive(st)
 }
 
 // A failed run logs at Warn with the error under "error" and the task's
@@ -69,8 +69,8 @@ func TestCleanerLogs(t *testing.T) {
 	var out syncBuffer
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var runs atomic.Int32
-	o := &owner{}
-	c := Start(o, Task{Store: "teststore", Interval: time.Millisecond, Logger: logger,
+	st := &fakeStore{}
+	c := Start(st, Task{Store: "teststore", Interval: time.Millisecond, Logger: logger,
 		Attrs: []slog.Attr{slog.String("dir", "/x")},
 		Clean: func(ctx context.Context) (int, error) {
 			if runs.Add(1)%2 == 1 {
@@ -83,7 +83,7 @@ func TestCleanerLogs(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	c.Stop()
-	runtime.KeepAlive(o)
+	runtime.KeepAlive(st)
 	logs := out.String()
 	for _, want := range []string{
 		`level=WARN msg="teststore: background cleanup failed" dir=/x error=boom`,
@@ -102,8 +102,8 @@ func TestStopInterruptsAndHidesItsOwnError(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	var out syncBuffer
 	started := make(chan struct{})
-	o := &owner{}
-	c := Start(o, Task{Store: "test", Interval: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&out, nil)),
+	st := &fakeStore{}
+	c := Start(st, Task{Store: "test", Interval: time.Millisecond, Logger: slog.New(slog.NewTextHandler(&out, nil)),
 		Clean: func(ctx context.Context) (int, error) {
 			close(started)
 			<-ctx.Done()
@@ -111,7 +111,7 @@ func TestStopInterruptsAndHidesItsOwnError(t *testing.T) {
 		}})
 	<-started
 	c.Stop()
-	runtime.KeepAlive(o)
+	runtime.KeepAlive(st)
 	if out.String() != "" {
 		t.Errorf("the error caused by Stop was logged: %s", out.String())
 	}
@@ -120,7 +120,7 @@ func TestStopInterruptsAndHidesItsOwnError(t *testing.T) {
 func TestZeroIntervalStartsNothing(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	for _, d := range []time.Duration{0, -time.Second} {
-		c := Start(&owner{}, Task{Interval: d, Clean: func(context.Context) (int, error) {
+		c := Start(&fakeStore{}, Task{Interval: d, Clean: func(context.Context) (int, error) {
 			t.Error("Clean ran")
 			return 0, nil
 		}})
@@ -131,12 +131,10 @@ func TestZeroIntervalStartsNothing(t *testing.T) {
 	}
 }
 
-// An owner dropped without Stop stops its cleaner once collected.
-func TestUnreachableOwnerStopsTheCleaner(t *testing.T) {
+// A store dropped without Stop stops its cleaner once collected.
+func TestUnreachableStoreStopsTheCleaner(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	o := &owner{}
-	c := Start(o, Task{Store: "test", Interval: time.Hour, Clean: func(context.Context) (int, error) { return 0, nil }})
-	o = nil
+	c := Start(&fakeStore{}, Task{Store: "test", Interval: time.Hour, Clean: func(context.Context) (int, error) { return 0, nil }})
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		runtime.GC()
@@ -146,7 +144,7 @@ func TestUnreachableOwnerStopsTheCleaner(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the cleaner of an unreachable owner did not stop")
+			t.Fatal("the cleaner of an unreachable store did not stop")
 		}
 	}
 }

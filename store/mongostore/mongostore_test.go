@@ -373,6 +373,14 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}
 }
 
+// Servers without TTL indexes are cleaned up every minute by default, as
+// in every store package.
+func TestDefaultCleanupInterval(t *testing.T) {
+	if DefaultCleanupInterval != time.Minute {
+		t.Errorf("DefaultCleanupInterval = %v, want 1m", DefaultCleanupInterval)
+	}
+}
+
 // A nil Option is ignored and a nil logger means slog.Default(), as
 // everywhere in the module.
 func TestNilOptionAndLoggerAreDefaults(t *testing.T) {

@@ -41,7 +41,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			return sessions.WithOwnedStore(st)
+			return sessions.WithManagedStore(st)
 		},
 	}
 	for _, name := range []string{"memstore", "fsstore"} {

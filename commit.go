@@ -105,7 +105,7 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 		}
 		if attempt == maxWriteAttempts {
 			w.unindex(ctx)
-			return fmt.Errorf("sessions: save: %w after %d attempts", ErrConflict, attempt)
+			return fmt.Errorf("sessions: save: %w after %d attempts", ErrSessionChanged, attempt)
 		}
 		w.undo() // fn runs again on the value reload brings
 		followed, err := s.reload(ctx)

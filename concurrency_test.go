@@ -226,7 +226,7 @@ func (s *losingStore) SaveIf(ctx context.Context, key string, data []byte, exp t
 }
 
 // A save or an Update that keeps losing the race gives up after eight
-// attempts with ErrConflict, rather than retrying forever or failing at
+// attempts with ErrSessionChanged, rather than retrying forever or failing at
 // the first loss.
 func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
 	inner, err := memstore.New()
@@ -244,8 +244,8 @@ func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Get(ctx).Visits++
-	if _, _, err := m.Commit(ctx); !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 {
-		t.Errorf("Commit: %v after %d attempts, want ErrConflict after 8", err, st.attempts.Load())
+	if _, _, err := m.Commit(ctx); !errors.Is(err, sessions.ErrSessionChanged) || st.attempts.Load() != 8 {
+		t.Errorf("Commit: %v after %d attempts, want ErrSessionChanged after 8", err, st.attempts.Load())
 	}
 
 	st.attempts.Store(0)
@@ -254,14 +254,14 @@ func TestWritesGiveUpAfterEightLostRaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = m.Update(ctx, func(p *profile) error { runs++; p.Visits++; return nil })
-	if !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 || runs != 8 {
-		t.Errorf("Update: %v after %d attempts and %d runs, want ErrConflict after 8 of each", err, st.attempts.Load(), runs)
+	if !errors.Is(err, sessions.ErrSessionChanged) || st.attempts.Load() != 8 || runs != 8 {
+		t.Errorf("Update: %v after %d attempts and %d runs, want ErrSessionChanged after 8 of each", err, st.attempts.Load(), runs)
 	}
 
 	// The owner index too.
 	st.attempts.Store(0)
-	if err := m.SetOwner(ctx, "ann"); !errors.Is(err, sessions.ErrConflict) || st.attempts.Load() != 8 {
-		t.Errorf("SetOwner: %v after %d attempts, want ErrConflict after 8", err, st.attempts.Load())
+	if err := m.SetOwner(ctx, "ann"); !errors.Is(err, sessions.ErrSessionChanged) || st.attempts.Load() != 8 {
+		t.Errorf("SetOwner: %v after %d attempts, want ErrSessionChanged after 8", err, st.attempts.Load())
 	}
 }
 

@@ -46,21 +46,44 @@ and a browser-session cookie.
 Without cookies (API tokens, WebSockets, gRPC), use [Manager.Load] and
 [Manager.Commit] with the token in a header or message.
 
+# Options
+
+[New] and every store package's New take functional options, and apply
+them by one set of rules. Options apply in order, so a later one
+overrides an earlier one. A nil option is ignored ([Option],
+[CookieOption] and every store's Option alike), so a list can be built
+with conditionals. An invalid value makes New return an error saying
+which and why (wrapping [ErrInvalidConfig] at the root), and nothing is
+started. A nil *slog.Logger passed to any WithLogger means
+slog.Default(), which is also the default; the memory store the manager
+creates ([WithMemory]) logs to the manager's logger unless its own
+WithLogger says otherwise.
+
 # Stores
 
 The memory store (package store/memstore) is the default and the only
 store the root package links. The others (store/fsstore,
 store/redisstore, store/memcachedstore, store/mongostore,
 store/sqlstore) come from their own packages through [WithStore] or
-[WithOwnedStore], so a program links only the stores and clients it
+[WithManagedStore], so a program links only the stores and clients it
 uses. A store is three methods, [store.Store]; optional interfaces make
 it cheaper or safer: [store.Versioned] (conditional writes: every
 built-in store has them), [store.LoadToucher]. Package storetest is the
 conformance suite every store passes, yours included.
 
+The store packages look alike: New returns a *Store and an error (taking
+a context first where it does I/O); Close is idempotent, stops the
+store's background work and never closes a client you passed in. The
+stores that delete expired records in the background (memory, files,
+SQL, and MongoDB on servers without TTL indexes) have WithCleanupInterval
+(default one minute in every one of them; zero or less turns it off) and
+WithLogger: a failed cleanup logs at level Warn, since the next run
+retries, and a cleanup that removed records says how many at level
+Debug. A store dropped without Close still stops its goroutine.
+
 Every store call the manager makes is bounded by [WithStoreTimeout]
 (default 5 s). The manager closes the stores it created and those given
-to WithOwnedStore; it never closes clients or databases you pass in.
+to WithManagedStore; it never closes clients or databases you pass in.
 
 # Concurrency
 
@@ -105,6 +128,6 @@ over [WithMaxSize] (default 1 MiB) is refused before anything is written,
 with an error wrapping [store.ErrTooLarge]. Data that no longer decodes
 gives a fresh session and a log line, never a 500 loop. Configuration
 errors wrap [ErrInvalidConfig]; [ErrResponseStarted], [ErrNoSession],
-[ErrConflict] and [ErrInvalidID] are the others callers branch on.
+[ErrSessionChanged] and [ErrInvalidID] are the others callers branch on.
 */
 package sessions

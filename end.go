@@ -98,7 +98,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 		}
 		return append(ended, endedSession{m.id(key), owner}), true, nil
 	}
-	return ended, live, fmt.Errorf("%w: the session kept changing while it was being ended", ErrConflict)
+	return ended, live, fmt.Errorf("%w: the session kept changing while it was being ended", ErrSessionChanged)
 }
 
 // errOtherOwner reports an owner index entry whose record is bound to

@@ -21,11 +21,22 @@ var (
 	// saved for such a session, so stored data is never overwritten.
 	ErrLoadFailed = errors.New("sessions: session could not be loaded")
 
-	// ErrConflict reports a write that other writers kept beating: Update
-	// ran its function several times and another process wrote the session
-	// first every time, or another request ended the session (Destroy,
-	// Renew, Revoke) while Update ran.
-	ErrConflict = errors.New("sessions: session changed concurrently")
+	// ErrSessionChanged reports an operation that gave up because the
+	// session changed under it: another request ended the session
+	// (Destroy, Renew, Revoke) while it ran, or other processes wrote the
+	// session first at every attempt (Update, SetOwner, a save, an
+	// ending). The operation did not complete; answering 409 Conflict or
+	// retrying the request are both sound.
+	//
+	// It is not store.ErrConflict, which a store returns for one
+	// conditional write that lost (store.Versioned.SaveIf): the manager
+	// handles those itself, reloading and retrying, and reports
+	// ErrSessionChanged only once it gives up.
+	ErrSessionChanged = errors.New("sessions: session changed concurrently")
+
+	// ErrInvalidID reports a string passed to Revoke that no session ID
+	// can be.
+	ErrInvalidID = errors.New("sessions: malformed session ID")
 
 	// ErrNotEncodable reports a session value that a built-in codec
 	// refuses to encode because it could not decode the result: nested

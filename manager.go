@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions/internal/fastpath"
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -50,17 +50,13 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, fmt.Errorf("%w: session type %v must be a struct or a map", ErrInvalidConfig, reflect.TypeFor[T]())
 	}
 	cfg := defaultConfig()
-	for _, opt := range opts {
-		if err := opt(&cfg); err != nil {
-			return nil, err
-		}
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, err
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if cfg.logger == nil {
-		cfg.logger = slog.Default()
-	}
+	cfg.logger = option.Logger(cfg.logger)
 	m := &Manager[T]{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}
 	for i := range m.keyLocks {
 		m.keyLocks[i] = make(chan struct{}, 1)
@@ -90,9 +86,10 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 }
 
 // Close stops the manager's background work. It closes the store when the
-// manager created it ([WithMemory], the default) or was handed it
-// ([WithOwnedStore]); a store passed to [WithStore] stays open. Close is
-// idempotent.
+// manager manages it: when it created it ([WithMemory], the default) or
+// was handed it with [WithManagedStore]. A store passed to [WithStore]
+// stays open, and so do the clients the built-in stores were given. Close
+// is idempotent.
 //
 // Call Close after the server has stopped serving (after
 // [http.Server.Shutdown] returns): a store call still in flight without a

@@ -12,14 +12,17 @@ import (
 )
 
 // An Option configures a Manager; pass options to New. Options apply in
-// order, so a later one overrides an earlier one.
+// order, so a later one overrides an earlier one; a nil Option is ignored.
+// The store packages' options follow the same rules (see the package
+// documentation, "Options").
 type Option func(*config) error
 
 // config is what the options build; New validates it.
 type config struct {
-	// openStore returns the store; owned stores are closed by Manager.Close.
-	// logger is the manager's, for stores with background work.
-	openStore    func(logger *slog.Logger) (s store.Store, owned bool, err error)
+	// openStore returns the store; managed stores are closed by
+	// Manager.Close. logger is the manager's, for stores with background
+	// work.
+	openStore    func(logger *slog.Logger) (s store.Store, managed bool, err error)
 	lifetime     time.Duration
 	idleTimeout  time.Duration
 	storeTimeout time.Duration
@@ -67,10 +70,10 @@ func (c *config) validate() error {
 	return c.cookie.validate()
 }
 
-// WithStore makes the manager keep sessions in s. The caller owns s and
+// WithStore makes the manager keep sessions in s. The caller keeps s and
 // closes it after the manager: Manager.Close does not close it. Use it for
-// a store shared by several managers; WithOwnedStore for one that is the
-// manager's alone.
+// a store shared by several managers; WithManagedStore hands s to the
+// manager instead.
 //
 // Every store but the memory store comes from its own package
 // (store/fsstore, store/redisstore, store/memcachedstore,
@@ -80,7 +83,8 @@ func WithStore(s store.Store) Option {
 	return withStore(s, false)
 }
 
-// WithOwnedStore is WithStore that hands s to the manager: Manager.Close
+// WithManagedStore is WithStore that hands s to the manager, which then
+// manages its life like that of the stores it creates: Manager.Close
 // closes s (if it has a Close method), so the caller only closes the
 // manager. The built-in stores leave the client they were given open.
 // For example, on Redis:
@@ -89,23 +93,24 @@ func WithStore(s store.Store) Option {
 //	if err != nil {
 //		return err
 //	}
-//	mgr, err := sessions.New[T](sessions.WithOwnedStore(st))
-func WithOwnedStore(s store.Store) Option {
+//	mgr, err := sessions.New[T](sessions.WithManagedStore(st))
+func WithManagedStore(s store.Store) Option {
 	return withStore(s, true)
 }
 
-func withStore(s store.Store, owned bool) Option {
+func withStore(s store.Store, managed bool) Option {
 	return func(c *config) error {
 		if s == nil {
 			return fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 		}
-		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, owned, nil }
+		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, managed, nil }
 		return nil
 	}
 }
 
 // WithMemory keeps sessions in process memory (the default). The store's
-// background sweeper stops on Manager.Close. New fails if an option has an
+// background cleanup logs to the manager's logger unless opts choose
+// another, and stops on Manager.Close. New fails if an option has an
 // invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
@@ -114,9 +119,8 @@ func WithMemory(opts ...memstore.Option) Option {
 	}
 }
 
-// openMemory returns the openStore of a memory store with opts.
-// openMemory opens a memory store that logs to the manager's logger,
-// unless opts choose another.
+// openMemory returns the openStore of a memory store with opts, which
+// logs to the manager's logger unless opts choose another.
 func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, error) {
 	return func(logger *slog.Logger) (store.Store, bool, error) {
 		s, err := memstore.New(append([]memstore.Option{memstore.WithLogger(logger)}, opts...)...)
@@ -171,10 +175,13 @@ func WithCodec(codec Codec) Option {
 
 // WithCookie changes the session cookie's attributes. Defaults: name
 // "session", path "/", HttpOnly, SameSite=Lax, persistent, not Secure.
+// A nil CookieOption is ignored.
 func WithCookie(opts ...CookieOption) Option {
 	return func(c *config) error {
 		for _, o := range opts {
-			o(&c.cookie)
+			if o != nil {
+				o(&c.cookie)
+			}
 		}
 		return nil
 	}
@@ -194,7 +201,9 @@ func WithErrorHandler(fn func(http.ResponseWriter, *http.Request, error)) Option
 }
 
 // WithLogger sets the logger for errors the manager cannot return, such as
-// undecodable stored data (default slog.Default()).
+// undecodable stored data, and of the background work of the memory store
+// the manager creates (WithMemory). The default, and what a nil l means, is
+// slog.Default().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.logger = l; return nil }
 }

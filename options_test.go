@@ -11,6 +11,7 @@ import (
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/store/fsstore"
+	"github.com/sessionkit/sessions/store/memstore"
 )
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
@@ -56,7 +57,7 @@ func TestNewAcceptsGoodConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, err := sessions.New[profile](
-		sessions.WithOwnedStore(st),
+		sessions.WithManagedStore(st),
 		sessions.WithLifetime(time.Hour),
 		sessions.WithIdleTimeout(10*time.Minute),
 		sessions.WithCodec(sessions.JSON()),
@@ -122,4 +123,24 @@ func TestOptionBoundaries(t *testing.T) {
 			m.Close()
 		}
 	}
+}
+
+// A nil Option, a nil CookieOption and a nil logger follow the rule of
+// every options list in the module: nil options are ignored and a nil
+// logger means slog.Default().
+func TestNilOptionsAndLoggerAreDefaults(t *testing.T) {
+	m, err := sessions.New[profile](nil,
+		sessions.WithCookie(nil, sessions.CookieName("sid"), nil),
+		sessions.WithLogger(nil),
+		sessions.WithMemory(nil, memstore.WithLogger(nil)),
+		nil)
+	if err != nil {
+		t.Fatalf("New with nil options and loggers: %v", err)
+	}
+	m.Close()
+	st, err := fsstore.New(t.TempDir(), nil, fsstore.WithLogger(nil))
+	if err != nil {
+		t.Fatalf("fsstore.New with a nil option and logger: %v", err)
+	}
+	st.Close()
 }

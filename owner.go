@@ -32,10 +32,6 @@ type Info[T any] struct {
 	Data T
 }
 
-// ErrInvalidID reports a string passed to Revoke that no session ID can
-// be.
-var ErrInvalidID = errors.New("sessions: malformed session ID")
-
 // ID returns the ID of the request's session, as Sessions lists it, or ""
 // for a new session that has no record yet (or one another request ended).
 // After [Manager.Renew] it is the ID the session gets when it is saved.
@@ -118,7 +114,7 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 		return err
 	}
 	if s.ended {
-		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrConflict)
+		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrSessionChanged)
 	}
 	if s.owner == owner && s.exists && s.next == "" {
 		return nil
@@ -133,7 +129,7 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 		return err
 	}
 	if s.ended {
-		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrConflict)
+		return fmt.Errorf("sessions: SetOwner: %w: another request ended the session", ErrSessionChanged)
 	}
 	return nil
 }

@@ -133,7 +133,7 @@ func (m *Manager[T]) updateIndex(ctx context.Context, owner string, change func(
 			return fmt.Errorf("sessions: save owner index: %w", err)
 		}
 		if attempt == maxWriteAttempts {
-			return fmt.Errorf("sessions: save owner index: %w after %d attempts", ErrConflict, attempt)
+			return fmt.Errorf("sessions: save owner index: %w after %d attempts", ErrSessionChanged, attempt)
 		}
 	}
 }

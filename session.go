@@ -237,7 +237,7 @@ func (s *session[T]) renew(ctx context.Context) error {
 		return err
 	}
 	if s.ended {
-		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrConflict)
+		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrSessionChanged)
 	}
 	now := time.Now()
 	s.dirty, s.next = true, newToken()

@@ -65,7 +65,7 @@ func writes(calls []string) []string {
 }
 
 // newBubbleSpy is newSpy for a synctest bubble: its memstore has no
-// sweeper, whose runtime cleanup would run outside the bubble.
+// background cleanup, whose runtime cleanup would run outside the bubble.
 func newBubbleSpy(t *testing.T) *spyStore {
 	inner, err := memstore.New(memstore.WithCleanupInterval(0))
 	if err != nil {

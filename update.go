@@ -15,9 +15,9 @@ import (
 // run more than once and should only change the value it is given). Within
 // one process, Updates of one session queue rather than conflict; after a
 // few lost races against other processes Update gives up with an error
-// wrapping ErrConflict, as it does when another request ended the session
-// (Destroy, Revoke, expiry). When a racing request renewed the session,
-// fn's change lands in the renewed session. If fn returns an error, Update
+// wrapping [ErrSessionChanged], as it does when another request ended the
+// session (Destroy, Revoke, expiry). When a racing request renewed the
+// session, fn's change lands in the renewed session. If fn returns an error, Update
 // returns it and the session is as it was. Other changes this request made
 // to the session (a pending Renew or SetOwner included) are saved with
 // fn's. Afterwards the *T from Get shows the result.
@@ -49,7 +49,7 @@ func (s *session[T]) update(ctx context.Context, fn func(*T) error) error {
 		return err
 	}
 	if s.ended {
-		return fmt.Errorf("sessions: update: %w: another request ended the session", ErrConflict)
+		return fmt.Errorf("sessions: update: %w: another request ended the session", ErrSessionChanged)
 	}
 	if !s.exists && s.started {
 		return ErrResponseStarted // a new session's cookie can no longer be sent
@@ -58,7 +58,7 @@ func (s *session[T]) update(ctx context.Context, fn func(*T) error) error {
 		return err
 	}
 	if s.ended {
-		return fmt.Errorf("sessions: update: %w: another request ended the session", ErrConflict)
+		return fmt.Errorf("sessions: update: %w: another request ended the session", ErrSessionChanged)
 	}
 	return nil
 }

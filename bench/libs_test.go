@@ -77,7 +77,7 @@ func sessionsFiles(opts ...fsstore.Option) func(b *testing.B) sessions.Option {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return sessions.WithOwnedStore(st)
+		return sessions.WithManagedStore(st)
 	}
 }
 
@@ -98,14 +98,14 @@ func sessionsRedis(cached bool) func(b *testing.B, idle bool) *target {
 		if cached {
 			// A short TTL so that the setup writes stop bypassing the cache
 			// early in the timed loop; entries are refetched every 100ms.
-			st, err = redisstore.NewCached(client, 100*time.Millisecond)
+			st, err = redisstore.New(client, redisstore.WithClientCache(100*time.Millisecond))
 		} else {
 			st, err = redisstore.New(client)
 		}
 		if err != nil {
 			b.Fatal(err)
 		}
-		return sessionsTarget(b, idle, sessions.WithOwnedStore(st), sessions.WithKeyPrefix(prefix))
+		return sessionsTarget(b, idle, sessions.WithManagedStore(st), sessions.WithKeyPrefix(prefix))
 	}
 }
 

@@ -445,7 +445,7 @@ func (w *wire) redisManager(b *testing.B, lib string, idle bool) (*sessions.Mana
 	if err != nil {
 		b.Fatal(err)
 	}
-	opts := []sessions.Option{sessions.WithOwnedStore(st), sessions.WithKeyPrefix(prefix)}
+	opts := []sessions.Option{sessions.WithManagedStore(st), sessions.WithKeyPrefix(prefix)}
 	if idle {
 		opts = append(opts, sessions.WithIdleTimeout(idleTimeout))
 	}
@@ -588,7 +588,7 @@ func (w *wire) fsManager(b *testing.B, files int) *sessions.Manager[userData] {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := newWireManager[userData](w, b, sessions.WithOwnedStore(st))
+	m := newWireManager[userData](w, b, sessions.WithManagedStore(st))
 	fill(b, dir, files-1-parallelClients) // the clients of the serial and the parallel case
 	if w.fs == nil {
 		w.fs = map[int]*sessions.Manager[userData]{}

@@ -263,7 +263,7 @@ func (a *app) reply(w http.ResponseWriter, o *op, err error, reply url.Values) {
 	res, status := "ok", http.StatusOK
 	switch {
 	case err == nil:
-	case errors.Is(err, sessions.ErrConflict):
+	case errors.Is(err, sessions.ErrSessionChanged):
 		res, status = "conflict", http.StatusConflict
 	case errors.Is(err, sessions.ErrResponseStarted):
 		res = "started"

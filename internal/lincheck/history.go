@@ -111,6 +111,9 @@ func runHistory(t *testing.T, st store.Store, cfg Config, seed uint64) *history 
 	}
 	m, err := sessions.New[Value](
 		sessions.WithStore(&faultStore{inner: vst, hang: 4 * cfg.StoreTimeout}),
+		// A key prefix of its own: histories on one server never share
+		// an owner's index.
+		sessions.WithKeyPrefix(fmt.Sprintf("lincheck:%016x:", rand.Uint64())),
 		sessions.WithStoreTimeout(cfg.StoreTimeout),
 		sessions.WithLogger(slog.New(opLog{})),
 	)

@@ -124,14 +124,7 @@ const historiesPerBatch = 50
 // from newStore (which must implement store.Versioned), and fails t for
 // every history that breaks the model. It logs what it ran: histories,
 // operations, faults injected, outcomes and violations.
-//
-// Built with -race, a default run (no -lincheck flags) skips: the
-// detector slows the server enough to widen every window, and .ci/run
-// runs the checker in a build of its own.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
-	if raceDetector && *flagHistories == 0 && *flagSeed == 0 {
-		t.Skip("lincheck: skipped under -race; run it without -race (as .ci/run does), or pass -lincheck.histories")
-	}
 	cfg = cfg.withDefaults()
 	n, base := cfg.Histories, cfg.Seed
 	if *flagHistories > 0 {

@@ -72,7 +72,7 @@ type result uint8
 
 const (
 	resOK       result = iota
-	resConflict        // an error wrapping sessions.ErrConflict: 409
+	resConflict        // an error wrapping sessions.ErrSessionChanged: 409
 	resStarted         // sessions.ErrResponseStarted
 )
 

@@ -42,6 +42,7 @@ import (
 	"unsafe"
 
 	"github.com/sessionkit/sessions/internal/cleanup"
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/internal/unixtime"
 	"github.com/sessionkit/sessions/store"
 )
@@ -80,9 +81,9 @@ type disk struct {
 // exist. It fails when dir is not a directory, a file cannot be created in
 // it, or an option has an invalid value.
 func New(dir string, opts ...Option) (*Store, error) {
-	cfg, err := apply(opts)
-	if err != nil {
-		return nil, err
+	cfg := config{cleanupInterval: DefaultCleanupInterval, sync: true}
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, fmt.Errorf("fsstore: %w", err)
 	}
 	probe, err := checkDir(dir)
 	if err != nil {
@@ -95,7 +96,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 		fileLocks: probe.lockErr == nil,
 	}
 	if probe.lockErr != nil {
-		cfg.logger.LogAttrs(context.Background(), slog.LevelWarn,
+		option.Logger(cfg.logger).LogAttrs(context.Background(), slog.LevelWarn,
 			"fsstore: the file system refuses file locks; conditional writes are safe only within this Store",
 			slog.String("dir", dir), slog.Any("error", probe.lockErr))
 	}
@@ -105,19 +106,13 @@ func New(dir string, opts ...Option) (*Store, error) {
 		d.sems[i] = make(chan struct{}, 1)
 	}
 	s := &Store{d: d}
-	if cfg.cleanupInterval > 0 {
-		logger := cfg.logger
-		s.cleaner = cleanup.Start(cfg.cleanupInterval, func(ctx context.Context) error {
-			_, err := d.deleteExpired(ctx)
-			return err
-		}, func(ctx context.Context, err error) {
-			logger.LogAttrs(ctx, slog.LevelError, "fsstore: background cleanup failed",
-				slog.String("dir", dir), slog.Any("error", err))
-		})
-		// The cleaner holds the disk, not the Store, so a Store that is
-		// dropped without Close still stops its goroutine.
-		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
-	}
+	s.cleaner = cleanup.Start(s, cleanup.Task{
+		Store:    "fsstore",
+		Interval: cfg.cleanupInterval,
+		Logger:   cfg.logger,
+		Attrs:    []slog.Attr{slog.String("dir", dir)},
+		Clean:    d.deleteExpired, // the disk, never s
+	})
 	return s, nil
 }
 
@@ -211,9 +206,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // idempotent and always returns nil.
 func (s *Store) Close() error {
 	s.closed.Store(true)
-	if s.cleaner != nil {
-		s.cleaner.Stop()
-	}
+	s.cleaner.Stop()
 	return nil
 }
 

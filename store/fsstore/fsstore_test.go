@@ -421,19 +421,18 @@ func TestCloseStopsCleaner(t *testing.T) {
 	}
 }
 
-func TestInvalidOptions(t *testing.T) {
-	before := goleak.IgnoreCurrent()
-	s, err := New(t.TempDir(), WithLogger(nil))
-	if err == nil || s != nil || !strings.HasPrefix(err.Error(), "fsstore: WithLogger") {
-		t.Fatalf("New(WithLogger(nil)) = (%v, %v), want an error naming the option", s, err)
-	}
-	if err := goleak.Find(before); err != nil {
-		t.Fatalf("a failed New started a goroutine: %v", err)
+// A nil Option is ignored and a nil logger means slog.Default(), as
+// everywhere in the module.
+func TestNilOptionAndLoggerAreDefaults(t *testing.T) {
+	s := newStore(t, t.TempDir(), nil, WithLogger(nil))
+	if s.cleaner == nil {
+		t.Error("New(nil, WithLogger(nil)) started no background cleanup")
 	}
 }
 
 // TestCleanupErrorsAreLogged replaces the directory with a file under a
-// running cleaner: its error must reach the logger.
+// running cleaner: its error must reach the logger, at level Warn (the
+// next run retries).
 func TestCleanupErrorsAreLogged(t *testing.T) {
 	var buf syncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
@@ -447,11 +446,11 @@ func TestCleanupErrorsAreLogged(t *testing.T) {
 	}
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		out := buf.String()
-		if strings.Contains(out, "level=ERROR") && strings.Contains(out, "fsstore: background cleanup failed") && strings.Contains(out, "error=") {
+		if strings.Contains(out, `level=WARN msg="fsstore: background cleanup failed" dir=`) && strings.Contains(out, "error=") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the logger got %q, want an ERROR line with the cleanup error under the key error", out)
+			t.Fatalf("the logger got %q, want a WARN line with the directory and the cleanup error under the key error", out)
 		}
 	}
 }

@@ -1,54 +1,36 @@
 package fsstore
 
 import (
-	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/sessionkit/sessions/internal/cleanup"
 )
 
 // DefaultCleanupInterval is how often expired files are deleted unless
-// WithCleanupInterval says otherwise.
-const DefaultCleanupInterval = 5 * time.Minute
+// WithCleanupInterval says otherwise: one minute, as in every store
+// package.
+const DefaultCleanupInterval = cleanup.DefaultInterval
 
-// An Option configures a Store. An invalid option value makes New return an
-// error.
-type Option func(*config)
+// An Option configures a Store. Options apply in order; a nil Option is
+// ignored, and an invalid option value makes New return an error.
+type Option func(*config) error
 
 type config struct {
 	cleanupInterval time.Duration
 	sync            bool
 	logger          *slog.Logger
-	err             error // the first invalid option value
-}
-
-// invalid records that an option was given an invalid value.
-func (c *config) invalid(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf(format, args...)
-	}
-}
-
-// apply applies opts (skipping nil ones) to the defaults.
-func apply(opts []Option) (config, error) {
-	cfg := config{cleanupInterval: DefaultCleanupInterval, sync: true, logger: slog.Default()}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return cfg, fmt.Errorf("fsstore: %w", cfg.err)
-	}
-	return cfg, nil
 }
 
 // WithCleanupInterval sets how often a background goroutine deletes expired
 // files and temporary files left by crashed writers (default
-// DefaultCleanupInterval). A d of zero or less turns background cleanup
-// off, for example when another process sharing the directory does the
-// cleanup; DeleteExpired still works.
+// DefaultCleanupInterval). Each run reads the header of every file in the
+// directory; a store that holds very many sessions may want a longer
+// interval. A d of zero or less turns background cleanup off, for example
+// when another process sharing the directory does the cleanup;
+// DeleteExpired still works.
 func WithCleanupInterval(d time.Duration) Option {
-	return func(c *config) { c.cleanupInterval = max(d, 0) }
+	return func(c *config) error { c.cleanupInterval = d; return nil }
 }
 
 // WithSync sets whether a file is flushed to stable storage (fsync) before
@@ -57,19 +39,14 @@ func WithCleanupInterval(d time.Duration) Option {
 // a crash may leave an empty or damaged file, which then reads as not
 // found.
 func WithSync(sync bool) Option {
-	return func(c *config) { c.sync = sync }
+	return func(c *config) error { c.sync = sync; return nil }
 }
 
-// WithLogger sets the logger that errors of the background cleanup go to
-// (default slog.Default()), at level Error with the error under the key
-// "error". A failed cleanup is retried at the next interval. A nil logger
-// is invalid.
+// WithLogger sets the logger of the background cleanup, which logs a
+// failed run at level Warn with the error under the key "error" (the next
+// run retries) and how many files a run deleted at level Debug, and of the
+// warning New gives when the file system refuses file locks. The default,
+// and what a nil l means, is slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l == nil {
-			c.invalid("WithLogger: the logger is nil")
-			return
-		}
-		c.logger = l
-	}
+	return func(c *config) error { c.logger = l; return nil }
 }

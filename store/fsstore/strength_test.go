@@ -106,10 +106,11 @@ func TestDeleteExpiredEveryShard(t *testing.T) {
 	}
 }
 
-// Without WithCleanupInterval, expired files are removed every five minutes.
+// Without WithCleanupInterval, expired files are removed every minute, as
+// in every store package.
 func TestDefaultCleanupInterval(t *testing.T) {
-	if DefaultCleanupInterval != 5*time.Minute {
-		t.Errorf("DefaultCleanupInterval = %v, want 5m", DefaultCleanupInterval)
+	if DefaultCleanupInterval != time.Minute {
+		t.Errorf("DefaultCleanupInterval = %v, want 1m", DefaultCleanupInterval)
 	}
 	s := newStore(t, t.TempDir())
 	if s.cleaner == nil {

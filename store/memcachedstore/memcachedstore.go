@@ -36,7 +36,7 @@ import (
 // store.Versioned. It is safe for concurrent use.
 type Store struct {
 	client *memcache.Client
-	prefix string
+	prefix string // set only by the package's tests, to keep runs apart
 	closed atomic.Bool
 	cas    casCache // CAS ids of the versions LoadVersion returned
 }
@@ -48,18 +48,15 @@ var (
 )
 
 // New returns a Store that uses client. The client stays the caller's:
-// Close does not close it.
-func New(client *memcache.Client, opts ...Option) (*Store, error) {
+// Close does not close it. The store has no options: it does no
+// background work, and the sessions manager prefixes its keys itself
+// (sessions.WithKeyPrefix), which also keeps the sessions of several
+// applications apart on one server.
+func New(client *memcache.Client) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("memcachedstore: nil client")
 	}
-	var cfg config
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	return &Store{client: client, prefix: cfg.prefix}, nil
+	return &Store{client: client}, nil
 }
 
 // Load returns the record stored under key, one get.

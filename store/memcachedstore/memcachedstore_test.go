@@ -32,16 +32,18 @@ func newClient(t testing.TB) *memcache.Client {
 // newStore returns a store on its own random prefix: memcached has no
 // namespaces, and each test needs a store of its own.
 func newStore(t testing.TB) *Store {
-	return mustNew(t, newClient(t), WithPrefix("test:"+rand.Text()+":"))
+	return mustNew(t, newClient(t), "test:"+rand.Text()+":")
 }
 
-// mustNew returns New(c, opts...) or ends the test.
-func mustNew(t testing.TB, c *memcache.Client, opts ...Option) *Store {
+// mustNew returns New(c) with prefix in front of its keys, so that runs
+// sharing a server never see each other's keys, or ends the test.
+func mustNew(t testing.TB, c *memcache.Client, prefix string) *Store {
 	t.Helper()
-	s, err := New(c, opts...)
+	s, err := New(c)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	s.prefix = prefix
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -134,7 +136,7 @@ func TestTooLarge(t *testing.T) {
 func TestKeys(t *testing.T) {
 	ctx := t.Context()
 	for _, prefix := range []string{"", "p:", "bad prefix ", strings.Repeat("p", 260)} {
-		s := mustNew(t, newClient(t), WithPrefix(prefix+rand.Text()))
+		s := mustNew(t, newClient(t), prefix+rand.Text())
 		keys := []string{
 			"", "plain", "with space", "tab\there", "nl\r\n", "\x00", "\x7f", "é", "del\x7f",
 			strings.Repeat("k", 240), strings.Repeat("k", 250), strings.Repeat("k", 300),
@@ -161,7 +163,7 @@ func TestKeys(t *testing.T) {
 // another key keeps its own record.
 func TestHashedLookalike(t *testing.T) {
 	ctx := t.Context()
-	s := mustNew(t, newClient(t))
+	s := mustNew(t, newClient(t), "")
 	illegal := "with space " + rand.Text()
 	lookalike := s.serverKey(illegal)
 	exp := time.Now().Add(time.Minute)
@@ -182,7 +184,7 @@ func TestHashedLookalike(t *testing.T) {
 // TestEmptyKey round-trips the empty key on a store without a prefix.
 func TestEmptyKey(t *testing.T) {
 	ctx := t.Context()
-	s := mustNew(t, newClient(t))
+	s := mustNew(t, newClient(t), "")
 	if err := s.Save(ctx, "", []byte("v"), time.Now().Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +261,7 @@ func TestNewNilClient(t *testing.T) {
 func TestClose(t *testing.T) {
 	ctx := t.Context()
 	c := newClient(t)
-	s := mustNew(t, c)
+	s := mustNew(t, c, "")
 	for range 2 {
 		if err := s.Close(); err != nil {
 			t.Fatalf("Close: %v", err)

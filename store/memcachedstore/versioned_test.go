@@ -44,7 +44,7 @@ func newCountingStore(t *testing.T) (*Store, *atomic.Int64) {
 		return countingConn{conn, n}, nil
 	}
 	t.Cleanup(func() { c.Close() })
-	return mustNew(t, c, WithPrefix("test:"+rand.Text()+":")), n
+	return mustNew(t, c, "test:"+rand.Text()+":"), n
 }
 
 // trips returns how many round trips f took.

@@ -4,7 +4,7 @@
 // Records live in up to 64 shards, each a map behind its own read-write
 // lock, so goroutines handling different sessions rarely wait for each
 // other. Bytes are copied on the way in and on the way out. Expiry is
-// enforced on read; a background sweeper frees expired records (see
+// enforced on read; a background cleanup frees expired records (see
 // [WithCleanupInterval]), and [WithMaxEntries] bounds the number of records.
 // Every write gives its record a new version; SaveIf compares versions,
 // and LoadVersion moves an expiry, within one critical section of the
@@ -18,11 +18,12 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
-	"runtime"
 	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"github.com/sessionkit/sessions/internal/cleanup"
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/internal/unixtime"
 	"github.com/sessionkit/sessions/store"
 )
@@ -31,12 +32,11 @@ import (
 // store.Toucher, store.LoadToucher and store.ExpiredDeleter. Create it with
 // New and stop it with Close; all methods are safe for concurrent use.
 type Store struct {
-	shards    []shard
-	mask      uint64
-	seed      maphash.Seed
-	closed    atomic.Bool
-	sweeper   *sweeper        // nil when the sweeper is off
-	forgotten runtime.Cleanup // stops the sweeper of a Store dropped without Close
+	shards  []shard
+	mask    uint64
+	seed    maphash.Seed
+	closed  atomic.Bool
+	cleaner *cleanup.Cleaner // nil when background cleanup is off
 }
 
 // Interface checks.
@@ -48,12 +48,12 @@ var (
 	_ store.ExpiredDeleter = (*Store)(nil)
 )
 
-// New returns an empty store and starts its sweeper. It fails only when an
-// option has an invalid value.
+// New returns an empty store and starts its background cleanup. It fails
+// only when an option has an invalid value.
 func New(opts ...Option) (*Store, error) {
-	cfg, err := apply(opts)
-	if err != nil {
-		return nil, err
+	cfg := config{cleanupInterval: DefaultCleanupInterval}
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, fmt.Errorf("memstore: %w", err)
 	}
 	n := shardCount(cfg.maxEntries)
 	s := &Store{
@@ -64,12 +64,13 @@ func New(opts ...Option) (*Store, error) {
 	for i := range s.shards {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
 	}
-	if cfg.cleanupInterval > 0 {
-		s.sweeper = startSweeper(s.shards, cfg.cleanupInterval, cfg.logger)
-		// The sweeper holds the shards, not the Store, so a Store that is
-		// dropped without Close still stops its goroutine.
-		s.forgotten = runtime.AddCleanup(s, (*sweeper).stop, s.sweeper)
-	}
+	shards := s.shards // the cleanup holds the shards, never s
+	s.cleaner = cleanup.Start(s, cleanup.Task{
+		Store:    "memstore",
+		Interval: cfg.cleanupInterval,
+		Logger:   cfg.logger,
+		Clean:    func(ctx context.Context) (int, error) { return sweep(ctx, shards) },
+	})
 	return s, nil
 }
 
@@ -117,7 +118,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 }
 
 // Len reports how many records the store holds, counting expired records
-// that the sweeper has not removed yet.
+// that the background cleanup has not removed yet.
 func (s *Store) Len() int {
 	n := 0
 	for i := range s.shards {
@@ -129,14 +130,12 @@ func (s *Store) Len() int {
 	return n
 }
 
-// Close stops the sweeper. Calls made after Close return an error wrapping
-// store.ErrClosed. Close is idempotent and always returns nil.
+// Close stops the background cleanup. Calls made after Close return an
+// error wrapping store.ErrClosed. Close is idempotent and always returns
+// nil.
 func (s *Store) Close() error {
 	s.closed.Store(true)
-	if s.sweeper != nil {
-		s.forgotten.Stop() // closed: nothing left for a cleanup to stop
-		s.sweeper.stop()
-	}
+	s.cleaner.Stop()
 	return nil
 }
 

@@ -2,8 +2,8 @@ package memstore
 
 // Tests that pin boundaries mutation testing found unpinned (issue 14).
 // The synctest bubbles give a clock that stands still, so a deadline can
-// be hit to the nanosecond. Stores in a bubble run without a sweeper: its
-// runtime cleanup would run outside the bubble.
+// be hit to the nanosecond. Stores in a bubble run without background
+// cleanup: its runtime cleanup would run outside the bubble.
 
 import (
 	"fmt"
@@ -12,7 +12,8 @@ import (
 	"time"
 )
 
-// bubbleStore returns a store without a sweeper, for a synctest bubble.
+// bubbleStore returns a store without background cleanup, for a synctest
+// bubble.
 func bubbleStore(t *testing.T, opts ...Option) *Store {
 	t.Helper()
 	return newStore(t, append([]Option{WithCleanupInterval(0)}, opts...)...)

@@ -62,7 +62,7 @@ func present(t *testing.T, s *Store, key string) bool {
 	return found
 }
 
-func TestSweeperRemovesExpired(t *testing.T) {
+func TestCleanupRemovesExpired(t *testing.T) {
 	s := newStore(t, WithCleanupInterval(20*time.Millisecond))
 	soon := time.Now().Add(50 * time.Millisecond)
 	for i := range 100 {
@@ -75,11 +75,11 @@ func TestSweeperRemovesExpired(t *testing.T) {
 		}
 	}
 	if !present(t, s, "live") {
-		t.Fatal("the sweeper removed a live record")
+		t.Fatal("the cleanup removed a live record")
 	}
 }
 
-func TestWithoutSweeperExpiredStay(t *testing.T) {
+func TestWithoutCleanupExpiredStay(t *testing.T) {
 	s := newStore(t, WithCleanupInterval(0))
 	save(t, s, "short", time.Now().Add(10*time.Millisecond))
 	save(t, s, "live", time.Now().Add(time.Hour))
@@ -88,7 +88,7 @@ func TestWithoutSweeperExpiredStay(t *testing.T) {
 		t.Fatal("an expired record was returned")
 	}
 	if n := s.Len(); n != 2 {
-		t.Fatalf("Len() = %d without a sweeper, want 2 (the expired record stays until removed)", n)
+		t.Fatalf("Len() = %d without cleanup, want 2 (the expired record stays until removed)", n)
 	}
 	n, err := s.DeleteExpired(t.Context())
 	if err != nil || n != 1 {
@@ -164,15 +164,35 @@ func TestMaxEntriesBound(t *testing.T) {
 
 func TestNegativeCleanupIntervalMeansOff(t *testing.T) {
 	s := newStore(t, WithCleanupInterval(-time.Second), nil)
-	if s.sweeper != nil {
-		t.Fatal("a negative cleanup interval started the sweeper")
+	if s.cleaner != nil {
+		t.Fatal("a negative cleanup interval started the background cleanup")
 	}
+}
+
+// Every store package cleans up once a minute by default, through
+// internal/cleanup.
+func TestDefaultCleanupInterval(t *testing.T) {
+	if DefaultCleanupInterval != time.Minute {
+		t.Errorf("DefaultCleanupInterval = %v, want 1m", DefaultCleanupInterval)
+	}
+	var cfg config
+	if err := WithCleanupInterval(DefaultCleanupInterval)(&cfg); err != nil || cfg.cleanupInterval != time.Minute {
+		t.Errorf("WithCleanupInterval(DefaultCleanupInterval) = %v, %v", cfg.cleanupInterval, err)
+	}
+	s := newStore(t)
+	if s.cleaner == nil {
+		t.Error("New without options started no background cleanup")
+	}
+}
+
+// A nil logger means slog.Default(), as everywhere in the module.
+func TestNilLoggerIsTheDefault(t *testing.T) {
+	newStore(t, WithLogger(nil))
 }
 
 func TestInvalidOptions(t *testing.T) {
 	for name, opt := range map[string]Option{
 		"WithMaxEntries": WithMaxEntries(-1),
-		"WithLogger":     WithLogger(nil),
 	} {
 		before := goleak.IgnoreCurrent()
 		s, err := New(opt)
@@ -228,12 +248,12 @@ func TestUseAfterClose(t *testing.T) {
 	}
 }
 
-func TestCloseStopsSweeper(t *testing.T) {
+func TestCloseStopsCleanup(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	s := newStore(t, WithCleanupInterval(time.Millisecond))
 	time.Sleep(5 * time.Millisecond)
 	if err := goleak.Find(before); err == nil {
-		t.Fatal("no sweeper goroutine is running")
+		t.Fatal("no cleanup goroutine is running")
 	}
 	s.Close()
 	if err := goleak.Find(before); err != nil {
@@ -241,7 +261,7 @@ func TestCloseStopsSweeper(t *testing.T) {
 	}
 }
 
-func TestDroppedStoreStopsSweeper(t *testing.T) {
+func TestDroppedStoreStopsCleanup(t *testing.T) {
 	before := goleak.IgnoreCurrent()
 	func() {
 		s, err := New(WithCleanupInterval(time.Millisecond), WithLogger(slog.New(slog.DiscardHandler)))
@@ -259,23 +279,23 @@ func TestDroppedStoreStopsSweeper(t *testing.T) {
 			return
 		}
 	}
-	t.Fatalf("a Store dropped without Close left its sweeper running: %v", err)
+	t.Fatalf("a Store dropped without Close left its cleanup running: %v", err)
 }
 
-func TestSweeperLogs(t *testing.T) {
+func TestCleanupLogs(t *testing.T) {
 	var buf syncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := newStore(t, WithCleanupInterval(10*time.Millisecond), WithLogger(logger))
 	save(t, s, "k", time.Now().Add(20*time.Millisecond))
 	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(buf.String(), "removed=1"); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the sweeper logged %q, want a line with removed=1", buf.String())
+			t.Fatalf("the cleanup logged %q, want a line with removed=1", buf.String())
 		}
 	}
 }
 
 // A sweep that removes nothing says nothing, even at debug level.
-func TestIdleSweeperIsQuiet(t *testing.T) {
+func TestIdleCleanupIsQuiet(t *testing.T) {
 	var buf syncBuffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := newStore(t, WithCleanupInterval(time.Millisecond), WithLogger(logger))

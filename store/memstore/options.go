@@ -4,46 +4,23 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/sessionkit/sessions/internal/cleanup"
 )
 
-// DefaultCleanupInterval is how often the sweeper runs unless
-// WithCleanupInterval says otherwise.
-const DefaultCleanupInterval = time.Minute
+// DefaultCleanupInterval is how often the background cleanup removes
+// expired records unless WithCleanupInterval says otherwise: one minute,
+// as in every store package.
+const DefaultCleanupInterval = cleanup.DefaultInterval
 
-// An Option configures a Store. An invalid option value makes New return an
-// error.
-type Option func(*config)
+// An Option configures a Store. Options apply in order; a nil Option is
+// ignored, and an invalid option value makes New return an error.
+type Option func(*config) error
 
 type config struct {
 	cleanupInterval time.Duration
 	maxEntries      int
 	logger          *slog.Logger
-	err             error // the first invalid option value
-}
-
-func defaultConfig() config {
-	return config{cleanupInterval: DefaultCleanupInterval, logger: slog.Default()}
-}
-
-// invalid records that an option was given an invalid value.
-func (c *config) invalid(format string, args ...any) {
-	if c.err == nil {
-		c.err = fmt.Errorf(format, args...)
-	}
-}
-
-// apply applies opts (skipping nil ones) to the defaults.
-func apply(opts []Option) (config, error) {
-	cfg := defaultConfig()
-	for _, opt := range opts {
-		if opt != nil {
-			opt(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return cfg, fmt.Errorf("memstore: %w", cfg.err)
-	}
-	return cfg, nil
 }
 
 // WithCleanupInterval sets how often a background goroutine removes expired
@@ -52,7 +29,7 @@ func apply(opts []Option) (config, error) {
 // in memory until they are overwritten, deleted, evicted or removed by
 // DeleteExpired.
 func WithCleanupInterval(d time.Duration) Option {
-	return func(c *config) { c.cleanupInterval = max(d, 0) }
+	return func(c *config) error { c.cleanupInterval = d; return nil }
 }
 
 // WithMaxEntries bounds the number of records the store holds (default 0:
@@ -64,24 +41,18 @@ func WithCleanupInterval(d time.Duration) Option {
 // shard. So a full store may drop a live session, most likely one close to
 // its end. Overwriting an existing key never evicts anything.
 func WithMaxEntries(n int) Option {
-	return func(c *config) {
+	return func(c *config) error {
 		if n < 0 {
-			c.invalid("WithMaxEntries(%d): the bound must not be negative (0 means no bound)", n)
-			return
+			return fmt.Errorf("WithMaxEntries(%d): the bound must not be negative (0 means no bound)", n)
 		}
 		c.maxEntries = n
+		return nil
 	}
 }
 
-// WithLogger sets the logger of the background cleanup (default
-// slog.Default()). The sweeper cannot fail; it logs how many expired
-// records it removed at level Debug. A nil logger is invalid.
+// WithLogger sets the logger of the background cleanup, which logs how
+// many expired records it removed at level Debug (it cannot fail). The
+// default, and what a nil l means, is slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l == nil {
-			c.invalid("WithLogger: the logger is nil")
-			return
-		}
-		c.logger = l
-	}
+	return func(c *config) error { c.logger = l; return nil }
 }

@@ -3,15 +3,12 @@ package mongostore
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"github.com/sessionkit/sessions/internal/cleanup"
 )
 
 // codeNotImplemented is the server error code for a feature the server
@@ -118,15 +115,4 @@ func (w *writeLocker) deleteLocked(ctx context.Context, coll *mongo.Collection, 
 		return 0, wrap(ctx, "delete expired", err)
 	}
 	return int(res.DeletedCount), nil
-}
-
-// startCleaner starts the background cleanup of coll, which reports its
-// failures to logger. It holds no reference to the Store.
-func startCleaner(coll *mongo.Collection, locks *writeLocker, interval time.Duration, logger *slog.Logger) *cleanup.Cleaner {
-	return cleanup.Start(interval, func(ctx context.Context) error {
-		_, err := deleteExpired(ctx, coll, locks, time.Now())
-		return err
-	}, func(ctx context.Context, err error) {
-		logger.WarnContext(ctx, "mongostore: background cleanup failed", "error", err)
-	})
 }

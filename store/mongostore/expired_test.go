@@ -86,7 +86,7 @@ func (r *recorder) first() (slog.Record, bool) {
 }
 
 // TestLoggerGetsCleanupErrors breaks the client under a running cleanup and
-// expects the failure in the logger, under the key "error".
+// expects the failure in the logger, at level Warn, under the key "error".
 func TestLoggerGetsCleanupErrors(t *testing.T) {
 	client, err := mongo.Connect(options.Client().ApplyURI(backendenv.Mongo(t)))
 	if err != nil {

@@ -42,8 +42,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +50,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"github.com/sessionkit/sessions/internal/cleanup"
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -101,14 +100,9 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 	if coll == nil {
 		return nil, errors.New("mongostore: nil collection")
 	}
-	cfg := config{cleanupInterval: DefaultCleanupInterval, logger: slog.Default()}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
+	cfg := config{cleanupInterval: DefaultCleanupInterval}
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, fmt.Errorf("mongostore: %w", err)
 	}
 	ferret, err := isFerretDB(ctx, coll)
 	if err != nil {
@@ -122,11 +116,16 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 	if ferret {
 		s.locks = &writeLocker{namespace: coll.Database().Name() + "." + coll.Name()}
 	}
-	if !ttl && cfg.cleanupInterval > 0 {
-		s.cleaner = startCleaner(coll, s.locks, cfg.cleanupInterval, cfg.logger)
-		// The cleaner holds the collection, not the Store, so a Store that
-		// is dropped without Close still stops its goroutine.
-		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
+	if !ttl {
+		locks := s.locks // the cleanup holds the collection and locks, never s
+		s.cleaner = cleanup.Start(s, cleanup.Task{
+			Store:    "mongostore",
+			Interval: cfg.cleanupInterval,
+			Logger:   cfg.logger,
+			Clean: func(ctx context.Context) (int, error) {
+				return deleteExpired(ctx, coll, locks, time.Now())
+			},
+		})
 	}
 	return s, nil
 }
@@ -201,9 +200,7 @@ func (s *Store) delete(ctx context.Context, op, key string) error {
 // client. Close is idempotent and returns nil.
 func (s *Store) Close() error {
 	s.closed.Store(true)
-	if s.cleaner != nil {
-		s.cleaner.Stop()
-	}
+	s.cleaner.Stop()
 	return nil
 }
 

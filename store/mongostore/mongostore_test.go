@@ -369,10 +369,20 @@ func TestNewRejectsBadInput(t *testing.T) {
 	if s, err := New(t.Context(), nil); err == nil || s != nil {
 		t.Errorf("New(nil collection) = %v, %v; want an error", s, err)
 	}
-	coll := connect(t).Database(testDatabase).Collection("never_created")
-	if s, err := New(t.Context(), coll, WithLogger(nil)); err == nil || s != nil {
-		t.Errorf("New(WithLogger(nil)) = %v, %v; want an error", s, err)
+}
+
+// Servers without TTL indexes are cleaned up every minute by default, as
+// in every store package.
+func TestDefaultCleanupInterval(t *testing.T) {
+	if DefaultCleanupInterval != time.Minute {
+		t.Errorf("DefaultCleanupInterval = %v, want 1m", DefaultCleanupInterval)
 	}
+}
+
+// A nil Option is ignored and a nil logger means slog.Default(), as
+// everywhere in the module.
+func TestNilOptionAndLoggerAreDefaults(t *testing.T) {
+	newStore(t, connect(t), nil, WithLogger(nil))
 }
 
 func TestNegativeCleanupInterval(t *testing.T) {

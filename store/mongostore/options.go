@@ -1,23 +1,24 @@
 package mongostore
 
 import (
-	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/sessionkit/sessions/internal/cleanup"
 )
 
 // DefaultCleanupInterval is how often the background cleanup runs on servers
-// without TTL indexes, unless WithCleanupInterval says otherwise.
-const DefaultCleanupInterval = time.Minute
+// without TTL indexes, unless WithCleanupInterval says otherwise: one
+// minute, as in every store package (and as MongoDB's TTL monitor).
+const DefaultCleanupInterval = cleanup.DefaultInterval
 
-// An Option configures a Store. An invalid option value makes New return an
-// error.
-type Option func(*config)
+// An Option configures a Store. Options apply in order; a nil Option is
+// ignored, and an invalid option value makes New return an error.
+type Option func(*config) error
 
 type config struct {
 	cleanupInterval time.Duration
 	logger          *slog.Logger
-	err             error // the first invalid option value
 }
 
 // WithCleanupInterval sets how often expired records are deleted in the
@@ -28,25 +29,13 @@ type config struct {
 // indexes (FerretDB); on MongoDB the server's TTL monitor deletes expired
 // documents and this option has no effect.
 func WithCleanupInterval(d time.Duration) Option {
-	return func(c *config) { c.cleanupInterval = max(d, 0) }
+	return func(c *config) error { c.cleanupInterval = d; return nil }
 }
 
-// WithLogger sets the logger that reports failures of the background
-// cleanup, under the key "error". The default is slog.Default(); a nil
-// logger is an error.
+// WithLogger sets the logger of the background cleanup, which logs a
+// failed run at level Warn with the error under the key "error" (the next
+// run retries) and how many records a run deleted at level Debug. The
+// default, and what a nil l means, is slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l == nil {
-			c.fail(errors.New("mongostore: nil logger"))
-			return
-		}
-		c.logger = l
-	}
-}
-
-// fail records err unless an earlier option failed.
-func (c *config) fail(err error) {
-	if c.err == nil {
-		c.err = err
-	}
+	return func(c *config) error { c.logger = l; return nil }
 }

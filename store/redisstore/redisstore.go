@@ -8,7 +8,9 @@
 // with a touch use GETEX and need Redis 6.2 or newer; SaveIf runs a Lua
 // script with EVALSHA. With WithReplicas, every write also waits for
 // replicas (WAIT, in the same round trip), so that an acknowledged save
-// survives the loss of the master.
+// survives the loss of the master. With WithClientCache, reads are served
+// from rueidis' server-assisted client-side cache, within a stated
+// staleness bound.
 package redisstore
 
 import (
@@ -21,6 +23,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -32,7 +35,8 @@ const minBulkLimit = 1 << 20
 // concurrent use.
 type Store struct {
 	client rueidis.Client
-	prefix string
+	prefix string       // tests only (see config)
+	cache  *clientCache // nil without WithClientCache
 	closed atomic.Bool
 
 	// WithReplicas: every write waits for replicas replicas, at most
@@ -56,31 +60,30 @@ func New(client rueidis.Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: client is nil")
 	}
-	cfg, err := newConfig(opts)
-	if err != nil {
-		return nil, err
+	var cfg config
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	return &Store{
 		client:     client,
 		prefix:     cfg.prefix,
+		cache:      newClientCache(cfg.cacheTTL),
 		replicas:   int64(cfg.replicas),
 		waitMillis: max(cfg.replicaTimeout.Milliseconds(), 1),
 		waitFor:    cfg.replicaTimeout,
 	}, nil
 }
 
-// Load returns the record stored under key (GET).
+// Load returns the record stored under key (GET; with WithClientCache,
+// from the local cache when it holds it).
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
-	if err := s.check("load"); err != nil {
+	const op = "load"
+	if err := s.check(op); err != nil {
 		return nil, false, err
 	}
-	l, err := s.get(ctx, key, "load")
+	res, touched := s.read(ctx, key, time.Time{})
+	l, err := loaded(res, touched, op)
 	return l.Data, l.Found(), err
-}
-
-// get reads the record under key for op (GET).
-func (s *Store) get(ctx context.Context, key, op string) (store.Loaded, error) {
-	return loaded(s.client.Do(ctx, s.loadCommand(key, time.Time{})), false, op)
 }
 
 // Save stores data under key until expiresAt, as a new version (SET key
@@ -98,6 +101,7 @@ func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt tim
 	if err := s.check("save"); err != nil {
 		return err
 	}
+	defer s.cache.markWritten(key)
 	if !expiresAt.After(time.Now()) {
 		return s.del(ctx, key, "save")
 	}
@@ -123,15 +127,18 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
+	defer s.cache.markWritten(key)
 	return s.del(ctx, key, "delete")
 }
 
 // Close marks the store closed: later calls return an error wrapping
 // store.ErrClosed. The Store has no background work, and Close never
-// closes the client, which stays the caller's. Calling Close again does
+// closes the client, which stays the caller's; entries already in the
+// client's cache stay there until they expire. Calling Close again does
 // nothing.
 func (s *Store) Close() error {
 	s.closed.Store(true)
+	s.cache.clear()
 	return nil
 }
 

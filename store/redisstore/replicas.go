@@ -60,7 +60,16 @@ var ErrNotReplicated = errors.New("redisstore: write not acknowledged by enough 
 // waits for no replica; a negative n, or a timeout that is not positive
 // with n > 0, makes New fail.
 func WithReplicas(n int, timeout time.Duration) Option {
-	return func(c *config) { c.replicas, c.replicaTimeout = n, timeout }
+	return func(c *config) error {
+		switch {
+		case n < 0:
+			return fmt.Errorf("WithReplicas: %d replicas is negative", n)
+		case n > 0 && timeout <= 0:
+			return fmt.Errorf("WithReplicas: the timeout %v is not positive", timeout)
+		}
+		c.replicas, c.replicaTimeout = n, timeout
+		return nil
+	}
 }
 
 // write runs cmd, a write, and returns its result. With WithReplicas it

@@ -16,6 +16,7 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 	if err := s.check("touch"); err != nil {
 		return err
 	}
+	defer s.cache.markWritten(key)
 	if !expiresAt.After(time.Now()) {
 		return s.del(ctx, key, "touch")
 	}
@@ -31,12 +32,14 @@ func (s *Store) Touch(ctx context.Context, key string, expiresAt time.Time) erro
 // LoadAndTouch returns the record under key and moves its expiry to
 // expiresAt in one command (GETEX key PXAT ms, Redis 6.2 or newer), keeping
 // its version. A missing record is not created. An expiresAt that is not in
-// the future returns the record as it was and leaves it gone.
+// the future returns the record as it was and leaves it gone. With
+// WithClientCache it still reads from the server: GETEX cannot be cached.
 func (s *Store) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
 	const op = "load and touch"
 	if err := s.check(op); err != nil {
 		return nil, false, err
 	}
+	defer s.cache.markWritten(key)
 	l, err := loaded(s.client.Do(ctx, s.getex(key, expiresAt)), true, op)
 	return l.Data, l.Found(), err
 }

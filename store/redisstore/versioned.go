@@ -108,15 +108,21 @@ func (s *Store) loadVersionShared(ctx context.Context, key string, touch time.Ti
 	if err := s.check(op); err != nil {
 		return store.Loaded{}, err
 	}
-	return loadedShared(s.client.Do(ctx, s.loadCommand(key, touch)), !touch.IsZero(), op)
+	res, touched := s.read(ctx, key, touch)
+	return loadedShared(res, touched, op)
 }
 
-// loadCommand is GET key, or with a non-zero touch GETEX key PXAT ms.
-func (s *Store) loadCommand(key string, touch time.Time) rueidis.Completed {
-	if touch.IsZero() {
-		return s.client.B().Get().Key(s.prefix + key).Build()
+// read sends the read of key for a load and reports whether it moved the
+// record's expiry to touch: GET key, or with a non-zero touch GETEX key
+// PXAT ms. With WithClientCache it never touches (see clientCache.read).
+func (s *Store) read(ctx context.Context, key string, touch time.Time) (rueidis.RedisResult, bool) {
+	if s.cache != nil {
+		return s.cache.read(ctx, s.client, key, s.prefix+key), false
 	}
-	return s.getex(key, touch)
+	if touch.IsZero() {
+		return s.client.Do(ctx, s.client.B().Get().Key(s.prefix+key).Build()), false
+	}
+	return s.client.Do(ctx, s.getex(key, touch)), true
 }
 
 // LoadVersion returns the record stored under key with its version (GET).
@@ -124,12 +130,20 @@ func (s *Store) loadCommand(key string, touch time.Time) rueidis.Completed {
 // same command (GETEX key PXAT ms, Redis 6.2 or newer) and reports Touched.
 // A touch that is not in the future returns the record as it was and
 // leaves it gone: Redis deletes a key whose GETEX expiry has passed.
+//
+// With WithClientCache, LoadVersion reads through the cache and never
+// touches (Touched is always false), whatever touch says: GETEX cannot be
+// cached. With an idle timeout the sessions manager then slides the expiry
+// with an occasional rewrite instead, so reads stay local. A version read
+// from the cache may be stale; SaveIf checks it on the server, so a stale
+// version only costs a conflict, never a lost write.
 func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	const op = "load version"
 	if err := s.check(op); err != nil {
 		return store.Loaded{}, err
 	}
-	return loaded(s.client.Do(ctx, s.loadCommand(key, touch)), !touch.IsZero(), op)
+	res, touched := s.read(ctx, key, touch)
+	return loaded(res, touched, op)
 }
 
 // saveIf is the script behind SaveIf, on KEYS[1], the record:
@@ -179,6 +193,9 @@ func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt t
 	if err := s.check(op); err != nil {
 		return 0, err
 	}
+	// Like a Save, and even after a conflict: a caller that reloads after
+	// a conflict reads the record that won from the server.
+	defer s.cache.markWritten(key)
 	var want, value, at string
 	if version != 0 {
 		want = encodeVersion(version)

@@ -3,10 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"time"
 
-	"github.com/sessionkit/sessions/internal/cleanup"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -41,15 +38,4 @@ func (t *table) deleteExpired(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
-}
-
-// startCleanup deletes the expired rows of t every interval until the
-// returned Cleaner stops, and logs failures to logger.
-func startCleanup(t *table, interval time.Duration, logger *slog.Logger) *cleanup.Cleaner {
-	return cleanup.Start(interval, func(ctx context.Context) error {
-		_, err := t.deleteExpired(ctx)
-		return err
-	}, func(ctx context.Context, err error) {
-		logger.WarnContext(ctx, "sqlstore: background cleanup failed", "error", err)
-	})
 }

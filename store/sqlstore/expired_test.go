@@ -86,7 +86,7 @@ func sqliteDB(t *testing.T) *bun.DB {
 func cleaners() int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Count(string(buf), "internal/cleanup.Start.func")
+	return strings.Count(string(buf), "created by github.com/sessionkit/sessions/internal/cleanup.Start")
 }
 
 // waitCleaners waits up to five seconds, collecting garbage meanwhile,

@@ -1,49 +1,50 @@
 package sqlstore
 
 import (
-	"errors"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/sessionkit/sessions/internal/cleanup"
 )
 
 // DefaultTable is the table name used unless WithTable says otherwise.
 const DefaultTable = "sessions"
 
 // DefaultCleanupInterval is how often expired rows are deleted in the
-// background unless WithCleanupInterval says otherwise.
-const DefaultCleanupInterval = 5 * time.Minute
+// background unless WithCleanupInterval says otherwise: one minute, as in
+// every store package.
+const DefaultCleanupInterval = cleanup.DefaultInterval
 
-// Option configures a Store. Options with invalid values make New return
-// an error.
-type Option func(*config)
+// An Option configures a Store. Options apply in order; a nil Option is
+// ignored, and an invalid option value makes New return an error.
+type Option func(*config) error
 
 type config struct {
 	table           string
 	createSchema    bool
 	cleanupInterval time.Duration
 	logger          *slog.Logger
-	err             error // the first invalid option value
-}
-
-// fail records the first invalid option value.
-func (c *config) fail(err error) {
-	if c.err == nil {
-		c.err = err
-	}
 }
 
 // WithTable sets the name of the table. It must be 1 to 48 lower-case ASCII
 // letters, digits and underscores, not starting with a digit; the default is
 // "sessions". The store also creates an index named table+"_expires_at_idx".
 func WithTable(name string) Option {
-	return func(c *config) { c.table = name }
+	return func(c *config) error {
+		if err := validTable(name); err != nil {
+			return fmt.Errorf("WithTable: %w", err)
+		}
+		c.table = name
+		return nil
+	}
 }
 
 // WithoutSchemaCreation stops New from creating the table and its index,
 // for applications that manage their schema with migrations. Schema returns
 // the statements to include in them.
 func WithoutSchemaCreation() Option {
-	return func(c *config) { c.createSchema = false }
+	return func(c *config) error { c.createSchema = false; return nil }
 }
 
 // WithCleanupInterval sets how often expired records are deleted in the
@@ -52,18 +53,13 @@ func WithoutSchemaCreation() Option {
 // in the table until they are overwritten, deleted or removed by
 // DeleteExpired.
 func WithCleanupInterval(d time.Duration) Option {
-	return func(c *config) { c.cleanupInterval = d }
+	return func(c *config) error { c.cleanupInterval = d; return nil }
 }
 
-// WithLogger sets the logger that reports failures of the background
-// cleanup, under the key "error". The default is slog.Default(); a nil
-// logger is an error.
+// WithLogger sets the logger of the background cleanup, which logs a
+// failed run at level Warn with the error under the key "error" (the next
+// run retries) and how many rows a run deleted at level Debug. The
+// default, and what a nil l means, is slog.Default().
 func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l == nil {
-			c.fail(errors.New("sqlstore: nil logger"))
-			return
-		}
-		c.logger = l
-	}
+	return func(c *config) error { c.logger = l; return nil }
 }

@@ -21,7 +21,7 @@ const maxTableLen = 48
 // documentation.
 func Schema(d dialect.Name, table string) ([]string, error) {
 	if err := validTable(table); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	q, err := quoter(d)
 	if err != nil {
@@ -128,7 +128,7 @@ func validTable(name string) error {
 		ok = c == '_' || 'a' <= c && c <= 'z' || isDigit(c)
 	}
 	if !ok {
-		return fmt.Errorf("sqlstore: invalid table name %q: want 1 to %d of [a-z0-9_], not starting with a digit", name, maxTableLen)
+		return fmt.Errorf("invalid table name %q: want 1 to %d of [a-z0-9_], not starting with a digit", name, maxTableLen)
 	}
 	return nil
 }

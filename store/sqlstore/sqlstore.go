@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +15,7 @@ import (
 	"github.com/uptrace/bun/dialect"
 
 	"github.com/sessionkit/sessions/internal/cleanup"
+	"github.com/sessionkit/sessions/internal/option"
 	"github.com/sessionkit/sessions/store"
 )
 
@@ -29,9 +28,9 @@ const MaxKeyLen = 255
 // touched). Create it with New and stop it with Close; all methods are safe
 // for concurrent use.
 type Store struct {
-	*table        // the database and statements, shared with the cleaner
-	maxData   int // largest data a save accepts; 0 means no limit
-	cleaner   *cleanup.Cleaner
+	*table                     // the database and statements, shared with the cleaner
+	maxData   int              // largest data a save accepts; 0 means no limit
+	cleaner   *cleanup.Cleaner // nil when background cleanup is off
 	closed    atomic.Bool
 	closeOnce sync.Once
 }
@@ -62,16 +61,8 @@ func New(ctx context.Context, db *bun.DB, opts ...Option) (*Store, error) {
 		return nil, errors.New("sqlstore: nil database")
 	}
 	cfg := config{table: DefaultTable, createSchema: true, cleanupInterval: DefaultCleanupInterval}
-	for _, o := range opts {
-		if o != nil {
-			o(&cfg)
-		}
-	}
-	if cfg.err != nil {
-		return nil, cfg.err
-	}
-	if err := validTable(cfg.table); err != nil {
-		return nil, err
+	if err := option.Apply(&cfg, opts); err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	d := db.Dialect().Name()
 	q, err := quoter(d)
@@ -89,16 +80,12 @@ func New(ctx context.Context, db *bun.DB, opts ...Option) (*Store, error) {
 			return nil, err
 		}
 	}
-	if cfg.cleanupInterval > 0 {
-		logger := cfg.logger
-		if logger == nil {
-			logger = slog.Default()
-		}
-		s.cleaner = startCleanup(s.table, cfg.cleanupInterval, logger)
-		// The cleaner holds s.table, not s: a Store dropped without Close
-		// is collected, and this stops its goroutine.
-		runtime.AddCleanup(s, (*cleanup.Cleaner).Stop, s.cleaner)
-	}
+	s.cleaner = cleanup.Start(s, cleanup.Task{
+		Store:    "sqlstore",
+		Interval: cfg.cleanupInterval,
+		Logger:   cfg.logger,
+		Clean:    s.table.deleteExpired, // the table, never s
+	})
 	return s, nil
 }
 
@@ -160,9 +147,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
-		if s.cleaner != nil {
-			s.cleaner.Stop()
-		}
+		s.cleaner.Stop()
 	})
 	return nil
 }

@@ -372,12 +372,29 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}
 	db := backends[len(backends)-1].open(t) // SQLite: no server needed
 	for _, table := range []string{"", "1sessions", "Sessions", "sessions; DROP TABLE x", `a"b`, "a.b", strings.Repeat("s", maxTableLen+1)} {
-		if _, err := New(t.Context(), db, WithTable(table)); err == nil {
-			t.Errorf("New(WithTable(%q)) succeeded", table)
+		if _, err := New(t.Context(), db, WithTable(table)); err == nil || !strings.HasPrefix(err.Error(), "sqlstore: WithTable: ") {
+			t.Errorf("New(WithTable(%q)) = %v, want an error naming the package and the option", table, err)
 		}
 	}
-	if _, err := New(t.Context(), db, WithLogger(nil)); err == nil {
-		t.Error("New(WithLogger(nil)) succeeded")
+}
+
+// A nil Option is ignored and a nil logger means slog.Default(), as
+// everywhere in the module.
+func TestNilOptionAndLoggerAreDefaults(t *testing.T) {
+	db := backends[len(backends)-1].open(t) // SQLite: no server needed
+	s, err := New(t.Context(), db, nil, WithTable("nil_options_"+strings.ToLower(rand.Text()[:8])), WithLogger(nil))
+	if err != nil {
+		t.Fatalf("New(nil, WithLogger(nil)): %v", err)
+	}
+	if s.cleaner == nil {
+		t.Error("no background cleanup by default")
+	}
+	s.Close()
+}
+
+func TestDefaultCleanupInterval(t *testing.T) {
+	if DefaultCleanupInterval != time.Minute {
+		t.Errorf("DefaultCleanupInterval = %v, want 1m, as in every store", DefaultCleanupInterval)
 	}
 }
 

@@ -53,14 +53,14 @@ func TestFilesystem(t *testing.T) {
 func TestRedis(t *testing.T) {
 	c := redisClient(t, testbackend.Redis(t))
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisStore(t, c, "e2e:"+rand.Text()+":")
+		return redisStore(t, c)
 	})
 }
 
 func TestRedisCluster(t *testing.T) {
 	c := redisClient(t, testbackend.RedisCluster(t)...)
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		return redisStore(t, c, "e2e:"+rand.Text()+":")
+		return redisStore(t, c)
 	})
 }
 
@@ -68,7 +68,7 @@ func TestMemcached(t *testing.T) {
 	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		s, err := memcachedstore.New(c, memcachedstore.WithPrefix("e2e:"+rand.Text()+":"))
+		s, err := memcachedstore.New(c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,31 +111,31 @@ func runSQL(t *testing.T, sqldb *sql.DB, d schema.Dialect) {
 }
 
 // TestBackendOptions builds managers on each network store through
-// WithOwnedStore and checks a session survives a round trip through each,
+// WithManagedStore and checks a session survives a round trip through each,
 // and that Close closes the store.
 func TestBackendOptions(t *testing.T) {
 	db := bunDB(t, sqliteDB(t), sqlitedialect.New())
 	for name, opt := range map[string]func(t *testing.T) sessions.Option{
-		"WithOwnedStore(redisstore)": func(t *testing.T) sessions.Option {
+		"WithManagedStore(redisstore)": func(t *testing.T) sessions.Option {
 			st, err := redisstore.New(redisClient(t, testbackend.Redis(t)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			return sessions.WithOwnedStore(st)
+			return sessions.WithManagedStore(st)
 		},
-		"WithOwnedStore(memcachedstore)": func(t *testing.T) sessions.Option {
+		"WithManagedStore(memcachedstore)": func(t *testing.T) sessions.Option {
 			c := memcache.New(testbackend.Memcached(t))
 			t.Cleanup(func() { c.Close() })
 			st, err := memcachedstore.New(c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return sessions.WithOwnedStore(st)
+			return sessions.WithManagedStore(st)
 		},
-		"WithOwnedStore(mongostore)": func(t *testing.T) sessions.Option {
-			return sessions.WithOwnedStore(mongoStore(t, mongoCollection(t, "options")))
+		"WithManagedStore(mongostore)": func(t *testing.T) sessions.Option {
+			return sessions.WithManagedStore(mongoStore(t, mongoCollection(t, "options")))
 		},
-		"WithOwnedStore(sqlstore)": func(t *testing.T) sessions.Option { return sessions.WithOwnedStore(sqlStore(t, db)) },
+		"WithManagedStore(sqlstore)": func(t *testing.T) sessions.Option { return sessions.WithManagedStore(sqlStore(t, db)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			m, err := sessions.New[struct{ N int }](opt(t), sessions.WithKeyPrefix("opt:"+rand.Text()+":"))
@@ -162,8 +162,8 @@ func TestBackendOptions(t *testing.T) {
 		})
 	}
 	for name, opt := range map[string]sessions.Option{
-		"WithStore(nil)":      sessions.WithStore(nil),
-		"WithOwnedStore(nil)": sessions.WithOwnedStore(nil),
+		"WithStore(nil)":        sessions.WithStore(nil),
+		"WithManagedStore(nil)": sessions.WithManagedStore(nil),
 	} {
 		if _, err := sessions.New[struct{}](opt); !errors.Is(err, sessions.ErrInvalidConfig) {
 			t.Errorf("%s: %v, want ErrInvalidConfig", name, err)

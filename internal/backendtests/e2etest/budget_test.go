@@ -3,7 +3,6 @@ package e2etest_test
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"fmt"
 	"net"
@@ -117,7 +116,7 @@ func TestBudgetFilesystem(t *testing.T) {
 func TestBudgetRedis(t *testing.T) {
 	var n atomic.Int64
 	c := countingRedis{redisClient(t, testbackend.Redis(t)), &n}
-	s := redisStore(t, c, "budget:"+rand.Text()+":")
+	s := redisStore(t, c)
 	// The first SaveIf on a server also loads the script (NOSCRIPT, then
 	// EVAL): once per server, not per request.
 	if _, err := s.SaveIf(t.Context(), "warm-up", nil, time.Now().Add(time.Second), 0); err != nil {
@@ -174,7 +173,7 @@ func TestBudgetMemcached(t *testing.T) {
 		return total
 	}
 	quiet(t, count)
-	s, err := memcachedstore.New(c, memcachedstore.WithPrefix("budget:"+rand.Text()+":"))
+	s, err := memcachedstore.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}

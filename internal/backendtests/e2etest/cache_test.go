@@ -26,11 +26,12 @@ func TestRedisClientCache(t *testing.T) {
 	addr := testbackend.Redis(t)
 	prefix := "cache:" + rand.Text() + ":"
 	newManager := func() *sessions.Manager[cached] {
-		st, err := redisstore.NewCached(redisClient(t, addr), ttl, redisstore.WithPrefix(prefix))
+		st, err := redisstore.New(redisClient(t, addr), redisstore.WithClientCache(ttl))
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := sessions.New[cached](sessions.WithStore(st), sessions.WithIdleTimeout(time.Hour))
+		m, err := sessions.New[cached](sessions.WithManagedStore(st),
+			sessions.WithKeyPrefix(prefix), sessions.WithIdleTimeout(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}

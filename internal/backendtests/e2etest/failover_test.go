@@ -42,7 +42,7 @@ const (
 	failoverStoreTimeout = time.Second
 	// failoverWait is WithReplicas' timeout, below the store timeout.
 	failoverWait = 500 * time.Millisecond
-	// failoverCacheTTL is the CachedStore's staleness bound.
+	// failoverCacheTTL is the client cache's staleness bound.
 	failoverCacheTTL = time.Second
 	// failoverRecovered is how many requests in a row, started after the
 	// kill, each client must get answered with 2xx for traffic to count
@@ -476,7 +476,7 @@ func runFailover(t *testing.T, env failoverEnv) {
 	// client-side cache.
 	cacheClient := env.dial(t)
 	defer cacheClient.Close()
-	cst, err := redisstore.NewCached(cacheClient, failoverCacheTTL)
+	cst, err := redisstore.New(cacheClient, redisstore.WithClientCache(failoverCacheTTL))
 	if err != nil {
 		t.Fatal(err)
 	}

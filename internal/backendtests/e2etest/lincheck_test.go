@@ -1,7 +1,6 @@
 package e2etest_test
 
 import (
-	"crypto/rand"
 	"database/sql"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ var lincheckBackend = lincheck.Config{Histories: 6, Seed: 9100, StoreTimeout: 50
 func TestLincheckRedis(t *testing.T) {
 	c := redisClient(t, testbackend.Redis(t))
 	lincheck.Run(t, func(t *testing.T) store.Store {
-		return redisStore(t, c, "lincheck:"+rand.Text()+":")
+		return redisStore(t, c)
 	}, lincheckBackend)
 }
 

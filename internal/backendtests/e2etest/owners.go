@@ -77,7 +77,7 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 			}
 			if q.Get("update") != "" {
 				err = m.Update(ctx, func(d *data) error { d.Count++; return nil })
-				if errors.Is(err, sessions.ErrConflict) {
+				if errors.Is(err, sessions.ErrSessionChanged) {
 					err = nil // the session was revoked: expected
 				}
 			} else {
@@ -107,7 +107,7 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 			}
 		}
 		switch {
-		case errors.Is(err, sessions.ErrConflict):
+		case errors.Is(err, sessions.ErrSessionChanged):
 			// Another request ended the session meanwhile (a login that
 			// RevokeOwner overtook).
 			http.Error(w, r.URL.Path+": "+err.Error(), http.StatusConflict)
@@ -403,9 +403,9 @@ func ownerIndexSmall(t *testing.T, st store.Store) string {
 	if n := len(list(a, owner, "")); n != 1 {
 		t.Errorf("one login after the logouts: %d sessions listed, want 1", n)
 	}
-	raw, found, err := st.Load(t.Context(), indexKey(owner))
+	raw, found, err := st.Load(t.Context(), indexKey(st, owner))
 	if err != nil || !found {
-		t.Fatalf("owner index under %q: found %v, %v", indexKey(owner), found, err)
+		t.Fatalf("owner index under %q: found %v, %v", indexKey(st, owner), found, err)
 	}
 	const magic, entrySize = "sidx1", 59
 	if !bytes.HasPrefix(raw, []byte(magic)) || (len(raw)-len(magic))%entrySize != 0 {
@@ -423,10 +423,10 @@ func ownerIndexSmall(t *testing.T, st store.Store) string {
 	return fmt.Sprintf("after %d logouts listed %d, index %d entries after one more login", logins, afterLogouts, entries)
 }
 
-// indexKey is the store key the manager gives owner's index.
-func indexKey(owner string) string {
+// indexKey is the store key the managers on st give owner's index.
+func indexKey(st store.Store, owner string) string {
 	sum := sha256.Sum256([]byte(owner))
-	return keyPrefix + "owner:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return keyPrefix(st) + "owner:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // ownerTransport binds sessions through the token transport (Load /

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -36,7 +37,7 @@ func races(t *testing.T, newStore func(t *testing.T) store.Store) {
 // raceUpdate sends rounds of parallel Update requests (count++) on one
 // session and counts the increments that did not land and the requests
 // that were not answered 2xx. Inside one process Updates of one session
-// queue, so none may end in ErrConflict.
+// queue, so none may end in ErrSessionChanged.
 func raceUpdate(t *testing.T, st store.Store) string {
 	const n, rounds = 50, 3
 	m := newManager[data](t, st)
@@ -250,9 +251,17 @@ func raceEnd(t *testing.T, st store.Store, end string) string {
 	return fmt.Sprintf("%s race alive %d/%d", end, alive, trials)
 }
 
-// keyPrefix is the key prefix of the managers the race and owner scenarios
-// build, so that tests can find the keys the manager uses.
-const keyPrefix = "session:"
+// keyPrefixes holds the key prefix of the managers the race and owner
+// scenarios build on each store: one per store, random, so that scenarios
+// sharing a server keep apart (an owner's index is under a fixed key), and
+// known, so that tests can find the keys the manager uses.
+var keyPrefixes sync.Map // store.Store -> string
+
+// keyPrefix returns the key prefix of the managers on st.
+func keyPrefix(st store.Store) string {
+	p, _ := keyPrefixes.LoadOrStore(st, fmt.Sprintf("e2e:%016x:", rand.Uint64()))
+	return p.(string)
+}
 
 // newManager returns a Manager on st, closed when t ends, whose error
 // responses carry the error and whose error-level logs fail t. Warnings
@@ -261,7 +270,7 @@ const keyPrefix = "session:"
 func newManager[T any](t *testing.T, st store.Store, opts ...sessions.Option) *sessions.Manager[T] {
 	m, err := sessions.New[T](append([]sessions.Option{
 		sessions.WithStore(st),
-		sessions.WithKeyPrefix(keyPrefix),
+		sessions.WithKeyPrefix(keyPrefix(st)),
 		sessions.WithLifetime(time.Hour),
 		sessions.WithIdleTimeout(30 * time.Minute),
 		sessions.WithLogger(slog.New(failOnError{t})),

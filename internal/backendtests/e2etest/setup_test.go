@@ -36,9 +36,10 @@ func redisClient(t *testing.T, addrs ...string) rueidis.Client {
 	return c
 }
 
-// redisStore returns a redisstore.Store on c under prefix, closed when t ends.
-func redisStore(t *testing.T, c rueidis.Client, prefix string) *redisstore.Store {
-	s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+// redisStore returns a redisstore.Store on c, closed when t ends. The
+// managers on it keep their keys apart with key prefixes of their own.
+func redisStore(t *testing.T, c rueidis.Client) *redisstore.Store {
+	s, err := redisstore.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}

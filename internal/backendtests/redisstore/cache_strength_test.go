@@ -12,8 +12,9 @@ import (
 )
 
 // TestCachedReadsOwnWritesForATTL pins the read-your-writes window of
-// CachedStore (issue 14, item 12): for ttl after its own Save, SaveIf or
-// Delete of a key, a CachedStore reads that key from the server.
+// WithClientCache (issue 14, item 12): for ttl after its own Save, SaveIf or
+// Delete of a key, a Store with a client cache reads that key from the
+// server.
 //
 // Normally Redis's invalidation of this client's own write arrives within
 // a round trip, so a read right after the write rarely meets the stale

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
+	"github.com/sessionkit/sessions/internal/storeprefix"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/storetest"
@@ -43,7 +44,7 @@ func newStore(t testing.TB, c rueidis.Client) *redisstore.Store {
 // newStoreAt returns a store on prefix and closes it when t ends.
 func newStoreAt(t testing.TB, c rueidis.Client, prefix string) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.New(c, redisstore.WithPrefix(prefix))
+	s, err := redisstore.New(c, storeprefix.Redis[redisstore.Option](prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +52,11 @@ func newStoreAt(t testing.TB, c rueidis.Client, prefix string) *redisstore.Store
 	return s
 }
 
-// newCached returns a CachedStore on prefix and closes it when t ends.
-func newCached(t testing.TB, c rueidis.Client, ttl time.Duration, prefix string) *redisstore.CachedStore {
+// newCached returns a Store with a client cache of ttl on prefix and
+// closes it when t ends.
+func newCached(t testing.TB, c rueidis.Client, ttl time.Duration, prefix string) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.NewCached(c, ttl, redisstore.WithPrefix(prefix))
+	s, err := redisstore.New(c, redisstore.WithClientCache(ttl), storeprefix.Redis[redisstore.Option](prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +104,9 @@ func TestConformance(t *testing.T) {
 	})
 }
 
-// TestConformanceCached runs the suite against a CachedStore. Its reads of
-// keys it wrote within the TTL go to the server, so it follows the
-// contract like a Store.
+// TestConformanceCached runs the suite against a Store with a client
+// cache. Its reads of keys it wrote within the TTL go to the server, so it
+// follows the contract like a Store without one.
 func TestConformanceCached(t *testing.T) {
 	backends(t, func(t *testing.T, c rueidis.Client) {
 		storetest.Run(t, func(t *testing.T) store.Store {
@@ -375,19 +377,24 @@ func TestNoLeak(t *testing.T) {
 	}
 }
 
-// TestNew checks the constructors' errors.
+// unusedClient is a rueidis.Client for tests of New, which does no I/O:
+// any call on it panics.
+type unusedClient struct{ rueidis.Client }
+
+// TestNew checks New's errors, and that a nil Option is ignored.
 func TestNew(t *testing.T) {
 	if _, err := redisstore.New(nil); err == nil {
 		t.Error("New(nil) succeeded")
 	}
-	if _, err := redisstore.NewCached(nil, time.Second); err == nil {
-		t.Error("NewCached(nil, 1s) succeeded")
-	}
-	c := newClient(t, testbackend.Redis(t))
+	var c unusedClient
 	for _, ttl := range []time.Duration{0, -time.Second} {
-		if _, err := redisstore.NewCached(c, ttl); err == nil {
-			t.Errorf("NewCached(client, %v) succeeded", ttl)
+		_, err := redisstore.New(c, redisstore.WithClientCache(ttl))
+		if err == nil || !strings.HasPrefix(err.Error(), "redisstore: WithClientCache: ") {
+			t.Errorf("New(WithClientCache(%v)) = %v, want an error naming the package and the option", ttl, err)
 		}
+	}
+	if _, err := redisstore.New(c, nil, redisstore.WithClientCache(time.Second), nil); err != nil {
+		t.Errorf("New with nil options: %v", err)
 	}
 }
 

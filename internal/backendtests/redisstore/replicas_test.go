@@ -19,6 +19,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/sessionkit/sessions/internal/backendtests/testbackend"
+	"github.com/sessionkit/sessions/internal/storeprefix"
 	"github.com/sessionkit/sessions/store"
 	"github.com/sessionkit/sessions/store/redisstore"
 	"github.com/sessionkit/sessions/storetest"
@@ -28,7 +29,7 @@ import (
 // replicas, at most timeout.
 func newReplicated(t testing.TB, c rueidis.Client, n int, timeout time.Duration, prefix string) *redisstore.Store {
 	t.Helper()
-	s, err := redisstore.New(c, redisstore.WithPrefix(prefix), redisstore.WithReplicas(n, timeout))
+	s, err := redisstore.New(c, storeprefix.Redis[redisstore.Option](prefix), redisstore.WithReplicas(n, timeout))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,19 +37,23 @@ func newReplicated(t testing.TB, c rueidis.Client, n int, timeout time.Duration,
 	return s
 }
 
-// TestWithReplicasInvalid checks that New and NewCached refuse a negative
-// count and a count without a positive timeout, and accept 0 (off).
+// TestWithReplicasInvalid checks that New refuses a negative count and a
+// count without a positive timeout, with or without a client cache, and
+// accepts 0 (off). New does no I/O, so the client is never used.
 func TestWithReplicasInvalid(t *testing.T) {
-	c := newClient(t, testbackend.Redis(t))
+	var c unusedClient
 	for _, o := range []struct {
 		n       int
 		timeout time.Duration
 		ok      bool
 	}{{-1, time.Second, false}, {1, 0, false}, {1, -time.Second, false}, {0, 0, true}, {2, time.Millisecond, true}} {
 		_, err := redisstore.New(c, redisstore.WithReplicas(o.n, o.timeout))
-		_, cerr := redisstore.NewCached(c, time.Second, redisstore.WithReplicas(o.n, o.timeout))
+		_, cerr := redisstore.New(c, redisstore.WithClientCache(time.Second), redisstore.WithReplicas(o.n, o.timeout))
 		if (err == nil) != o.ok || (cerr == nil) != o.ok {
-			t.Errorf("WithReplicas(%d, %v): New: %v, NewCached: %v; want ok=%v", o.n, o.timeout, err, cerr, o.ok)
+			t.Errorf("WithReplicas(%d, %v): New: %v, with a client cache: %v; want ok=%v", o.n, o.timeout, err, cerr, o.ok)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "redisstore: WithReplicas: ") {
+			t.Errorf("WithReplicas(%d, %v): error %q does not name the package and the option", o.n, o.timeout, err)
 		}
 	}
 }
@@ -66,9 +71,9 @@ func TestReplicasConformance(t *testing.T) {
 			return newReplicated(t, c, 1, time.Second, "test:"+rand.Text()+":")
 		})
 	})
-	t.Run("CachedStore", func(t *testing.T) {
+	t.Run("ClientCache", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) store.Store {
-			s, err := redisstore.NewCached(c, time.Second, redisstore.WithPrefix("test:"+rand.Text()+":"), redisstore.WithReplicas(1, time.Second))
+			s, err := redisstore.New(c, redisstore.WithClientCache(time.Second), storeprefix.Redis[redisstore.Option]("test:"+rand.Text()+":"), redisstore.WithReplicas(1, time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,21 +16,22 @@ import (
 	"github.com/sessionkit/sessions/store"
 )
 
-// versioned is what Store and CachedStore share.
+// versioned is what the tests use of a Store, with or without a client
+// cache.
 type versioned interface {
 	store.Versioned
 	store.Toucher
 	Close() error
 }
 
-// both runs fn against a Store and a CachedStore on c, each on its own
-// prefix, which fn gets to look at the keys.
+// both runs fn against a Store without and one with a client cache on c,
+// each on its own prefix, which fn gets to look at the keys.
 func both(t *testing.T, c rueidis.Client, fn func(t *testing.T, s versioned, prefix string)) {
 	t.Run("Store", func(t *testing.T) {
 		prefix := "test:" + rand.Text() + ":"
 		fn(t, newStoreAt(t, c, prefix), prefix)
 	})
-	t.Run("CachedStore", func(t *testing.T) {
+	t.Run("ClientCache", func(t *testing.T) {
 		prefix := "test:" + rand.Text() + ":"
 		fn(t, newCached(t, c, time.Second, prefix), prefix)
 	})
@@ -206,7 +207,8 @@ func TestForeignRecords(t *testing.T) {
 
 // TestLoadVersionTouch checks LoadVersion with a touch: it moves the
 // expiry in the same command and keeps the version; a touch into the past
-// returns the record and leaves it gone. A CachedStore never touches.
+// returns the record and leaves it gone. With a client cache it never
+// touches.
 func TestLoadVersionTouch(t *testing.T) {
 	backends(t, func(t *testing.T, c rueidis.Client) {
 		ctx := t.Context()
@@ -239,7 +241,7 @@ func TestLoadVersionTouch(t *testing.T) {
 		cs := newCached(t, c, time.Second, prefix)
 		l, err = cs.LoadVersion(ctx, "k", time.Now().Add(3*time.Hour))
 		if err != nil || l.Touched || l.Version != v {
-			t.Fatalf("CachedStore.LoadVersion(touch) = %+v, %v; want version %x, not touched", l, err, v)
+			t.Fatalf("LoadVersion(touch) with a client cache = %+v, %v; want version %x, not touched", l, err, v)
 		}
 		assertPTTL(t, c, prefix+"k", time.Hour)
 	})
@@ -367,10 +369,10 @@ func TestSaveIfOneCommand(t *testing.T) {
 	want(trace(func() { mustSaveIf(t, s, "k", "four", time.Now().Add(time.Minute), v3) }), "EVALSHA")
 }
 
-// TestCachedVersions runs two CachedStores on two clients against one
-// server: a version read from the cache may be stale, but SaveIf checks it
-// on the server, and after a conflict the loser reads the winner from the
-// server.
+// TestCachedVersions runs two Stores with a client cache, on two clients,
+// against one server: a version read from the cache may be stale, but
+// SaveIf checks it on the server, and after a conflict the loser reads the
+// winner from the server.
 func TestCachedVersions(t *testing.T) {
 	deployments(t, func(t *testing.T, dial func() rueidis.Client) {
 		prefix := "test:" + rand.Text() + ":"
@@ -387,9 +389,9 @@ func TestCachedVersions(t *testing.T) {
 	})
 }
 
-// TestCachedLoadVersionLocal watches the server with MONITOR: a CachedStore
-// serves a repeated LoadVersion of a key it did not write from the cache,
-// and after its own SaveIf reads the key from the server.
+// TestCachedLoadVersionLocal watches the server with MONITOR: a Store with
+// a client cache serves a repeated LoadVersion of a key it did not write
+// from the cache, and after its own SaveIf reads the key from the server.
 func TestCachedLoadVersionLocal(t *testing.T) {
 	addr := testbackend.Redis(t)
 	c := newClient(t, addr)

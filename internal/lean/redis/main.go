@@ -24,7 +24,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	mgr, err := sessions.New[struct{ N int }](sessions.WithOwnedStore(st))
+	mgr, err := sessions.New[struct{ N int }](sessions.WithManagedStore(st))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

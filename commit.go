@@ -167,10 +167,11 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		w.indexed, w.indexedID = s.owner, id
 	}
 	renewing := s.exists && w.key != ""
+	var forward store.Version
 	if renewing {
 		// Retire the old record into a forward, conditionally on the
 		// loaded version: where the Renew takes effect.
-		if err := s.retire(ctx, m.id(w.key)); err != nil {
+		if forward, err = s.retire(ctx, m.id(w.key)); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return false, nil
 			}
@@ -184,6 +185,9 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		// A tombstone under the new key: a revocation ended the session
 		// (listed in the index, not written yet) first.
 		m.cfg.logger.WarnContext(ctx, "sessions: the session was revoked before its new record was written; it ends")
+		if renewing {
+			m.dropForward(ctx, s.key, forward) // it leads nowhere: the old token reads as ended
+		}
 		s.end(false)
 		return true, nil
 	case errors.Is(err, store.ErrConflict) && w.key == "":
@@ -302,7 +306,7 @@ func (s *session[T]) record(payload []byte) ([]byte, time.Time, error) {
 
 // retire turns the loaded record into a forward to the session's new ID,
 // if it is still the version this request loaded.
-func (s *session[T]) retire(ctx context.Context, newID string) error {
+func (s *session[T]) retire(ctx context.Context, newID string) (store.Version, error) {
 	return s.m.writeMarker(ctx, s.key, record{forward: true, owner: s.owner, payload: []byte(newID)}, s.version)
 }
 

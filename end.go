@@ -19,19 +19,23 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 
 // endSession ends the session stored under key and every session a Renew
 // moved it to, deleting the forwards on the way: Destroy, Revoke and
-// RevokeOwner all end sessions this way (see LIFECYCLE.md). The delete is
-// conditional on version, the version the caller loaded (owner is its
-// owner), or with version 0 on the version endSession reads; when another request wrote first it reads again, so a
-// racing save never brings the session back. A forward is followed to the
-// renewed session; where the Renew has not written that session yet, a
-// tombstone takes its place so that it never will. With pending, a missing
-// record gets a tombstone too (a key from an owner index, whose SetOwner
-// may not have written it yet), and a record bound to another owner than
-// owner is left alone, with the forwards that led to it, and reported as
-// errOtherOwner (an entry of a SetOwner still in flight, or one left behind by a
-// SetOwner that failed). A forward to the session keep (an ID, or
-// "") ends the walk, leaving both: RevokeOthers keeps the current session
-// even when an older ID in the index was renewed into it.
+// RevokeOwner all end sessions this way (see LIFECYCLE.md). The session's
+// record is replaced by a short-lived tombstone (its data is gone), so
+// that a forward still leading to it reads as ended, while a forward to
+// a missing record is a Renew whose new record is not written yet. The
+// write is conditional on version, the version the caller loaded (owner
+// is its owner), or with version 0 on the version endSession reads; when
+// another request wrote first it reads again, so a racing save never
+// brings the session back. A forward is followed to the renewed session;
+// where the Renew has not written that session yet, a tombstone takes its
+// place so that it never will. With pending, a missing record gets a
+// tombstone too (a key from an owner index, whose SetOwner may not have
+// written it yet), and a record bound to another owner than owner is left
+// alone, with the forwards that led to it, and reported as errOtherOwner
+// (an entry of a SetOwner still in flight, or one left behind by a
+// SetOwner that failed). A forward to the session keep (an ID, or "")
+// ends the walk, leaving both: RevokeOthers keeps the current session even
+// when an older ID in the index was renewed into it.
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
@@ -88,7 +92,9 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 			}
 			version, owner = l.Version, rec.owner
 		}
-		err := m.deleteIf(ctx, key, version)
+		// A tombstone, not a delete: a forward that leads here then reads
+		// as ended, where a missing record would be a Renew in flight.
+		_, err := m.writeMarker(ctx, key, record{revoked: true}, version)
 		if errors.Is(err, store.ErrConflict) {
 			version = 0 // written meanwhile: read it again
 			continue
@@ -125,18 +131,19 @@ func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Ver
 // plantTombstone writes a tombstone under key if no live record is there:
 // a record SetOwner or Renew is about to write there cannot appear.
 func (m *Manager[T]) plantTombstone(ctx context.Context, key string) error {
-	return m.writeMarker(ctx, key, record{revoked: true}, 0)
+	_, err := m.writeMarker(ctx, key, record{revoked: true}, 0)
+	return err
 }
 
 // writeMarker writes r, a tombstone or a forward, under key for the
-// pending grace, if the record there is still version.
-func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) error {
+// pending grace, if the record there is still version, and returns the
+// marker's version.
+func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error) {
 	r.deadline = time.Now().Add(m.pendingGrace())
 	r.expires = r.deadline
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	_, err := m.versioned.SaveIf(sctx, key, appendRecord(nil, r), r.expires, version)
-	return err
+	return m.versioned.SaveIf(sctx, key, appendRecord(nil, r), r.expires, version)
 }
 
 // unlist removes ended sessions from their owners' indexes.

@@ -226,6 +226,7 @@ func (h *history) input(o *op, l *names) input {
 	in := input{
 		op: o.id, kind: o.plan.kind, token: l.token(o.token), field: o.plan.field, x: o.plan.x,
 		owner: o.plan.owner, target: l.token(o.target), orphan: l.u.id(orphan(o.id)), early: o.plan.early, final: o.final,
+		faulted: o.faulted.Load() != 0,
 	}
 	if !o.plan.kind.loads() {
 		in.token = 0 // sent without the cookie

@@ -631,6 +631,9 @@ func resolve(s *state, in *input, out *output, prep func(*state), cands []cand) 
 			n.kill(tok)
 		}
 		next = append(next, n.seal())
+		if in.faulted {
+			next = append(next, keptForwards(s, n)...)
+		}
 	}
 	counts := in.kind == Incr || in.kind == RevokeOwner || in.kind == RevokeOthers
 	for _, c := range cands {
@@ -671,6 +674,22 @@ func resolve(s *state, in *input, out *output, prep func(*state), cands []cand) 
 		next = append(next, n.seal())
 	}
 	return dedup(next)
+}
+
+// keptForwards are the states where one forward record that the step
+// from s to n deleted is still there: an operation that met a store fault
+// may have failed to delete it (endSession only logs that: the forward
+// leads to an ended session and expires on its own).
+func keptForwards(s, n *state) []*state {
+	var out []*state
+	for x, t := range s.toks {
+		if t.kind == forward && n.toks[x].kind == dead {
+			k := n.clone()
+			k.toks[x] = t
+			out = append(out, k.seal())
+		}
+	}
+	return out
 }
 
 func dedup(states []*state) []*state {

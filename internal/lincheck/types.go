@@ -53,18 +53,21 @@ var stepNames = [...]string{"", "load", "bind", "write", "cleanup", "begins"}
 // input is the model's input of a history entry. Tokens are numbered in
 // the history's universe.
 type input struct {
-	op     int // the operation, unique in the history
-	step   stepKind
-	kind   Kind
-	token  tokID // the token presented, 0 for none
-	field  int   // set, incr: 0 A, 1 B
-	x      int   // set: the value
-	owner  int8  // login, revokeowner, sessions
-	target tokID // revoke: the token whose ID is revoked
-	orphan tokID // the token this operation creates if no client receives it
-	early  bool  // the handler starts the response before changing the session
-	final  bool  // a check at rest, after every operation returned
-	relax  relaxation
+	op   int // the operation, unique in the history
+	step stepKind
+	// faulted: a store fault was injected into the operation (whatever
+	// its outcome): a forward it deleted may still be there.
+	faulted bool
+	kind    Kind
+	token   tokID // the token presented, 0 for none
+	field   int   // set, incr: 0 A, 1 B
+	x       int   // set: the value
+	owner   int8  // login, revokeowner, sessions
+	target  tokID // revoke: the token whose ID is revoked
+	orphan  tokID // the token this operation creates if no client receives it
+	early   bool  // the handler starts the response before changing the session
+	final   bool  // a check at rest, after every operation returned
+	relax   relaxation
 }
 
 // result is what the handler's call returned.

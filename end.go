@@ -197,6 +197,17 @@ func (s *session[T]) destroy(ctx context.Context) error {
 			}
 		}
 	}
+	if !s.exists && s.forwardKey != "" && m.versioned != nil {
+		// The token presented was renewed by a racing request: the
+		// logout ends the session it was renewed into.
+		ended, _, err := m.endSession(ctx, s.forwardKey, 0, "", false, "")
+		if err == nil {
+			err = m.unlist(ctx, ended)
+		}
+		if err != nil {
+			return fmt.Errorf("sessions: destroy: %w", err)
+		}
+	}
 	if s.discardKey != "" {
 		if err := m.delete(ctx, s.discardKey); err != nil {
 			return fmt.Errorf("sessions: destroy: %w", err)
@@ -205,7 +216,7 @@ func (s *session[T]) destroy(ctx context.Context) error {
 	if s.presented || s.token != "" || s.cookie == cookieSet {
 		s.cookie = cookieExpire
 	}
-	s.token, s.key, s.discardKey, s.issued = "", "", "", false
+	s.token, s.key, s.discardKey, s.forwardKey, s.issued = "", "", "", "", false
 	s.loaded, s.loadErr, s.ended = true, nil, false
 	s.reset(time.Now())
 	if s.started {

@@ -462,3 +462,37 @@ func TestCallsInsideUpdate(t *testing.T) {
 		t.Errorf("stored after Update: %+v", got)
 	}
 }
+
+// A logout whose token a racing login renewed away (it arrives holding
+// the old token) ends the session the token was renewed into: the
+// browser is signed out whichever response it gets last.
+func TestDestroyWithARenewedAwayTokenEndsTheRenewedSession(t *testing.T) {
+	m := mustNew[profile](t)
+	old := savedSession(t, m, "ann")
+
+	ctx, err := m.Load(t.Context(), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Renew(ctx); err != nil {
+		t.Fatal(err)
+	}
+	renewed, _, err := m.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, err = m.Load(t.Context(), old) // the logout, sent before the login's answer
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Destroy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if live(t, m, renewed) {
+		t.Error("the session the logout's token was renewed into is still live")
+	}
+}

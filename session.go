@@ -41,6 +41,7 @@ type session[T any] struct {
 	key        string // store key of the session
 	presented  bool   // the request carried a well-formed token
 	forwarded  bool   // a presented token was renewed away by another request
+	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loaded     bool
 	loadErr    error
 	data       *T
@@ -157,7 +158,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	case rec.revoked:
 		return nil // a tombstone: stays until it expires
 	case rec.forward:
-		s.forwarded = true // renewed away: never a session again
+		s.forwarded, s.forwardKey = true, s.key // renewed away: never a session again
 		return nil
 	case !now.Before(rec.deadline):
 		s.discardKey = s.key // past its lifetime: the store may not know yet

@@ -795,8 +795,9 @@ func incrWrite(s *state, in *input, out *output) []*state {
 }
 
 // logoutWrite: Destroy ends the loaded session and every token renewed
-// from it, and expires the cookie. A request that loaded no session ends
-// nothing (a forward is not a session). After the response started the
+// from it, and expires the cookie. A request whose token a racing login
+// renewed away (it loaded a forward) ends the session the token was
+// renewed into; one that loaded nothing else ends nothing. After the response started the
 // session still ends, but the cookie stays and Destroy reports
 // ErrResponseStarted.
 func logoutWrite(s *state, in *input, out *output) []*state {
@@ -805,8 +806,8 @@ func logoutWrite(s *state, in *input, out *output) []*state {
 		return nil
 	}
 	c := cand{res: resOK, cookie: cookieExpire, apply: func(n *state, _ tokID) {
-		if m.loaded == cLive {
-			n.kill(in.token)
+		if m.loaded == cLive || m.loaded == cForward {
+			n.kill(in.token) // a forward: the session it was renewed into ends
 		}
 	}}
 	switch {
@@ -820,7 +821,7 @@ func logoutWrite(s *state, in *input, out *output) []*state {
 		c.apply = func(n *state, _ tokID) { n.killForwards(in.token) }
 		cands = append(cands, c)
 	}
-	if out.outcome == unknown && m.loaded == cLive {
+	if out.outcome == unknown && (m.loaded == cLive || m.loaded == cForward) {
 		cands = append(cands, partialEnds(s, in.token, c)...)
 	}
 	return resolve(s, in, out, retire(in.op), cands)

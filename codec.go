@@ -23,11 +23,11 @@ import (
 // back must make Marshal fail instead; the save then fails before anything
 // is written, and the stored session stays as it was. The built-in codecs
 // do so: what they write they read back (with the differences their docs
-// list), or they refuse it with an error wrapping ErrNotEncodable. In both,
+// list), or they refuse it with an error wrapping [ErrNotEncodable]. In both,
 // a value may nest at most 256 levels deep (every array, slice, map and
 // struct is a level; pointers and interfaces are none), so a cyclic value
 // fails that save with an error. Types with their own marshalling method
-// (time.Time, for one) count as one level and are not looked into: what
+// ([time.Time], for one) count as one level and are not looked into: what
 // such a method writes is its own business.
 type Codec interface {
 	Marshal(v any) ([]byte, error)
@@ -79,16 +79,16 @@ var defaultCBOR = func() cborCodec {
 const maxCBORElements = 1<<31 - 1
 
 // CBOR returns the default codec: CBOR (RFC 8949) through
-// github.com/fxamacker/cbor/v2, with map keys sorted and times kept to the
+// [github.com/fxamacker/cbor/v2], with map keys sorted and times kept to the
 // nanosecond. Fields are named like encoding/json names them, honouring
 // `cbor` and then `json` struct tags.
 //
 // What it writes it reads back: strings byte for byte, valid UTF-8 or not;
-// slices and maps of any length (the record limit, WithMaxSize, bounds
+// slices and maps of any length (the record limit, [WithMaxSize], bounds
 // them). In an interface{} (a map[string]any session, an any field) maps
 // come back as map[string]any, arrays as []any, integers as uint64 (or
 // int64 when negative), floats as float64. It refuses to write, with an
-// error wrapping ErrNotEncodable:
+// error wrapping [ErrNotEncodable]:
 //   - a value nested more than 256 levels deep, or a cyclic one;
 //   - a non-nil embedded pointer to an unexported struct type (the
 //     decoder cannot allocate it);
@@ -121,14 +121,14 @@ func (c cborCodec) Unmarshal(data []byte, v any) error {
 // jsonCodec encodes with encoding/json.
 type jsonCodec struct{}
 
-// JSON returns a codec built on encoding/json: larger and slower than CBOR,
+// JSON returns a codec built on [encoding/json]: larger and slower than [CBOR],
 // but readable in the store. Map keys are sorted; times keep nanoseconds.
 //
 // What it writes it reads back, with encoding/json's changes: bytes of a
 // string that are not valid UTF-8 are replaced by U+FFFD (the session
 // keeps working; the invalid bytes do not survive), and in an interface{}
 // every number comes back as a float64. It refuses to write, with an
-// error wrapping ErrNotEncodable, a value nested more than 256 levels deep
+// error wrapping [ErrNotEncodable], a value nested more than 256 levels deep
 // or cyclic, a non-nil embedded pointer to an unexported struct type, and
 // a non-nil value in a field of a non-empty interface type; encoding/json
 // itself refuses NaN, infinities, channels, functions and maps with keys

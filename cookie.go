@@ -30,11 +30,11 @@ func defaultCookie() cookieConfig {
 }
 
 // A CookieOption changes one attribute of the session cookie; pass it to
-// WithCookie.
+// [WithCookie].
 type CookieOption func(*cookieConfig)
 
 // CookieName sets the cookie name (default "session"). A name starting with
-// "__Host-" requires CookieSecure(true), path "/" and no domain; one starting
+// "__Host-" requires [CookieSecure](true), path "/" and no domain; one starting
 // with "__Secure-" requires CookieSecure(true).
 func CookieName(name string) CookieOption { return func(c *cookieConfig) { c.name = name } }
 
@@ -53,14 +53,14 @@ func CookieHTTPOnly(httpOnly bool) CookieOption {
 	return func(c *cookieConfig) { c.httpOnly = httpOnly }
 }
 
-// CookieSameSite sets the SameSite attribute (default http.SameSiteLaxMode).
-// http.SameSiteNoneMode requires CookieSecure(true).
+// CookieSameSite sets the SameSite attribute (default [http.SameSiteLaxMode]).
+// [http.SameSiteNoneMode] requires [CookieSecure](true).
 func CookieSameSite(mode http.SameSite) CookieOption {
 	return func(c *cookieConfig) { c.sameSite = mode }
 }
 
 // CookiePartitioned sets the Partitioned attribute (CHIPS); it requires
-// CookieSecure(true).
+// [CookieSecure](true).
 func CookiePartitioned(partitioned bool) CookieOption {
 	return func(c *cookieConfig) { c.partitioned = partitioned }
 }

@@ -23,7 +23,12 @@ T must be a struct or a map type. Only the exported fields of a struct are
 stored. A map T such as map[string]any starts as an empty map, for
 Flask-style dictionary sessions.
 
-# The request lifecycle
+This is the API guide. The [README] is the project's landing page, with
+the list of guides: [concurrency], [owners and revocation], [failures],
+[security], [stores], [operations] (the options in a table), [coming from
+Flask-Session], [benchmarks] and [testing].
+
+# A request
 
 [Manager.Middleware] puts a session into each request's context. Loading
 is lazy: a request that never calls [Manager.Get] costs no store I/O and
@@ -38,13 +43,42 @@ The *T belongs to the request: do not keep it after the handler returns,
 and do not use it from other goroutines without your own locking. Get
 outside Middleware (or [Manager.Load]) panics: it is a programming error.
 
-At login call [Manager.Renew] (a new token defeats session fixation) and,
-to list and revoke a user's sessions later, [Manager.SetOwner]. At logout
-call [Manager.Destroy]. [Manager.SetPersistent] chooses between a persistent
-and a browser-session cookie.
+# The calls
 
-Without cookies (API tokens, WebSockets, gRPC), use [Manager.Load] and
-[Manager.Commit] with the token in a header or message.
+With the context of a request (or of [Manager.Load]):
+
+  - [Manager.Get] returns the session value; a new session has the zero
+    value. When the store fails, the error handler answers the request and
+    Get returns a detached zero value that is never saved.
+  - [Manager.Fetch] is Get that returns a load error to you instead of the
+    error handler.
+  - [Manager.Update] is a read-modify-write that loses no concurrent update
+    (counters, carts, rate limits), saved before it returns.
+  - [Manager.Renew] gives the session a new token with the same data and
+    restarts its lifetime; the old token stops working. Call it at login: a
+    new token defeats session fixation.
+  - [Manager.Destroy] deletes the data now and expires the cookie. Call it
+    at logout.
+  - [Manager.SetPersistent] chooses, for "remember me", between a
+    persistent cookie (true) and a browser-session cookie (false).
+  - [Manager.SetOwner] binds the session to a user ID. Call it at login,
+    after Renew, to list and revoke the user's sessions later.
+  - [Manager.ID] returns the session's ID, a hash of the token that is safe
+    to show: "" for a new session, an error if the session could not be
+    loaded.
+
+Across a user's sessions:
+
+  - [Manager.Sessions] returns an owner's live sessions, each an [Info]
+    (ID, Created, Expires, Persistent, Current, Data).
+  - [Manager.Revoke] ends one session by ID, [Manager.RevokeOwner] all of
+    an owner's ("sign out everywhere"), and [Manager.RevokeOthers] all of
+    the request's owner's but the request's own.
+
+Without cookies (API tokens, WebSockets, gRPC), [Manager.Load] starts a
+session from a token carried in a header or message, and [Manager.Commit]
+saves it and returns the token to send back. [Manager.Close] stops the
+manager's background work and closes the stores it manages.
 
 # Options
 
@@ -57,33 +91,32 @@ which and why (wrapping [ErrInvalidConfig] at the root), and nothing is
 started. A nil *slog.Logger passed to any WithLogger means
 slog.Default(), which is also the default; the memory store the manager
 creates ([WithMemory]) logs to the manager's logger unless its own
-WithLogger says otherwise.
+WithLogger says otherwise. The [operations] guide has every option of
+New with its default in one table.
 
 # Stores
 
-The memory store (package store/memstore) is the default and the only
-store the root package links. The others (store/fsstore,
-store/redisstore, store/memcachedstore, store/mongostore,
-store/sqlstore) come from their own packages through [WithStore] or
-[WithManagedStore], so a program links only the stores and clients it
-uses. A store is three methods, [store.Store]; optional interfaces make
-it cheaper or safer: [store.Versioned] (conditional writes: every
-built-in store has them), [store.LoadToucher]. Package storetest is the
-conformance suite every store passes, yours included.
+The memory store (package [memstore]) is the default and the only store
+the root package links. The others ([fsstore], [redisstore],
+[memcachedstore], [mongostore], [sqlstore]) come from their own packages
+through [WithStore] or [WithManagedStore], so a program links only the
+stores and clients it uses. A store is three methods, [store.Store];
+optional interfaces make it cheaper or safer: [store.Versioned]
+(conditional writes: every built-in store has them), [store.LoadToucher].
+Package [storetest] is the conformance suite every store passes, yours
+included (see [WithStore]'s example).
 
 The store packages look alike: New returns a *Store and an error (taking
 a context first where it does I/O); Close is idempotent, stops the
 store's background work and never closes a client you passed in. The
-stores that delete expired records in the background (memory, files,
-SQL, and MongoDB on servers without TTL indexes) have WithCleanupInterval
-(default one minute in every one of them; zero or less turns it off) and
-WithLogger: a failed cleanup logs at level Warn, since the next run
-retries, and a cleanup that removed records says how many at level
-Debug. A store dropped without Close still stops its goroutine.
+stores that delete expired records in the background have
+WithCleanupInterval and WithLogger, with the same defaults and log
+levels; the [stores] guide gives the details and each store's setup.
 
 Every store call the manager makes is bounded by [WithStoreTimeout]
 (default 5 s). The manager closes the stores it created and those given
-to WithManagedStore; it never closes clients or databases you pass in.
+to [WithManagedStore]; it never closes a store given to [WithStore], nor
+clients or databases you pass in.
 
 # Concurrency
 
@@ -95,27 +128,22 @@ embedded structs, map keys for a map T) are merged into the other writer's
 value and the save is retried. When both changed the same field, the later
 save wins. For read-modify-write, such as a counter, use [Manager.Update]:
 it reruns its function on the freshest value, so no increment is lost. A
-[Manager.Renew] takes effect at the save, where the old record becomes a
-forward to the new one: a racing request's change follows it, and of two
-racing logins the loser's response leaves the cookie alone. A session that
-was destroyed or revoked stays dead, with every session a racing Renew
-moved it to: a slow request that loaded it cannot write it back. Stores
-without conditional writes are last-writer-wins. LIFECYCLE.md in the
-repository states the whole model: what every operation does to the live
-tokens, the record and the owner index, and what a racing request sees.
+session that was destroyed or revoked stays dead, with every session a
+racing [Manager.Renew] moved it to: a slow request that loaded it cannot
+write it back. Stores without conditional writes are last-writer-wins.
+The [concurrency] guide tells how Renew and logins race and what is
+measured and checked; [LIFECYCLE.md] states the whole model: what every
+operation does to the live tokens, the record and the owner index, and
+what a racing request sees.
 
 # Security
 
-Tokens are 32 bytes from crypto/rand in base64url (43 characters). A
-cookie that is not exactly such a token never reaches the store, and a
-token the store does not know is never adopted. When a request carries
-several session cookies (one planted from a sibling subdomain, say), the
-well-formed ones are tried in order, so a planted cookie neither logs the
-user out nor gets adopted. Store keys are hashes of tokens, so read access
-to the store does not hand out live sessions; session IDs ([Info].ID) are
-hashes too. Expiry is enforced on read, whatever the backend's TTL does.
-The CBOR decoder rejects hostile input. Turn on [CookieSecure] in
-production.
+Tokens are 32 bytes from crypto/rand; a cookie that is not exactly such a
+token never reaches the store, and a token the store does not know is
+never adopted. Store keys and session IDs ([Info].ID) are hashes of
+tokens, so read access to the store does not hand out live sessions.
+Expiry is enforced on read, whatever the backend's TTL does. Turn on
+[CookieSecure] in production. The [security] guide lists every measure.
 
 # Errors
 
@@ -125,9 +153,30 @@ and 500), from clean headers, within the store timeout; nothing is written
 afterwards, so an empty session never overwrites stored data.
 [Manager.Fetch] returns such errors ([ErrLoadFailed]) instead. A record
 over [WithMaxSize] (default 1 MiB) is refused before anything is written,
-with an error wrapping [store.ErrTooLarge]. Data that no longer decodes
-gives a fresh session and a log line, never a 500 loop. Configuration
-errors wrap [ErrInvalidConfig]; [ErrResponseStarted], [ErrNoSession],
-[ErrSessionChanged] and [ErrInvalidID] are the others callers branch on.
+with an error wrapping [store.ErrTooLarge]. A value a built-in codec could
+not read back is refused the same way ([ErrNotEncodable]). Data that no
+longer decodes gives a fresh session and a log line, never a 500 loop.
+Configuration errors wrap [ErrInvalidConfig]; [ErrResponseStarted],
+[ErrNoSession], [ErrSessionChanged] and [ErrInvalidID] are the others
+callers branch on.
+
+[README]: https://github.com/sessionkit/sessions#readme
+[concurrency]: https://github.com/sessionkit/sessions/blob/main/docs/concurrency.md
+[owners and revocation]: https://github.com/sessionkit/sessions/blob/main/docs/owners.md
+[failures]: https://github.com/sessionkit/sessions/blob/main/docs/failures.md
+[security]: https://github.com/sessionkit/sessions/blob/main/docs/security.md
+[stores]: https://github.com/sessionkit/sessions/blob/main/docs/stores.md
+[operations]: https://github.com/sessionkit/sessions/blob/main/docs/operations.md
+[coming from Flask-Session]: https://github.com/sessionkit/sessions/blob/main/docs/flask.md
+[benchmarks]: https://github.com/sessionkit/sessions/blob/main/docs/benchmarks.md
+[testing]: https://github.com/sessionkit/sessions/blob/main/docs/testing.md
+[LIFECYCLE.md]: https://github.com/sessionkit/sessions/blob/main/LIFECYCLE.md
+[memstore]: https://pkg.go.dev/github.com/sessionkit/sessions/store/memstore
+[fsstore]: https://pkg.go.dev/github.com/sessionkit/sessions/store/fsstore
+[redisstore]: https://pkg.go.dev/github.com/sessionkit/sessions/store/redisstore
+[memcachedstore]: https://pkg.go.dev/github.com/sessionkit/sessions/store/memcachedstore
+[mongostore]: https://pkg.go.dev/github.com/sessionkit/sessions/store/mongostore
+[sqlstore]: https://pkg.go.dev/github.com/sessionkit/sessions/store/sqlstore
+[storetest]: https://pkg.go.dev/github.com/sessionkit/sessions/storetest
 */
 package sessions

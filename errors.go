@@ -2,13 +2,14 @@ package sessions
 
 import "errors"
 
-// Errors callers can branch on with errors.Is.
+// Errors callers can branch on with [errors.Is].
 var (
-	// ErrInvalidConfig wraps every configuration error New reports.
+	// ErrInvalidConfig wraps every configuration error [New] reports.
 	ErrInvalidConfig = errors.New("sessions: invalid configuration")
 
 	// ErrNoSession reports a context that carries no session: the handler
-	// is not wrapped by Middleware and the context did not come from Load.
+	// is not wrapped by [Manager.Middleware] and the context did not come
+	// from [Manager.Load].
 	ErrNoSession = errors.New("sessions: no session in context (wrap the handler with Manager.Middleware or use Manager.Load)")
 
 	// ErrResponseStarted reports a [Manager.Renew], [Manager.SetPersistent]
@@ -19,29 +20,30 @@ var (
 
 	// ErrLoadFailed marks a session whose store load failed. Nothing is
 	// saved for such a session, so stored data is never overwritten.
+	// [Manager.Fetch] and [Manager.ID] return errors wrapping it.
 	ErrLoadFailed = errors.New("sessions: session could not be loaded")
 
 	// ErrSessionChanged reports an operation that gave up because the
 	// session changed under it: another request ended the session
-	// (Destroy, Renew, Revoke) while it ran, or other processes wrote the
-	// session first at every attempt (Update, SetOwner, a save, an
-	// ending). The operation did not complete; answering 409 Conflict or
+	// ([Manager.Destroy], [Manager.Renew], [Manager.Revoke]) while it ran,
+	// or other processes wrote the session first at every attempt
+	// ([Manager.Update], [Manager.SetOwner], a save, an ending). The operation did not complete; answering 409 Conflict or
 	// retrying the request are both sound.
 	//
-	// It is not store.ErrConflict, which a store returns for one
-	// conditional write that lost (store.Versioned.SaveIf): the manager
+	// It is not [store.ErrConflict], which a store returns for one
+	// conditional write that lost (SaveIf of [store.Versioned]): the manager
 	// handles those itself, reloading and retrying, and reports
 	// ErrSessionChanged only once it gives up.
 	ErrSessionChanged = errors.New("sessions: session changed concurrently")
 
-	// ErrInvalidID reports a string passed to Revoke that no session ID
-	// can be.
+	// ErrInvalidID reports a string passed to [Manager.Revoke] that no
+	// session ID can be.
 	ErrInvalidID = errors.New("sessions: malformed session ID")
 
 	// ErrNotEncodable reports a session value that a built-in codec
 	// refuses to encode because it could not decode the result: nested
 	// more than 256 levels deep, cyclic, or one of the other cases listed
-	// in the CBOR and JSON docs. The save fails before anything is
+	// in the [CBOR] and [JSON] docs. The save fails before anything is
 	// written, and the stored session stays as it was.
 	ErrNotEncodable = errors.New("sessions: session value not encodable")
 )

@@ -17,8 +17,8 @@ import (
 )
 
 // A Manager loads, tracks and saves sessions whose data is a T. Build one
-// with New, wrap handlers with Middleware, and read or change the session
-// inside them with Get. A Manager is safe for concurrent use.
+// with [New], wrap handlers with [Manager.Middleware], and read or change
+// the session inside them with [Manager.Get]. A Manager is safe for concurrent use.
 type Manager[T any] struct {
 	cfg         config
 	store       store.Store
@@ -36,10 +36,10 @@ type Manager[T any] struct {
 	closeErr    error
 }
 
-// New returns a Manager configured by opts. The defaults: the in-memory
-// store, a 24h lifetime, no idle timeout, the CBOR codec, a cookie named
+// New returns a [Manager] configured by opts. The defaults: the in-memory
+// store ([WithMemory]), a 24h lifetime, no idle timeout, the CBOR codec, a cookie named
 // "session", a 5 s store timeout and a 1 MiB record limit. New reports an
-// invalid configuration with an error wrapping ErrInvalidConfig.
+// invalid configuration with an error wrapping [ErrInvalidConfig].
 //
 // T must be a struct or a map type. Only exported fields of a struct are
 // stored. A map T (such as map[string]any, for Flask-style sessions)
@@ -117,12 +117,12 @@ func (m *Manager[T]) Close() error {
 // and do not use it from other goroutines without your own locking.
 //
 // If the session cannot be loaded (the store is down), Get reports the error
-// to the error handler, which answers the request (500 by default), and
+// to the error handler ([WithErrorHandler]), which answers the request (500 by default), and
 // returns a detached zero value that is never saved, so stored data is not
 // overwritten. Use [Manager.Fetch] to handle the error yourself.
 //
 // Get panics if ctx carries no session (the handler is not wrapped by
-// Middleware and ctx did not come from Load): that is a programming error,
+// [Manager.Middleware] and ctx did not come from [Manager.Load]): that is a programming error,
 // and the writes to a detached value would silently vanish.
 func (m *Manager[T]) Get(ctx context.Context) *T {
 	s := m.session(ctx)
@@ -156,11 +156,13 @@ func (m *Manager[T]) Fetch(ctx context.Context) (*T, error) {
 // lifetime; the old token stops working. Call it whenever privileges change,
 // above all at login, to defeat session fixation. The store work happens
 // when the session is saved, before the response starts (or at an earlier
-// SetOwner or Update); a request that fails before then leaves the old
+// [Manager.SetOwner] or [Manager.Update]); a request that fails before then leaves the old
 // token as it was. Calling Renew twice in one request issues one new
 // token. When a racing request of the same session renewed it first, this
 // request's changes go to that renewed session and its response leaves the
-// cookie alone. See LIFECYCLE.md.
+// cookie alone. See [LIFECYCLE.md].
+//
+// [LIFECYCLE.md]: https://github.com/sessionkit/sessions/blob/main/LIFECYCLE.md
 func (m *Manager[T]) Renew(ctx context.Context) error {
 	s := m.session(ctx)
 	if s == nil {
@@ -170,10 +172,11 @@ func (m *Manager[T]) Renew(ctx context.Context) error {
 }
 
 // Destroy deletes the session's data from the store now, with every
-// session a racing Renew moved it to, and expires the cookie (call it at
-// logout). Later Gets in the same request see a new, empty session. After
-// the response started the data is still deleted, but the cookie cannot be
-// expired: Destroy then returns ErrResponseStarted.
+// session a racing [Manager.Renew] moved it to, takes it off its owner's
+// index (so [Manager.Sessions] no longer lists it), and expires the cookie
+// (call it at logout). Later Gets in the same request see a new, empty
+// session. After the response started the data is still deleted, but the
+// cookie cannot be expired: Destroy then returns [ErrResponseStarted].
 func (m *Manager[T]) Destroy(ctx context.Context) error {
 	s := m.session(ctx)
 	if s == nil {

@@ -15,11 +15,11 @@ import (
 var errReplaced = errors.New("sessions: response replaced by the session error handler")
 
 // Middleware makes the session of each request available to next through
-// Get. The session is loaded lazily, on the first Get, so a request that
+// [Manager.Get]. The session is loaded lazily, on the first Get, so a request that
 // never asks for it costs no store I/O. Changes are saved right before the
 // response starts, so the cookie can go with it, and again after next
 // returns if the handler changed the session while writing. Load and save
-// errors go to the error handler.
+// errors go to the error handler ([WithErrorHandler]).
 func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rw := &responseWriter[T]{ResponseWriter: w}

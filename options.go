@@ -11,7 +11,7 @@ import (
 	"github.com/sessionkit/sessions/store/memstore"
 )
 
-// An Option configures a Manager; pass options to New. Options apply in
+// An Option configures a [Manager]; pass options to [New]. Options apply in
 // order, so a later one overrides an earlier one; a nil Option is ignored.
 // The store packages' options follow the same rules (see the package
 // documentation, "Options").
@@ -46,7 +46,7 @@ func defaultConfig() config {
 	}
 }
 
-// Defaults of WithStoreTimeout and WithMaxSize.
+// Defaults of [WithStoreTimeout] and [WithMaxSize].
 const (
 	DefaultStoreTimeout = 5 * time.Second
 	DefaultMaxSize      = 1 << 20
@@ -71,9 +71,9 @@ func (c *config) validate() error {
 }
 
 // WithStore makes the manager keep sessions in s. The caller keeps s and
-// closes it after the manager: Manager.Close does not close it. Use it for
-// a store shared by several managers; WithManagedStore hands s to the
-// manager instead.
+// closes it after the manager: [Manager.Close] does not close it. Use it
+// for a store shared by several managers; [WithManagedStore] hands s to
+// the manager instead.
 //
 // Every store but the memory store comes from its own package
 // (store/fsstore, store/redisstore, store/memcachedstore,
@@ -83,8 +83,8 @@ func WithStore(s store.Store) Option {
 	return withStore(s, false)
 }
 
-// WithManagedStore is WithStore that hands s to the manager, which then
-// manages its life like that of the stores it creates: Manager.Close
+// WithManagedStore is [WithStore] that hands s to the manager, which then
+// manages its life like that of the stores it creates: [Manager.Close]
 // closes s (if it has a Close method), so the caller only closes the
 // manager. The built-in stores leave the client they were given open.
 // For example, on Redis:
@@ -110,7 +110,7 @@ func withStore(s store.Store, managed bool) Option {
 
 // WithMemory keeps sessions in process memory (the default). The store's
 // background cleanup logs to the manager's logger unless opts choose
-// another, and stops on Manager.Close. New fails if an option has an
+// another, and stops on [Manager.Close]. New fails if an option has an
 // invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
@@ -132,8 +132,8 @@ func openMemory(opts ...memstore.Option) func(*slog.Logger) (store.Store, bool, 
 }
 
 // WithLifetime sets the absolute lifetime of a session, counted from its
-// creation or its last Renew (default 24h). Activity does not extend it.
-// Any positive duration works, up to math.MaxInt64 for "no absolute limit"
+// creation or its last [Manager.Renew] (default 24h). Activity does not extend it.
+// Any positive duration works, up to [math.MaxInt64] for "no absolute limit"
 // (deadlines are clamped to the year 2262; persistent cookies to the
 // 400 days browsers keep them).
 func WithLifetime(d time.Duration) Option {
@@ -154,26 +154,28 @@ func WithIdleTimeout(d time.Duration) Option {
 // A call whose context can never be cancelled (the save after the
 // response) may run up to d/64 longer, as such calls share timers; a
 // call under a context with an earlier deadline ends at that deadline.
-// Default DefaultStoreTimeout (5 s); 0 means no limit.
+// Default [DefaultStoreTimeout] (5 s); 0 means no limit.
 func WithStoreTimeout(d time.Duration) Option {
 	return func(c *config) error { c.storeTimeout = d; return nil }
 }
 
-// WithMaxSize refuses to save a session whose record (the encoded value
-// plus a 26-byte header) is over n bytes: the save fails with an error
-// wrapping store.ErrTooLarge, which reaches the error handler (or the
-// caller of Commit or Update), and nothing is written. Default
-// DefaultMaxSize (1 MiB).
+// WithMaxSize refuses to save a session whose record (the encoded value,
+// a 28-byte header and the owner set by [Manager.SetOwner]) is over n
+// bytes: the save fails with an error wrapping [store.ErrTooLarge], which
+// reaches the error handler (or the caller of [Manager.Commit] or
+// [Manager.Update]), and nothing is written. n must be above 28. Default
+// [DefaultMaxSize] (1 MiB).
 func WithMaxSize(n int) Option {
 	return func(c *config) error { c.maxSize = n; return nil }
 }
 
-// WithCodec sets how session values are encoded (default CBOR()).
+// WithCodec sets how session values are encoded (default [CBOR]; [JSON]
+// keeps them readable in the store).
 func WithCodec(codec Codec) Option {
 	return func(c *config) error { c.codec = codec; return nil }
 }
 
-// WithCookie changes the session cookie's attributes. Defaults: name
+// WithCookie changes the session cookie's attributes (see [CookieOption]). Defaults: name
 // "session", path "/", HttpOnly, SameSite=Lax, persistent, not Secure.
 // A nil CookieOption is ignored.
 func WithCookie(opts ...CookieOption) Option {
@@ -193,8 +195,8 @@ func WithKeyPrefix(prefix string) Option {
 	return func(c *config) error { c.keyPrefix = prefix; return nil }
 }
 
-// WithErrorHandler sets the function the middleware calls when a session
-// cannot be loaded or saved. The default logs the error and answers
+// WithErrorHandler sets the function the middleware ([Manager.Middleware])
+// calls when a session cannot be loaded or saved. The default logs the error and answers
 // 500 Internal Server Error.
 func WithErrorHandler(fn func(http.ResponseWriter, *http.Request, error)) Option {
 	return func(c *config) error { c.errorHandler = fn; return nil }
@@ -202,8 +204,8 @@ func WithErrorHandler(fn func(http.ResponseWriter, *http.Request, error)) Option
 
 // WithLogger sets the logger for errors the manager cannot return, such as
 // undecodable stored data, and of the background work of the memory store
-// the manager creates (WithMemory). The default, and what a nil l means, is
-// slog.Default().
+// the manager creates ([WithMemory]). The default, and what a nil l means,
+// is [slog.Default]().
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error { c.logger = l; return nil }
 }

@@ -9,10 +9,10 @@ import (
 )
 
 // Info describes one of an owner's sessions, for a "your devices" page or
-// an admin tool.
+// an admin tool: [Manager.Sessions] lists them.
 type Info[T any] struct {
-	// ID names the session for Revoke. It is stable for the life of the
-	// session (Renew gives the session a new one), safe to show and to put
+	// ID names the session for [Manager.Revoke]. It is stable for the life
+	// of the session ([Manager.Renew] gives the session a new one), safe to show and to put
 	// in a form, and never enough to recover or forge its token: it is a
 	// hash of the token.
 	ID string
@@ -26,13 +26,13 @@ type Info[T any] struct {
 	// [Manager.SetPersistent].
 	Persistent bool
 	// Current marks the session of the request behind the context passed
-	// to Sessions.
+	// to [Manager.Sessions].
 	Current bool
 	// Data is the session value as last saved.
 	Data T
 }
 
-// ID returns the ID of the request's session, as Sessions lists it, or ""
+// ID returns the ID of the request's session, as [Manager.Sessions] lists it, or ""
 // for a new session that has no record yet (or one another request ended).
 // After [Manager.Renew] it is the ID the session gets when it is saved.
 //
@@ -85,16 +85,17 @@ func (s *session[T]) id() string {
 func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
 
 // SetOwner binds the request's session to owner (a user ID), so that
-// Sessions lists it and RevokeOwner ends it. Call it at login, after
-// Renew. It works on a session that was never saved (it is saved now) and
+// [Manager.Sessions] lists it and [Manager.RevokeOwner] ends it. Call it
+// at login, after [Manager.Renew]. It works on a session that was never saved (it is saved now) and
 // keeps the binding across Renew; an empty owner unbinds the session.
 // Owners are arbitrary strings of up to 4096 bytes; they are stored in the
 // session's record, and hashed, never raw, in store keys.
 //
 // Binding costs two store round trips (the owner's index) plus the save of
 // the session; later requests of a bound session cost nothing extra. It
-// needs a store with conditional writes (every built-in store); on other
-// stores it returns an error wrapping errors.ErrUnsupported.
+// needs a store with conditional writes ([store.Versioned]: every built-in
+// store); on other stores it returns an error wrapping
+// [errors.ErrUnsupported].
 func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if len(owner) > maxOwnerLen {
 		return fmt.Errorf("sessions: SetOwner: owner of %d bytes is longer than %d", len(owner), maxOwnerLen)
@@ -198,13 +199,14 @@ func (m *Manager[T]) info(ctx context.Context, owner, id string, now time.Time) 
 	return info, true, nil
 }
 
-// Revoke ends the session with the given ID (from Info.ID or ID) at once,
-// with every session a racing Renew moved it to: its data is deleted, a
+// Revoke ends the session with the given ID (from [Info].ID or
+// [Manager.ID]) at once, with every session a racing [Manager.Renew]
+// moved it to: its data is deleted, a
 // request in flight with it cannot write it back, and its token then
 // behaves like any unknown token. Revoking a session that already ended is
-// not an error; a string that is not a session ID gives ErrInvalidID.
+// not an error; a string that is not a session ID gives [ErrInvalidID].
 //
-// Check that the ID is one of the user's own (from Sessions) before
+// Check that the ID is one of the user's own (from [Manager.Sessions]) before
 // revoking it on their behalf.
 func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 	if !validToken(id) {

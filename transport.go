@@ -34,7 +34,7 @@ func (m *Manager[T]) Load(ctx context.Context, token string) (context.Context, e
 // empty when there is no session to come back to (it was never changed,
 // or it was destroyed or revoked) and when a racing request renewed the
 // session first: this request's changes went to the renewed session, whose
-// token that request returned. Inside Middleware, Commit saves early; the middleware
+// token that request returned. Inside [Manager.Middleware], Commit saves early; the middleware
 // still sends the cookie.
 func (m *Manager[T]) Commit(ctx context.Context) (token string, expiresAt time.Time, err error) {
 	s := m.session(ctx)

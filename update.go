@@ -16,7 +16,7 @@ import (
 // one process, Updates of one session queue rather than conflict; after a
 // few lost races against other processes Update gives up with an error
 // wrapping [ErrSessionChanged], as it does when another request ended the
-// session (Destroy, Revoke, expiry). When a racing request renewed the
+// session ([Manager.Destroy], [Manager.Revoke], expiry). When a racing request renewed the
 // session, fn's change lands in the renewed session. If fn returns an error, Update
 // returns it and the session is as it was. Other changes this request made
 // to the session (a pending Renew or SetOwner included) are saved with
@@ -28,8 +28,8 @@ import (
 // [Manager.SetPersistent], [Manager.Commit], [Manager.RevokeOthers]) fail
 // at once with an error.
 //
-// On a store without conditional writes (a store.Store that is not a
-// store.Versioned), Update reloads the value first and saves with a plain
+// On a store without conditional writes (a [store.Store] that is not a
+// [store.Versioned]), Update reloads the value first and saves with a plain
 // write: concurrent Updates in one process still add up, but across
 // processes the last writer wins.
 func (m *Manager[T]) Update(ctx context.Context, fn func(*T) error) error {

@@ -481,9 +481,11 @@ func stepOne(s *state, in *input, out *output) []*state {
 
 // readStep: a read returns the value of a live token with its ID and
 // keeps the cookie; a forward reads as a new, empty session and keeps the
-// cookie (a racing response carries the new token); a dead token reads
-// empty and the cookie is expired; no token reads empty, creates nothing
-// and sets no cookie.
+// cookie (a racing response carries the new token), or, when the session
+// it leads to has ended, may read as dead (a revocation that reached the
+// forward through a login's index entry deleted it: it led nowhere); a
+// dead token reads empty and the cookie is expired; no token reads empty,
+// creates nothing and sets no cookie.
 func readStep(s *state, in *input, out *output) []*state {
 	if out.outcome != known {
 		return []*state{s}
@@ -500,7 +502,8 @@ func readStep(s *state, in *input, out *output) []*state {
 	if out.result != resOK || out.val != want || out.id != id {
 		return nil
 	}
-	if out.cookie != cookie && !(in.relax&relaxForwardRead != 0 && s.class(in.token) == cForward && out.cookie == cookieExpire) {
+	if out.cookie != cookie && !(in.relax&relaxForwardRead != 0 && s.class(in.token) == cForward && out.cookie == cookieExpire) &&
+		!(out.cookie == cookieExpire && s.class(in.token) == cForward && s.target(in.token) == 0) {
 		return nil
 	}
 	return []*state{s}

@@ -507,6 +507,9 @@ func readStep(s *state, in *input, out *output) []*state {
 	case cDead:
 		cookie = cookieExpire
 	}
+	if id != 0 && out.id == 0 && out.val == (Value{}) && out.cookie == cookieKeep && renewInFlight(s, in.token, in.op) {
+		want, id = Value{}, 0 // the forward of a login in flight (see renewInFlight)
+	}
 	if out.result != resOK || out.val != want || out.id != id {
 		return nil
 	}
@@ -522,38 +525,56 @@ func loadStep(s *state, in *input) []*state {
 	if _, ok := s.mark(in.op); ok {
 		return nil
 	}
-	c := s.class(in.token)
-	var t token // the zero value unless live
-	if c == cLive {
-		t = s.toks[in.token]
-	} else {
-		t.user = -1
-	}
-	m := mark{op: int32(in.op), loaded: c, owner: -1}
-	switch in.kind {
-	case Set:
-		m.noop = *t.field(in.field) == int32(in.x)
-	case Login:
-		m.userChanged, m.tok = t.user != in.owner, in.token
-		if in.relax != 0 {
-			m.val = t // for the relaxations only (see relaxedLogins)
+	load := func(c class) *state {
+		var t token // the zero value unless live
+		if c == cLive {
+			t = s.toks[in.token]
+		} else {
+			t.user = -1
 		}
-	case RevokeOthers:
-		m.owner = t.owner
-		if c != cLive {
-			m.owner = -1
+		m := mark{op: int32(in.op), loaded: c, owner: -1}
+		switch in.kind {
+		case Set:
+			m.noop = *t.field(in.field) == int32(in.x)
+		case Login:
+			m.userChanged, m.tok = t.user != in.owner, in.token
+			if in.relax != 0 {
+				m.val = t // for the relaxations only (see relaxedLogins)
+			}
+		case RevokeOthers:
+			m.owner = t.owner
+			if c != cLive {
+				m.owner = -1
+			}
 		}
-	}
-	n := s.clone()
-	n.setMark(m)
-	next := []*state{n.seal()}
-	if c == cForward && in.relax&relaxForwardRead != 0 {
-		m.loaded = cDead
 		n := s.clone()
 		n.setMark(m)
-		next = append(next, n.seal())
+		return n.seal()
+	}
+	c := s.class(in.token)
+	next := []*state{load(c)}
+	if c == cLive && renewInFlight(s, in.token, in.op) {
+		next = append(next, load(cForward))
+	}
+	if c == cForward && in.relax&relaxForwardRead != 0 {
+		next = append(next, load(cDead))
 	}
 	return next
+}
+
+// renewInFlight reports whether a login other than op, which loaded the
+// live token tok, is between its binding and its write. Its Renew writes
+// two records, the forward under tok and then the new session: the model
+// takes both at the login's write, but a load in between finds the
+// forward, so a load of tok may find it renewed already (and the login
+// then ends one way or another at its write).
+func renewInFlight(s *state, tok tokID, op int) bool {
+	for _, m := range s.marks {
+		if int(m.op) != op && m.stage == 1 && m.loaded == cLive && m.tok == tok && tok != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // bindStep is SetOwner adding the login's new ID to the owner's index,

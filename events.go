@@ -188,11 +188,11 @@ func (ev *events) send(ctx context.Context, e Event) {
 }
 
 // lock takes the lock that orders the events of the session under key,
-// and returns its unlock.
-func (ev *events) lock(key string) func() {
+// and returns it.
+func (ev *events) lock(key string) *sync.Mutex {
 	mu := &ev.stripes[maphash.String(ev.seed, key)%eventStripes]
 	mu.Lock()
-	return mu.Unlock
+	return mu
 }
 
 // loaded reports the first load of a request's session: id is "" for a
@@ -213,7 +213,7 @@ func (s *session[T]) storeWrite(ctx context.Context, w *write[T], target string,
 	if ev == nil {
 		return s.store(ctx, target, rec, expires, version)
 	}
-	defer ev.lock(target)()
+	defer ev.lock(target).Unlock()
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	m := s.m
 	id, oldID := m.id(target), ""
@@ -246,28 +246,36 @@ func (s *session[T]) writeReported(ctx context.Context, w write[T]) error {
 	if ev == nil {
 		return s.write(ctx, w)
 	}
-	// An error of fn ends the write at once: the write failed if fn's
-	// last run did not.
-	var fnErr error
+	// An error of fn ends the write at once: the write failed unless
+	// fn's last run did.
+	var fnFailed *bool
 	if fn := w.fn; fn != nil {
+		fnFailed = new(bool)
 		w.fn = func(v *T) error {
-			fnErr = fn(v)
-			return fnErr
+			err := fn(v)
+			*fnFailed = err != nil
+			return err
 		}
 	}
 	id, owner := s.storedID(), s.bound
 	err := s.write(ctx, w)
-	var tooLarge *tooLargeError
-	switch {
-	case err == nil || fnErr != nil:
-	case errors.As(err, &tooLarge):
-		ev.send(ctx, Event{Kind: EventRefused, ID: id, Owner: owner, Size: tooLarge.size, Err: err})
-	case errors.Is(err, store.ErrTooLarge):
-		// The store's own limit: storeWrite reported it.
-	default:
-		ev.send(ctx, Event{Kind: EventSaveFailed, ID: id, Owner: owner, Err: err})
+	if err != nil && (fnFailed == nil || !*fnFailed) {
+		ev.writeFailed(ctx, id, owner, err)
 	}
 	return err
+}
+
+// writeFailed reports a write of the session id that failed with err: as
+// EventRefused for a record over the manager's size limit (one over the
+// store's storeWrite reported), else as EventSaveFailed.
+func (ev *events) writeFailed(ctx context.Context, id, owner string, err error) {
+	var tooLarge *tooLargeError
+	switch {
+	case errors.As(err, &tooLarge):
+		ev.send(ctx, Event{Kind: EventRefused, ID: id, Owner: owner, Size: tooLarge.size, Err: err})
+	case !errors.Is(err, store.ErrTooLarge):
+		ev.send(ctx, Event{Kind: EventSaveFailed, ID: id, Owner: owner, Err: err})
+	}
 }
 
 // saveFailed reports a failed write of the session that did not go
@@ -319,7 +327,7 @@ func (s *session[T]) reloadReported(ctx context.Context, rerun bool) (followed b
 	case rerun:
 		e.Cause = "retried"
 	}
-	defer ev.lock(s.key)()
+	defer ev.lock(s.key).Unlock()
 	ev.send(ctx, e)
 	return followed, nil
 }
@@ -360,7 +368,7 @@ func (m *Manager[T]) tombstone(ctx context.Context, key string, version store.Ve
 	if ev == nil {
 		return write()
 	}
-	defer ev.lock(key)()
+	defer ev.lock(key).Unlock()
 	err := write()
 	if e, ok := ctx.Value(endingKey{}).(ending); ok && err == nil && id != "" {
 		ev.send(ctx, Event{Kind: e.kind, ID: id, Owner: owner, Cause: e.cause})
@@ -389,7 +397,7 @@ func (m *Manager[T]) expiredFound(ctx context.Context, key string, version store
 	if ev == nil {
 		return
 	}
-	defer ev.lock(key)()
+	defer ev.lock(key).Unlock()
 	if m.versioned != nil && m.deleteIf(ctx, key, version) != nil {
 		return // changed or removed meanwhile: not this load's to report
 	}
@@ -408,6 +416,6 @@ func (m *Manager[T]) swept(ctx context.Context, key string, data []byte) {
 	if err != nil || rec.revoked || rec.forward {
 		return
 	}
-	defer m.ev.lock(key)()
+	defer m.ev.lock(key).Unlock()
 	m.ev.send(ctx, Event{Kind: EventExpired, ID: id, Owner: rec.owner, Cause: "sweep"})
 }

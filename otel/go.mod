@@ -3,6 +3,7 @@ module github.com/sessionkit/sessions/otel
 go 1.26.0
 
 require (
+	github.com/redis/rueidis v1.0.79
 	github.com/sessionkit/sessions v0.0.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
 	go.opentelemetry.io/otel v1.47.0

@@ -3,6 +3,9 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"unsafe"
+
+	"github.com/sessionkit/sessions/internal/cleanup"
 )
 
 // DeleteExpired removes every expired record and returns how many it
@@ -21,7 +24,7 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 // sweep removes the expired records of every shard, locking one shard at a
 // time, and returns how many it removed, reporting them to rep. It stops
 // early when ctx is done.
-func sweep(ctx context.Context, shards []shard, rep *reporters) (int, error) {
+func sweep(ctx context.Context, shards []shard, rep *cleanup.Reporters) (int, error) {
 	n := 0
 	var removed []expiredRecord
 	for i := range shards {
@@ -32,13 +35,15 @@ func sweep(ctx context.Context, shards []shard, rep *reporters) (int, error) {
 		t := now()
 		removed = removed[:0]
 		var collect func(key string, e entry)
-		if rep.active.Load() {
+		if rep.Active() {
 			collect = func(key string, e entry) { removed = append(removed, expiredRecord{key, e.data}) }
 		}
 		sh.mu.Lock()
 		n += sh.removeExpired(t, collect)
 		sh.mu.Unlock()
-		rep.report(ctx, removed)
+		for _, e := range removed {
+			rep.Report(ctx, e.key, unsafe.Slice(unsafe.StringData(e.data), len(e.data)))
+		}
 	}
 	return n, nil
 }

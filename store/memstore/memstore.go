@@ -38,7 +38,8 @@ type Store struct {
 	seed    maphash.Seed
 	closed  atomic.Bool
 	cleaner *cleanup.Cleaner // nil when background cleanup is off
-	rep     *reporters       // ReportExpired
+	// rep are the functions ReportExpired registered.
+	rep *cleanup.Reporters
 }
 
 // Interface checks.
@@ -62,7 +63,7 @@ func New(opts ...Option) (*Store, error) {
 		shards: make([]shard, n),
 		mask:   uint64(n - 1),
 		seed:   maphash.MakeSeed(),
-		rep:    &reporters{},
+		rep:    &cleanup.Reporters{},
 	}
 	for i := range s.shards {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))

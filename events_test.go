@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/sessionkit/sessions"
 	"github.com/sessionkit/sessions/store"
+	"github.com/sessionkit/sessions/store/fsstore"
 	"github.com/sessionkit/sessions/store/memstore"
 )
 
@@ -310,38 +312,60 @@ func (s skewStore) SaveIf(ctx context.Context, key string, data []byte, exp time
 // An expiry is reported once, by whoever removes the record: the store's
 // sweep, or a load that finds the record past its deadline.
 func TestEventsOfExpiry(t *testing.T) {
-	t.Run("sweep", func(t *testing.T) {
-		st := newMemstore(t, memstore.WithCleanupInterval(0))
-		m, log := eventManager(t, st, sessions.WithLifetime(50*time.Millisecond))
-		ctx := ownedSession(t, m, "ann")
-		id := sessionID(t, m, ctx)
-		savedSession(t, m, "anonymous")
-		log.take()
-		time.Sleep(60 * time.Millisecond)
-		n, err := st.DeleteExpired(t.Context())
-		if err != nil || n != 3 { // two sessions and ann's index
-			t.Fatalf("DeleteExpired = %d, %v; want 3 records", n, err)
-		}
-		events, states := log.take()
-		var bound int
-		for i, e := range events {
-			if e.Kind != sessions.EventExpired || e.Cause != "sweep" || states[i] != "missing" {
-				t.Errorf("event %+v (record %s), want an expiry seen by the sweep, after it", e, states[i])
+	type sweeper interface {
+		store.Versioned
+		store.ExpiredDeleter
+	}
+	sweepers := map[string]func(t *testing.T) sweeper{
+		"memstore": func(t *testing.T) sweeper {
+			return newMemstore(t, memstore.WithCleanupInterval(0))
+		},
+		"fsstore": func(t *testing.T) sweeper {
+			if runtime.GOOS == "darwin" || runtime.GOOS == "windows" {
+				t.Skip("fsstore names files by a hash of the key on case-insensitive file systems, and cannot report their keys")
 			}
-			if e.ID == id && e.Owner == "ann" {
-				bound++
+			st, err := fsstore.New(t.TempDir(), fsstore.WithCleanupInterval(0))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		if len(events) != 2 || bound != 1 {
-			t.Errorf("events %+v, want the two sessions expired, ann's with its owner", events)
-		}
-		if n, _ := st.DeleteExpired(t.Context()); n != 0 {
-			t.Errorf("second sweep removed %d", n)
-		}
-		if events, _ := log.take(); len(events) != 0 {
-			t.Errorf("second sweep: events %+v", events)
-		}
-	})
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+	}
+	for name, newStore := range sweepers {
+		t.Run("sweep/"+name, func(t *testing.T) {
+			st := newStore(t)
+			m, log := eventManager(t, st, sessions.WithLifetime(50*time.Millisecond))
+			ctx := ownedSession(t, m, "ann")
+			id := sessionID(t, m, ctx)
+			savedSession(t, m, "anonymous")
+			log.take()
+			time.Sleep(60 * time.Millisecond)
+			n, err := st.DeleteExpired(t.Context())
+			if err != nil || n != 3 { // two sessions and ann's index
+				t.Fatalf("DeleteExpired = %d, %v; want 3 records", n, err)
+			}
+			events, states := log.take()
+			var bound int
+			for i, e := range events {
+				if e.Kind != sessions.EventExpired || e.Cause != "sweep" || states[i] != "missing" {
+					t.Errorf("event %+v (record %s), want an expiry seen by the sweep, after it", e, states[i])
+				}
+				if e.ID == id && e.Owner == "ann" {
+					bound++
+				}
+			}
+			if len(events) != 2 || bound != 1 {
+				t.Errorf("events %+v, want the two sessions expired, ann's with its owner", events)
+			}
+			if n, _ := st.DeleteExpired(t.Context()); n != 0 {
+				t.Errorf("second sweep removed %d", n)
+			}
+			if events, _ := log.take(); len(events) != 0 {
+				t.Errorf("second sweep: events %+v", events)
+			}
+		})
+	}
 	t.Run("load", func(t *testing.T) {
 		spy := newVersionedSpy(t)
 		st := skewStore{spy}

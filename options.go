@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,7 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
+	events       func(context.Context, Event) // WithEvents
 }
 
 func defaultConfig() config {

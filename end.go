@@ -59,7 +59,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				ended = append(ended, endedSession{m.id(key), owner})
 				return ended, live || viaForward, nil
 			}
-			rec, perr := parseRecord(l.Data)
+			rec, perr := m.openRecord(key, l.Data)
 			switch {
 			case perr != nil:
 				return ended, live, m.delete(ctx, key)
@@ -135,7 +135,7 @@ func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, vers
 	r.expires = r.deadline
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	_, err := m.versioned.SaveIf(sctx, key, appendRecord(nil, r), r.expires, version)
+	_, err := m.versioned.SaveIf(sctx, key, m.sealed(kindSession, key, appendRecord(nil, r)), r.expires, version)
 	return err
 }
 

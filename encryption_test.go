@@ -420,7 +420,7 @@ func TestRekeyWithoutWorkOrSupport(t *testing.T) {
 		}
 	}
 	for name, st := range map[string]store.Store{
-		"unversioned": newSpy(t),           // no conditional writes, no listing
+		"unversioned": newSpy(t),          // no conditional writes, no listing
 		"unlisted":    newVersionedSpy(t), // no listing
 	} {
 		m := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k2, k1))

@@ -117,6 +117,14 @@ hashes too. Expiry is enforced on read, whatever the backend's TTL does.
 The CBOR decoder rejects hostile input. Turn on [CookieSecure] in
 production.
 
+[WithEncryption] seals every record with XChaCha20-Poly1305, bound to its
+store key, so that reads of the store, its backups and replicas reveal
+no session value and no owner; a record that does not open is a fresh
+session. Keys rotate without signing anybody out: a previous key still
+opens, each write seals under the current one, and [Manager.Rekey]
+reseals the rest through [store.Scanner], which the stores that can list
+keys implement.
+
 # Errors
 
 A store that fails or hangs while loading makes [Manager.Get] answer the

@@ -161,7 +161,8 @@ func WithStoreTimeout(d time.Duration) Option {
 }
 
 // WithMaxSize refuses to save a session whose record (the encoded value
-// plus a 26-byte header) is over n bytes: the save fails with an error
+// plus a 26-byte header and the owner, and with WithEncryption a 45-byte
+// envelope) is over n bytes: the save fails with an error
 // wrapping store.ErrTooLarge, which reaches the error handler (or the
 // caller of Commit or Update), and nothing is written. Default
 // DefaultMaxSize (1 MiB).

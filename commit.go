@@ -302,7 +302,11 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 		owner:      s.owner,
 		payload:    payload,
 	})
-	return m.sealed(kindSession, key, plain), plain, expires, nil
+	stored, err = m.sealed(kindSession, key, plain)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	return stored, plain, expires, nil
 }
 
 // retire turns the loaded record into a forward to the session's new ID,

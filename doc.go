@@ -117,7 +117,7 @@ hashes too. Expiry is enforced on read, whatever the backend's TTL does.
 The CBOR decoder rejects hostile input. Turn on [CookieSecure] in
 production.
 
-[WithEncryption] seals every record with XChaCha20-Poly1305, bound to its
+[WithEncryption] seals every record with XAES-256-GCM, bound to its
 store key, so that reads of the store, its backups and replicas reveal
 no session value and no owner; a record that does not open is a fresh
 session. Keys rotate without signing anybody out: a previous key still

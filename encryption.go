@@ -2,7 +2,6 @@ package sessions
 
 import (
 	"bytes"
-	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,13 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-
-	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // WithEncryption seals every record the manager writes (session values,
 // their owners and headers, the forwards and tombstones of the lifecycle,
-// and the owner indexes) with XChaCha20-Poly1305 under current, a 32-byte
+// and the owner indexes) with XAES-256-GCM under current, a 32-byte
 // key, and opens records sealed under current or any of previous. Give
 // keys from crypto/rand (such as `openssl rand -base64 32`, decoded); a key
 // of another length makes New fail with an error wrapping
@@ -42,13 +39,17 @@ import (
 // keep the old key for the session lifetime (WithLifetime) after the
 // switch instead.
 //
-// Why XChaCha20-Poly1305: its nonces are 24 random bytes, so after 2^40
-// writes under one key the chance that two share a nonce is about 2^-113;
-// AES-GCM's 12-byte random nonces reach 2^-17 there and must not be used
-// for more than 2^32 messages per key. It needs no nonce state shared
-// between processes, and runs in constant time without AES hardware. Each
-// record costs 45 bytes: a format byte, the 4-byte key ID, the nonce and
-// a 16-byte tag.
+// Why XAES-256-GCM (c2sp.org/XAES-256-GCM): its nonces are 24 random
+// bytes, so after 2^40 writes under one key the chance that two share a
+// nonce is about 2^-113, where AES-GCM's 12-byte random nonces reach
+// 2^-17 (NIST limits them to 2^32 messages per key); processes share no
+// nonce state. Each record is sealed with AES-256-GCM under a key derived
+// from the key and half the nonce, with the standard library's AES (AES-NI
+// where the CPU has it) and nothing else. XChaCha20-Poly1305 has the same
+// nonce property and costs the same per request here (measured), but
+// golang.org/x/crypto would link its ciphers and golang.org/x/sys/cpu into
+// every program, encrypting or not. Each record costs 45 bytes: a format
+// byte, the 4-byte key ID, the nonce and a 16-byte tag.
 //
 // The owner index's store key stays the SHA-256 of the owner, so that it
 // survives key rotation (a keyed hash would have to move every index at
@@ -68,7 +69,7 @@ func WithEncryption(current []byte, previous ...[]byte) Option {
 }
 
 // EncryptionKeySize is the size of the keys WithEncryption takes.
-const EncryptionKeySize = chacha20poly1305.KeySize
+const EncryptionKeySize = 32
 
 // The sealed envelope, as stores keep it:
 //
@@ -86,8 +87,8 @@ const EncryptionKeySize = chacha20poly1305.KeySize
 const (
 	sealedFormat   = 0x81
 	keyIDSize      = 4
-	sealedHeader   = 1 + keyIDSize + chacha20poly1305.NonceSizeX
-	sealedOverhead = sealedHeader + chacha20poly1305.Overhead
+	sealedHeader   = 1 + keyIDSize + xaesNonceSize
+	sealedOverhead = sealedHeader + xaesOverhead
 )
 
 // Record kinds, bound into the authenticated data.
@@ -95,6 +96,22 @@ const (
 	kindSession byte = 's' // a session record, forward or tombstone
 	kindIndex   byte = 'i' // an owner index
 )
+
+// A sealer seals and opens records. Its one implementation is keyring;
+// the manager holds it as an interface so that a program that never calls
+// WithEncryption links none of the cipher code.
+type sealer interface {
+	// seal appends to dst the envelope of plain, a record of the given
+	// kind stored under key, sealed under the current key.
+	seal(dst []byte, kind byte, key string, plain []byte) ([]byte, error)
+	// open returns, in a new slice, the record of the given kind that
+	// stored seals under key; an *openError says why it does not open.
+	open(kind byte, key string, stored []byte) ([]byte, error)
+	// stale reports whether stored is sealed under a previous key.
+	stale(stored []byte) bool
+	// rotating reports whether there are previous keys.
+	rotating() bool
+}
 
 // A keyring is the keys of WithEncryption: the current one first.
 type keyring struct {
@@ -104,7 +121,7 @@ type keyring struct {
 // A sealKey is one key, ready to use.
 type sealKey struct {
 	id   [keyIDSize]byte
-	aead cipher.AEAD
+	aead *xaes
 }
 
 // keyID is how logs name a key: hex, never key material.
@@ -136,8 +153,8 @@ func newKeyring(current []byte, previous [][]byte) (*keyring, error) {
 	return k, nil
 }
 
-// deriveKey derives from key, with HKDF-SHA256, the XChaCha20-Poly1305 key
-// and the key ID: neither reveals the other or key.
+// deriveKey derives from key, with HKDF-SHA256, the XAES-256-GCM key and
+// the key ID: neither reveals the other or key.
 func deriveKey(key []byte) (sealKey, error) {
 	var sk sealKey
 	id, err := hkdf.Expand(sha256.New, key, "sessionkit/sessions key id v1", keyIDSize)
@@ -149,7 +166,12 @@ func deriveKey(key []byte) (sealKey, error) {
 		return sk, err
 	}
 	copy(sk.id[:], id)
-	if sk.aead, err = chacha20poly1305.NewX(aeadKey); err != nil {
+	if sk.aead, err = newXAES(aeadKey); err != nil {
+		return sk, err
+	}
+	// What fails here fails for every nonce (FIPS 140-only mode): fail
+	// in New rather than at the first write.
+	if _, err := sk.aead.gcm(make([]byte, xaesNonceSize)); err != nil {
 		return sk, err
 	}
 	return sk, nil
@@ -168,9 +190,14 @@ func (k *keyring) find(id []byte) (*sealKey, bool) {
 // current is the key that seals.
 func (k *keyring) current() *sealKey { return &k.keys[0] }
 
-// seal appends to dst the envelope of plain, a record of the given kind
-// stored under key, sealed under the current key.
-func (k *keyring) seal(dst []byte, kind byte, key string, plain []byte) []byte {
+func (k *keyring) rotating() bool { return len(k.keys) > 1 }
+
+func (k *keyring) stale(stored []byte) bool {
+	id, ok := sealedBy(stored)
+	return ok && string(id) != string(k.current().id[:])
+}
+
+func (k *keyring) seal(dst []byte, kind byte, key string, plain []byte) ([]byte, error) {
 	cur := k.current()
 	start := len(dst)
 	dst = slices.Grow(dst, sealedOverhead+len(plain))
@@ -181,7 +208,7 @@ func (k *keyring) seal(dst []byte, kind byte, key string, plain []byte) []byte {
 	// never returns one.
 	rand.Read(dst[start+1+keyIDSize:])
 	ad := additionalData(kind, dst[start:start+1+keyIDSize], key)
-	return cur.aead.Seal(dst, dst[start+1+keyIDSize:start+sealedHeader], plain, ad)
+	return cur.aead.seal(dst, dst[start+1+keyIDSize:start+sealedHeader], plain, ad)
 }
 
 // additionalData is what a sealed record is bound to: its kind, the
@@ -216,23 +243,21 @@ func sealedBy(stored []byte) ([]byte, bool) {
 	return stored[1 : 1+keyIDSize], true
 }
 
-// open returns the record sealed in stored, a record of the given kind
-// under key, and the key that opened it. The result is a new slice.
-func (k *keyring) open(kind byte, key string, stored []byte) ([]byte, *sealKey, error) {
+func (k *keyring) open(kind byte, key string, stored []byte) ([]byte, error) {
 	id, ok := sealedBy(stored)
 	if !ok {
-		return nil, nil, &openError{reason: "is not sealed, but encryption is on (WithEncryption)"}
+		return nil, &openError{reason: "is not sealed, but encryption is on (WithEncryption)"}
 	}
 	sk, ok := k.find(id)
 	if !ok {
-		return nil, nil, &openError{keyID: hex.EncodeToString(id), reason: "does not open: no configured key has that ID"}
+		return nil, &openError{keyID: hex.EncodeToString(id), reason: "does not open: no configured key has that ID"}
 	}
 	ad := additionalData(kind, stored[:1+keyIDSize], key)
-	plain, err := sk.aead.Open(make([]byte, 0, len(stored)-sealedOverhead), stored[1+keyIDSize:sealedHeader], stored[sealedHeader:], ad)
+	plain, err := sk.aead.open(make([]byte, 0, len(stored)-sealedOverhead), stored[1+keyIDSize:sealedHeader], stored[sealedHeader:], ad)
 	if err != nil {
-		return nil, nil, &openError{keyID: sk.keyID(), reason: "does not open: tampered with, or stored under another key"}
+		return nil, &openError{keyID: sk.keyID(), reason: "does not open: tampered with, or stored under another key"}
 	}
-	return plain, sk, nil
+	return plain, nil
 }
 
 // errSealedClear reports a sealed record read by a manager without
@@ -240,9 +265,9 @@ func (k *keyring) open(kind byte, key string, stored []byte) ([]byte, *sealKey, 
 var errSealedClear = errors.New("sessions: the record is sealed (WithEncryption), but encryption is off")
 
 // keyIDOf returns the key ID an error of opening a record names, or "".
+// The error comes from open itself, unwrapped.
 func keyIDOf(err error) string {
-	var oe *openError
-	if errors.As(err, &oe) {
+	if oe, ok := err.(*openError); ok {
 		return oe.keyID
 	}
 	return ""

@@ -133,9 +133,13 @@ func (m *Manager[T]) plantTombstone(ctx context.Context, key string) error {
 func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) error {
 	r.deadline = time.Now().Add(m.pendingGrace())
 	r.expires = r.deadline
+	stored, err := m.sealed(kindSession, key, appendRecord(nil, r))
+	if err != nil {
+		return err
+	}
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	_, err := m.versioned.SaveIf(sctx, key, m.sealed(kindSession, key, appendRecord(nil, r)), r.expires, version)
+	_, err = m.versioned.SaveIf(sctx, key, stored, r.expires, version)
 	return err
 }
 

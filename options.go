@@ -32,7 +32,7 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	keys         *keyring // WithEncryption; nil keeps records in the clear
+	keys         sealer // WithEncryption's keys; nil keeps records in the clear
 }
 
 func defaultConfig() config {

@@ -130,8 +130,12 @@ func (m *Manager[T]) updateIndex(ctx context.Context, owner string, change func(
 		if version == 0 && len(live) == 0 {
 			return nil // nothing stored, nothing to store
 		}
+		stored, err := m.sealed(kindIndex, key, appendIndex(nil, live))
+		if err != nil {
+			return err
+		}
 		sctx, cancel := m.storeContext(ctx)
-		_, err = m.versioned.SaveIf(sctx, key, m.sealed(kindIndex, key, appendIndex(nil, live)), expires, version)
+		_, err = m.versioned.SaveIf(sctx, key, stored, expires, version)
 		cancel()
 		if err == nil {
 			return nil

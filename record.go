@@ -3,6 +3,7 @@ package sessions
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -140,11 +141,15 @@ func (m *Manager[T]) openRecord(key string, stored []byte) (record, error) {
 // sealed returns what the store keeps for plain, a record of the given
 // kind under key: plain itself, or with WithEncryption plain sealed under
 // the current key, in a new slice.
-func (m *Manager[T]) sealed(kind byte, key string, plain []byte) []byte {
+func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error) {
 	if m.cfg.keys == nil {
-		return plain
+		return plain, nil
 	}
-	return m.cfg.keys.seal(make([]byte, 0, len(plain)+sealedOverhead), kind, key, plain)
+	b, err := m.cfg.keys.seal(make([]byte, 0, len(plain)+sealedOverhead), kind, key, plain)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: seal record: %w", err)
+	}
+	return b, nil
 }
 
 // opened returns the record of the given kind that stored holds under
@@ -157,8 +162,7 @@ func (m *Manager[T]) opened(kind byte, key string, stored []byte) ([]byte, error
 		}
 		return stored, nil
 	}
-	plain, _, err := m.cfg.keys.open(kind, key, stored)
-	return plain, err
+	return m.cfg.keys.open(kind, key, stored)
 }
 
 // live reports whether r is a session's record, not a tombstone or a

@@ -38,7 +38,7 @@ const rekeyBatch = 100
 // lifetime (WithLifetime) after the switch, by when every record written
 // under them has expired.
 func (m *Manager[T]) Rekey(ctx context.Context) (int, error) {
-	if m.cfg.keys == nil || len(m.cfg.keys.keys) == 1 {
+	if m.cfg.keys == nil || !m.cfg.keys.rotating() {
 		return 0, nil
 	}
 	sc, ok := m.store.(store.Scanner)
@@ -100,11 +100,10 @@ func (m *Manager[T]) reseal(ctx context.Context, key string) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("load: %w", err)
 		}
-		id, sealed := sealedBy(l.Data)
-		if !l.Found() || !sealed || string(id) == string(keys.current().id[:]) {
+		if !l.Found() || !keys.stale(l.Data) {
 			return false, nil // gone, in the clear (not ours to seal) or current
 		}
-		plain, _, err := keys.open(kind, key, l.Data)
+		plain, err := keys.open(kind, key, l.Data)
 		if err != nil {
 			m.cfg.logger.WarnContext(ctx, "sessions: rekey: leaving a record that does not open", "key_id", keyIDOf(err), "error", err)
 			return false, nil
@@ -113,8 +112,12 @@ func (m *Manager[T]) reseal(ctx context.Context, key string) (bool, error) {
 		if !ok {
 			return false, nil // expired, or not a record of this manager
 		}
+		stored, err := keys.seal(make([]byte, 0, len(l.Data)), kind, key, plain)
+		if err != nil {
+			return false, fmt.Errorf("seal: %w", err)
+		}
 		sctx, cancel = m.storeContext(ctx)
-		_, err = m.versioned.SaveIf(sctx, key, keys.seal(make([]byte, 0, len(l.Data)), kind, key, plain), expires, l.Version)
+		_, err = m.versioned.SaveIf(sctx, key, stored, expires, l.Version)
 		cancel()
 		switch {
 		case err == nil:

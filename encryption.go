@@ -78,7 +78,7 @@ const EncryptionKeySize = 32
 //	1      4    key ID
 //	5      24   nonce, random
 //	29     -    the record (session record or owner index), encrypted,
-//	            then the 16-byte Poly1305 tag
+//	            then the 16-byte GCM tag
 //
 // The authenticated data is the record kind, the first 5 bytes and the
 // store key. The first byte tells a sealed record from a record in the

@@ -540,3 +540,35 @@ func TestEncryptionOnAndOff(t *testing.T) {
 		})
 	}
 }
+
+// Rotating the key of WithEncryption without signing anybody out: the new
+// key first opens only, then seals, Rekey reseals what is left, and the
+// old key goes.
+func ExampleManager_Rekey() {
+	// Keys are 32 random bytes: in production, read them from your secret
+	// store (openssl rand -base64 32, decoded).
+	oldKey, newKey := make([]byte, sessions.EncryptionKeySize), make([]byte, sessions.EncryptionKeySize)
+	rand.Read(oldKey)
+	rand.Read(newKey)
+	st, _ := memstore.New()
+	defer st.Close()
+
+	before, _ := sessions.New[profile](sessions.WithStore(st), sessions.WithEncryption(oldKey))
+	ctx, _ := before.Load(context.Background(), "")
+	before.Get(ctx).Name = "ada"
+	token, _, _ := before.Commit(ctx)
+
+	// Step 1, every process: WithEncryption(oldKey, newKey). Step 2, every
+	// process: the new key seals, the old one still opens.
+	during, _ := sessions.New[profile](sessions.WithStore(st), sessions.WithEncryption(newKey, oldKey))
+	n, err := during.Rekey(context.Background())
+	fmt.Println("resealed:", n, err)
+
+	// Step 3: the old key goes; the session is still there.
+	after, _ := sessions.New[profile](sessions.WithStore(st), sessions.WithEncryption(newKey))
+	ctx, _ = after.Load(context.Background(), token)
+	fmt.Println("name:", after.Get(ctx).Name)
+	// Output:
+	// resealed: 1 <nil>
+	// name: ada
+}

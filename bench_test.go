@@ -1,8 +1,10 @@
 package sessions_test
 
 import (
+	"crypto/rand"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +142,67 @@ func BenchmarkCodecMarshal(b *testing.B) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// blobSession is a session of a chosen size, for BenchmarkEncryption.
+type blobSession struct {
+	UserID int64
+	Blob   string
+	Visits int
+}
+
+// BenchmarkEncryption measures what WithEncryption adds to one request
+// through the middleware on the memory store: a read-only request (one
+// open) and a modifying one (an open and a seal), for sessions of 1 kB
+// and 100 kB, with encryption off and on. Compare the two side by side:
+//
+//	go test -run '^$' -bench Encryption -benchmem -count 6 . > enc.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest -col /enc enc.txt
+func BenchmarkEncryption(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"1kB", 1 << 10}, {"100kB", 100 << 10}} {
+		for _, kind := range []string{"readonly", "modify"} {
+			for _, enc := range []string{"off", "on"} {
+				b.Run("size="+size.name+"/kind="+kind+"/enc="+enc, func(b *testing.B) {
+					opts := []sessions.Option{sessions.WithMaxSize(1 << 20)}
+					if enc == "on" {
+						key := make([]byte, sessions.EncryptionKeySize)
+						rand.Read(key)
+						opts = append(opts, sessions.WithEncryption(key))
+					}
+					m, err := sessions.New[blobSession](opts...)
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer m.Close()
+					blob := strings.Repeat("0123456789abcdef", size.n/16)
+					create := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						*m.Get(r.Context()) = blobSession{UserID: 42, Blob: blob}
+					}))
+					rec := httptest.NewRecorder()
+					create.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+					req := httptest.NewRequest("GET", "/", nil)
+					req.AddCookie(rec.Result().Cookies()[0])
+					body := []byte("ok")
+					h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						d := m.Get(r.Context())
+						if kind == "modify" {
+							d.Visits++
+						}
+						w.Write(body)
+					}))
+					w := &discardWriter{h: http.Header{}}
+					b.ReportAllocs()
+					for b.Loop() {
+						clear(w.h)
+						h.ServeHTTP(w, req)
+					}
+				})
+			}
 		}
 	}
 }

@@ -155,7 +155,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	if w.key != "" {
 		target, version = w.key, 0
 	}
-	rec, expires, err := s.record(payload)
+	rec, plain, expires, err := s.record(target, payload)
 	if err != nil {
 		return false, err
 	}
@@ -207,7 +207,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	if s.exists {
 		oldID = m.id(s.key)
 	}
-	s.wrote(w, rec[len(rec)-len(payload):], newVersion)
+	s.wrote(w, plain[len(plain)-len(payload):], newVersion)
 	s.bound = s.owner
 	w.indexed, w.indexedID = "", "" // in use now
 	switch {
@@ -285,24 +285,33 @@ func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
 	}
 }
 
-// record builds the stored record of the session with payload and the
+// record builds the record of the session with payload to store under
+// key (stored: sealed with WithEncryption, else plain itself), and the
 // expiry it gets if written now, refusing a record over the size limit
 // before anything is written.
-func (s *session[T]) record(payload []byte) ([]byte, time.Time, error) {
+func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, expires time.Time, err error) {
 	m := s.m
 	size := recordSize(s.owner, payload)
-	if size > m.cfg.maxSize {
-		return nil, time.Time{}, &tooLargeError{size: size, limit: m.cfg.maxSize}
+	if m.cfg.keys != nil {
+		size += sealedOverhead
 	}
-	expires := m.expiry(s.deadline, time.Now())
-	return appendRecord(make([]byte, 0, size), record{
+	if size > m.cfg.maxSize {
+		return nil, nil, time.Time{}, &tooLargeError{size: size, limit: m.cfg.maxSize}
+	}
+	expires = m.expiry(s.deadline, time.Now())
+	plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), record{
 		deadline:   s.deadline,
 		expires:    expires,
 		created:    s.created,
 		persistent: s.persistent,
 		owner:      s.owner,
 		payload:    payload,
-	}), expires, nil
+	})
+	stored, err = m.sealed(kindSession, key, plain)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	return stored, plain, expires, nil
 }
 
 // retire turns the loaded record into a forward to the session's new ID,
@@ -357,15 +366,16 @@ func (s *session[T]) persistUnversioned(ctx context.Context, w *write[T]) error 
 // writeUnversioned is persistUnversioned's write of payload.
 func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload []byte) error {
 	m := s.m
-	rec, expires, err := s.record(payload)
-	if err != nil {
-		return err
-	}
 	target := s.key
 	if !s.exists || s.next != "" {
 		w.token = s.nextToken()
 		w.key = storeKey(m.cfg.keyPrefix, w.token)
 		target = w.key
+	}
+	rec, plain, expires, err := s.record(target, payload)
+	if err != nil {
+		w.token, w.key = "", ""
+		return err
 	}
 	if _, err := s.storeWrite(ctx, w, target, rec, expires, 0); err != nil {
 		return fmt.Errorf("sessions: save: %w", err)
@@ -375,7 +385,7 @@ func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload 
 			m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
 		}
 	}
-	s.wrote(w, rec[len(rec)-len(payload):], unversioned)
+	s.wrote(w, plain[len(plain)-len(payload):], unversioned)
 	return nil
 }
 
@@ -383,7 +393,7 @@ func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload 
 // another request wrote it in the meantime, that write moved the expiry
 // already.
 func (s *session[T]) slide(ctx context.Context) error {
-	rec, expires, err := s.record(s.saved)
+	rec, plain, expires, err := s.record(s.key, s.saved)
 	if err != nil {
 		return err
 	}
@@ -396,7 +406,7 @@ func (s *session[T]) slide(ctx context.Context) error {
 		s.saveFailed(ctx, "refresh", err)
 		return err
 	}
-	s.saved, s.version, s.refresh = rec[len(rec)-len(s.saved):], version, false
+	s.saved, s.version, s.refresh = plain[len(plain)-len(s.saved):], version, false
 	return nil
 }
 
@@ -423,7 +433,7 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		}
 		var rec record
 		if l.Found() {
-			rec, err = parseRecord(l.Data)
+			rec, err = m.openRecord(key, l.Data)
 		}
 		if !l.Found() && followed && waits < maxForwards {
 			waits++

@@ -145,6 +145,14 @@ tokens, so read access to the store does not hand out live sessions.
 Expiry is enforced on read, whatever the backend's TTL does. Turn on
 [CookieSecure] in production. The [security] guide lists every measure.
 
+[WithEncryption] seals every record with XAES-256-GCM, bound to its
+store key, so that reads of the store, its backups and replicas reveal
+no session value and no owner; a record that does not open is a fresh
+session. Keys rotate without signing anybody out: a previous key still
+opens, each write seals under the current one, and [Manager.Rekey]
+reseals the rest through [store.Scanner], which the stores that can list
+keys implement.
+
 # Errors
 
 A store that fails or hangs while loading makes [Manager.Get] answer the

@@ -63,7 +63,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				ended = append(ended, endedSession{m.id(key), owner})
 				return ended, live || viaForward, nil
 			}
-			rec, perr := parseRecord(l.Data)
+			rec, perr := m.openRecord(key, l.Data)
 			switch {
 			case perr != nil:
 				return ended, live, m.delete(ctx, key)
@@ -142,9 +142,13 @@ func (m *Manager[T]) plantTombstone(ctx context.Context, key string) error {
 func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error) {
 	r.deadline = time.Now().Add(m.pendingGrace())
 	r.expires = r.deadline
+	stored, err := m.sealed(kindSession, key, appendRecord(nil, r))
+	if err != nil {
+		return 0, err
+	}
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	return m.versioned.SaveIf(sctx, key, appendRecord(nil, r), r.expires, version)
+	return m.versioned.SaveIf(sctx, key, stored, r.expires, version)
 }
 
 // unlist removes ended sessions from their owners' indexes.

@@ -412,7 +412,7 @@ func (m *Manager[T]) swept(ctx context.Context, key string, data []byte) {
 	if !ok || !validToken(id) {
 		return
 	}
-	rec, err := parseRecord(data)
+	rec, err := m.openRecord(key, data)
 	if err != nil || rec.revoked || rec.forward {
 		return
 	}

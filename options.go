@@ -34,6 +34,7 @@ type config struct {
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
 	events       func(context.Context, Event) // WithEvents
+	keys         sealer                       // WithEncryption's keys; nil keeps records in the clear
 }
 
 func defaultConfig() config {
@@ -162,11 +163,12 @@ func WithStoreTimeout(d time.Duration) Option {
 }
 
 // WithMaxSize refuses to save a session whose record (the encoded value,
-// a 28-byte header and the owner set by [Manager.SetOwner]) is over n
-// bytes: the save fails with an error wrapping [store.ErrTooLarge], which
-// reaches the error handler (or the caller of [Manager.Commit] or
-// [Manager.Update]), and nothing is written. n must be above 28. Default
-// [DefaultMaxSize] (1 MiB).
+// a 28-byte header and the owner set by [Manager.SetOwner], and with
+// [WithEncryption] a 45-byte envelope) is over n bytes: the save fails
+// with an error wrapping [store.ErrTooLarge], which reaches the error
+// handler (or the caller of [Manager.Commit] or [Manager.Update]), and
+// nothing is written. n must be above 28. Default [DefaultMaxSize]
+// (1 MiB).
 func WithMaxSize(n int) Option {
 	return func(c *config) error { c.maxSize = n; return nil }
 }

@@ -186,7 +186,7 @@ func (m *Manager[T]) info(ctx context.Context, owner, id string, now time.Time) 
 	if !l.Found() {
 		return Info[T]{}, false, nil
 	}
-	rec, err := parseRecord(l.Data)
+	rec, err := m.openRecord(m.cfg.keyPrefix+id, l.Data)
 	if err != nil || !rec.live(now) || rec.owner != owner {
 		return Info[T]{}, false, nil // not (or not yet) the owner's session
 	}

@@ -32,11 +32,14 @@ type indexEntry struct {
 	added    time.Time // when the entry was written: its record may lag
 }
 
+// ownerKeyInfix follows the key prefix in the keys of owner indexes.
+const ownerKeyInfix = "owner:"
+
 // indexKey is the store key of owner's index. It cannot collide with a
 // session key: those are the prefix and 43 characters.
 func (m *Manager[T]) indexKey(owner string) string {
 	sum := sha256.Sum256([]byte(owner))
-	return m.cfg.keyPrefix + "owner:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return m.cfg.keyPrefix + ownerKeyInfix + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // pendingGrace is how long an index entry may exist before its session's
@@ -86,7 +89,11 @@ func (m *Manager[T]) loadIndex(ctx context.Context, key string) ([]indexEntry, s
 	if err != nil || !l.Found() {
 		return nil, 0, err
 	}
-	entries, err := parseIndex(l.Data)
+	plain, err := m.opened(kindIndex, key, l.Data)
+	var entries []indexEntry
+	if err == nil {
+		entries, err = parseIndex(plain)
+	}
 	if err != nil {
 		m.cfg.logger.WarnContext(ctx, "sessions: discarding an owner index that does not parse", "error", err)
 	}
@@ -123,8 +130,12 @@ func (m *Manager[T]) updateIndex(ctx context.Context, owner string, change func(
 		if version == 0 && len(live) == 0 {
 			return nil // nothing stored, nothing to store
 		}
+		stored, err := m.sealed(kindIndex, key, appendIndex(nil, live))
+		if err != nil {
+			return err
+		}
 		sctx, cancel := m.storeContext(ctx)
-		_, err = m.versioned.SaveIf(sctx, key, appendIndex(nil, live), expires, version)
+		_, err = m.versioned.SaveIf(sctx, key, stored, expires, version)
 		cancel()
 		if err == nil {
 			return nil

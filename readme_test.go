@@ -72,6 +72,7 @@ var docImports = map[string]string{
 	"bun":            "github.com/uptrace/bun",
 	"context":        "context",
 	"errors":         "errors",
+	"base64":         "encoding/base64",
 	"fmt":            "fmt",
 	"fsstore":        "github.com/sessionkit/sessions/store/fsstore",
 	"http":           "net/http",

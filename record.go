@@ -3,6 +3,7 @@ package sessions
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -125,6 +126,43 @@ func parseRecord(b []byte) (record, error) {
 		return record{}, errBadRecord
 	}
 	return r, nil
+}
+
+// openRecord opens (see WithEncryption) and parses the record stored
+// under key.
+func (m *Manager[T]) openRecord(key string, stored []byte) (record, error) {
+	plain, err := m.opened(kindSession, key, stored)
+	if err != nil {
+		return record{}, err
+	}
+	return parseRecord(plain)
+}
+
+// sealed returns what the store keeps for plain, a record of the given
+// kind under key: plain itself, or with WithEncryption plain sealed under
+// the current key, in a new slice.
+func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error) {
+	if m.cfg.keys == nil {
+		return plain, nil
+	}
+	b, err := m.cfg.keys.seal(make([]byte, 0, len(plain)+sealedOverhead), kind, key, plain)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: seal record: %w", err)
+	}
+	return b, nil
+}
+
+// opened returns the record of the given kind that stored holds under
+// key: stored itself, or with WithEncryption the record it seals, in a new
+// slice. An error says why it does not open, naming its key ID.
+func (m *Manager[T]) opened(kind byte, key string, stored []byte) ([]byte, error) {
+	if m.cfg.keys == nil {
+		if _, ok := sealedBy(stored); ok {
+			return nil, errSealedClear
+		}
+		return stored, nil
+	}
+	return m.cfg.keys.open(kind, key, stored)
 }
 
 // live reports whether r is a session's record, not a tombstone or a

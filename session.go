@@ -152,10 +152,14 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	if err != nil || !l.Found() {
 		return err
 	}
-	rec, err := parseRecord(l.Data)
+	rec, err := m.openRecord(s.key, l.Data)
 	switch {
 	case err != nil:
-		m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not decode; starting a new session", "error", err)
+		if id := keyIDOf(err); id != "" {
+			m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not open; starting a new session", "key_id", id, "error", err)
+		} else {
+			m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not decode; starting a new session", "error", err)
+		}
 		s.discardKey = s.key
 		return nil
 	case rec.revoked:

@@ -22,11 +22,12 @@ const (
 	opTouch
 	opLoadAndTouch
 	opDeleteExpired
+	opScan
 	numOps
 )
 
 var (
-	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired"}
+	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan"}
 	spanNames = func() (n [numOps]string) {
 		for i, op := range opNames {
 			n[i] = "sessions.store." + op
@@ -41,7 +42,7 @@ var (
 // in its context. The result has exactly the optional interfaces of st
 // that the sessions manager and its tools look for (store.Versioned,
 // store.Toucher, store.LoadToucher, store.ExpiredDeleter,
-// store.ExpiredReporter and io.Closer), so the manager uses it as it
+// store.ExpiredReporter, store.Scanner and io.Closer), so the manager uses it as it
 // would use st; only the built-in stores' allocation-free internal paths
 // are not taken through a wrapper. Close, if st has it, closes st. A nil
 // st gives nil.
@@ -69,6 +70,9 @@ func (in *Instrumentation) Store(st store.Store) store.Store {
 	if c, ok := st.(io.Closer); ok {
 		b.c, caps = c, caps|capCloser
 	}
+	if sc, ok := st.(store.Scanner); ok {
+		b.sc, caps = sc, caps|capScanner
+	}
 	return wrap(b, caps)
 }
 
@@ -83,6 +87,7 @@ const (
 	capExpiredDeleter
 	capExpiredReporter
 	capCloser
+	capScanner
 	numCaps = iota
 )
 
@@ -98,6 +103,7 @@ type (
 	expiredDeleter  = store.ExpiredDeleter
 	expiredReporter = store.ExpiredReporter
 	closer          = io.Closer
+	scanner         = store.Scanner
 )
 
 // base has every method; the wrappers wrap generates expose those of the
@@ -111,6 +117,7 @@ type base struct {
 	d  store.ExpiredDeleter
 	r  store.ExpiredReporter
 	c  io.Closer
+	sc store.Scanner
 }
 
 // begin starts the span of a call to op.
@@ -205,6 +212,13 @@ func (b *base) Touch(ctx context.Context, key string, expiresAt time.Time) error
 	err := b.t.Touch(ctx, key, expiresAt)
 	b.end(ctx, span, start, opTouch, err, -1)
 	return err
+}
+
+func (b *base) Scan(ctx context.Context, prefix, cursor string, limit int) ([]string, string, error) {
+	ctx, span, start := b.begin(ctx, opScan)
+	keys, next, err := b.sc.Scan(ctx, prefix, cursor, limit)
+	b.end(ctx, span, start, opScan, err, -1)
+	return keys, next, err
 }
 
 func (b *base) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {

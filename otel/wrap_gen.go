@@ -454,6 +454,518 @@ func wrap(b *base, caps uint) store.Store {
 			expiredReporter
 			closer
 		}{b, b, b, b, b, b, b}
+	case 64:
+		return struct {
+			store.Store
+			scanner
+		}{b, b}
+	case 65:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+		}{b, b, b}
+	case 66:
+		return struct {
+			store.Store
+			toucher
+			scanner
+		}{b, b, b}
+	case 67:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+		}{b, b, b, b}
+	case 68:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+		}{b, b, b}
+	case 69:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+		}{b, b, b, b}
+	case 70:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+		}{b, b, b, b}
+	case 71:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+		}{b, b, b, b, b}
+	case 72:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+		}{b, b, b}
+	case 73:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+		}{b, b, b, b}
+	case 74:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+		}{b, b, b, b}
+	case 75:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+		}{b, b, b, b, b}
+	case 76:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+		}{b, b, b, b}
+	case 77:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+		}{b, b, b, b, b}
+	case 78:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+		}{b, b, b, b, b}
+	case 79:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+		}{b, b, b, b, b, b}
+	case 80:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+		}{b, b, b}
+	case 81:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+		}{b, b, b, b}
+	case 82:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+		}{b, b, b, b}
+	case 83:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+		}{b, b, b, b, b}
+	case 84:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+		}{b, b, b, b}
+	case 85:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+		}{b, b, b, b, b}
+	case 86:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+		}{b, b, b, b, b}
+	case 87:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+		}{b, b, b, b, b, b}
+	case 88:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b}
+	case 89:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b}
+	case 90:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b}
+	case 91:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b, b}
+	case 92:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b}
+	case 93:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b, b}
+	case 94:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b, b}
+	case 95:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+		}{b, b, b, b, b, b, b}
+	case 96:
+		return struct {
+			store.Store
+			closer
+			scanner
+		}{b, b, b}
+	case 97:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+		}{b, b, b, b}
+	case 98:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+		}{b, b, b, b}
+	case 99:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 100:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+		}{b, b, b, b}
+	case 101:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 102:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 103:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 104:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b}
+	case 105:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 106:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 107:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 108:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 109:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 110:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 111:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+		}{b, b, b, b, b, b, b}
+	case 112:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b}
+	case 113:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 114:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 115:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 116:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 117:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 118:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 119:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b, b}
+	case 120:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b}
+	case 121:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 122:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 123:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b, b}
+	case 124:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b}
+	case 125:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b, b}
+	case 126:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b, b}
+	case 127:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+		}{b, b, b, b, b, b, b, b}
 	}
 	return struct{ store.Store }{b}
 }

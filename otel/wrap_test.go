@@ -29,6 +29,9 @@ func caps(s store.Store) uint {
 	if _, ok := s.(io.Closer); ok {
 		c |= capCloser
 	}
+	if _, ok := s.(store.Scanner); ok {
+		c |= capScanner
+	}
 	return c
 }
 
@@ -36,7 +39,7 @@ func caps(s store.Store) uint {
 func TestWrapKeepsExactlyTheInterfaces(t *testing.T) {
 	for c := range uint(1 << numCaps) {
 		if got := caps(wrap(&base{}, c)); got != c {
-			t.Errorf("wrap(%06b) implements %06b", c, got)
+			t.Errorf("wrap(%07b) implements %07b", c, got)
 		}
 	}
 }
@@ -59,11 +62,11 @@ func TestStoreKeepsTheInnerStoresInterfaces(t *testing.T) {
 	defer mem.Close()
 	for _, st := range []store.Store{mem, plain{mem}, versionedOnlyStore{mem}} {
 		if got, want := caps(in.Store(st)), caps(st); got != want {
-			t.Errorf("%T: wrapped %06b, want %06b", st, got, want)
+			t.Errorf("%T: wrapped %07b, want %07b", st, got, want)
 		}
 	}
 	if caps(mem) != 1<<numCaps-1 {
-		t.Errorf("the memory store has %06b, want every optional interface", caps(mem))
+		t.Errorf("the memory store has %07b, want every optional interface", caps(mem))
 	}
 	if in.Store(nil) != nil {
 		t.Error("Store(nil) is not nil")

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -76,6 +77,10 @@ const (
 	bugRacySaveIf           = "racySaveIf"           // SaveIf checks and writes in two critical sections
 	bugTornSave             = "tornSave"             // Save of a record of the same size writes it in two halves
 	bugFarPastNeverExpires  = "farPastNeverExpires"  // a deadline over an hour ago is stored as "never expires"
+
+	bugScanStopsAtLimit    = "scanStopsAtLimit"    // Scan ends the scan after its first full batch
+	bugScanIgnoresPrefix   = "scanIgnoresPrefix"   // Scan returns every key
+	bugScanPrefixAsPattern = "scanPrefixAsPattern" // Scan reads '*' in the prefix as any bytes
 )
 
 func newMapStore(bug string) *mapStore {
@@ -349,4 +354,34 @@ func (s *mapStore) SaveIf(ctx context.Context, key string, data []byte, expiresA
 		return 0, fmt.Errorf("mapstore: save %q: %w", key, store.ErrConflict)
 	}
 	return s.put(key, data, expiresAt, s.newVersion(key)), nil
+}
+
+// Scan lists the live keys with prefix in key order; the cursor is "k"
+// and the last key returned.
+func (s *mapStore) Scan(ctx context.Context, prefix, cursor string, limit int) ([]string, string, error) {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return nil, "", err
+	}
+	defer s.mu.Unlock()
+	after, hasAfter := strings.CutPrefix(cursor, "k")
+	var keys []string
+	for k := range s.m {
+		match := strings.HasPrefix(k, prefix)
+		if s.bug == bugScanPrefixAsPattern {
+			p, _, _ := strings.Cut(prefix, "*")
+			match = strings.HasPrefix(k, p)
+		}
+		if _, live := s.live(k); live && (match || s.bug == bugScanIgnoresPrefix) && (!hasAfter || k > after) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if len(keys) <= limit {
+		return keys, "", nil
+	}
+	keys = keys[:limit]
+	if s.bug == bugScanStopsAtLimit {
+		return keys, "", nil
+	}
+	return keys, "k" + keys[limit-1], nil
 }

@@ -55,6 +55,7 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store, isolate isolator
 			{"store.LoadToucher", is[store.LoadToucher](s), group{"LoadToucher", loadToucherChecks}},
 			{"store.ExpiredDeleter", is[store.ExpiredDeleter](s), group{"ExpiredDeleter", expiredDeleterChecks}},
 			{"store.Versioned", is[store.Versioned](s), group{"Versioned", versionedChecks}},
+			{"store.Scanner", is[store.Scanner](s), group{"Scanner", scannerChecks}},
 		} {
 			if c.has {
 				groups = append(groups, c.g)

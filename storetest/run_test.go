@@ -105,6 +105,9 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugNoDelete, "Concurrency/ManyGoroutines"},
 		{bugFarPastNeverExpires, "Expiry/PastDeadline"},
 		{bugFarPastNeverExpires, "LoadToucher/Past"},
+		{bugScanStopsAtLimit, "Scanner/All"},
+		{bugScanIgnoresPrefix, "Scanner/All"},
+		{bugScanPrefixAsPattern, "Scanner/PatternBytes"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

@@ -48,9 +48,10 @@ import (
 )
 
 // Store is a store.Store on a directory. It also implements
-// store.Versioned, store.Toucher, store.ExpiredDeleter and
-// store.ExpiredReporter. Create it with New and stop it with Close; all
-// methods are safe for concurrent use, also by several processes.
+// store.Versioned, store.Toucher, store.ExpiredDeleter,
+// store.ExpiredReporter and store.Scanner (for keys stored under their own
+// name: see Scan). Create it with New and stop it with Close; all methods
+// are safe for concurrent use, also by several processes.
 type Store struct {
 	d       *disk
 	closed  atomic.Bool
@@ -63,6 +64,7 @@ var (
 	_ store.Versioned      = (*Store)(nil)
 	_ store.Toucher        = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
+	_ store.Scanner        = (*Store)(nil)
 )
 
 // disk is the directory: what the Store shares with its background

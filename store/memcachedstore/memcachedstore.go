@@ -13,6 +13,9 @@
 // or store.LoadToucher: memcached's touch cannot move the deadline kept in
 // the value, and rewriting the value would change the record's version.
 // The sessions manager slides idle timeouts by rewriting records when due.
+// Nor does it implement store.Scanner: memcached cannot list its keys, so
+// sessions.Manager.Rekey is unsupported on it (keep previous encryption
+// keys for the session lifetime instead).
 //
 // Gomemcache takes no context, so every call runs its round trips in a
 // goroutine of its own and returns as soon as ctx ends; the abandoned

@@ -29,9 +29,9 @@ import (
 )
 
 // Store is an in-memory store.Store. It also implements store.Versioned,
-// store.Toucher, store.LoadToucher, store.ExpiredDeleter and
-// store.ExpiredReporter. Create it with New and stop it with Close; all
-// methods are safe for concurrent use.
+// store.Toucher, store.LoadToucher, store.ExpiredDeleter,
+// store.ExpiredReporter and store.Scanner. Create it with New and stop it
+// with Close; all methods are safe for concurrent use.
 type Store struct {
 	shards  []shard
 	mask    uint64
@@ -49,6 +49,7 @@ var (
 	_ store.Toucher        = (*Store)(nil)
 	_ store.LoadToucher    = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
+	_ store.Scanner        = (*Store)(nil)
 )
 
 // New returns an empty store and starts its background cleanup. It fails

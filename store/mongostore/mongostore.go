@@ -58,8 +58,8 @@ import (
 const maxDocumentSize = 16 << 20
 
 // Store keeps sessions in a MongoDB collection. It implements store.Store,
-// store.Versioned, store.Toucher, store.LoadToucher and
-// store.ExpiredDeleter, and is safe for concurrent use.
+// store.Versioned, store.Toucher, store.LoadToucher, store.ExpiredDeleter
+// and store.Scanner, and is safe for concurrent use.
 type Store struct {
 	coll     *mongo.Collection
 	ttlIndex bool             // the server removes expired documents itself
@@ -79,6 +79,7 @@ var (
 	_ store.Toucher        = (*Store)(nil)
 	_ store.LoadToucher    = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
+	_ store.Scanner        = (*Store)(nil)
 )
 
 // record is the document stored for one session.

@@ -31,8 +31,8 @@ import (
 const minBulkLimit = 1 << 20
 
 // Store is a store.Store backed by Redis. It also implements
-// store.Versioned, store.Toucher and store.LoadToucher. It is safe for
-// concurrent use.
+// store.Versioned, store.Toucher, store.LoadToucher and store.Scanner. It
+// is safe for concurrent use.
 type Store struct {
 	client rueidis.Client
 	prefix string       // tests only (see config)
@@ -51,6 +51,7 @@ var (
 	_ store.Versioned   = (*Store)(nil)
 	_ store.Toucher     = (*Store)(nil)
 	_ store.LoadToucher = (*Store)(nil)
+	_ store.Scanner     = (*Store)(nil)
 )
 
 // New returns a Store that uses client: a standalone, Cluster or Sentinel

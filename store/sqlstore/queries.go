@@ -22,6 +22,10 @@ type queries struct {
 	touch      string // expires_at, key, now
 	// deleteExpired removes at most limit expired rows.
 	deleteExpired string // now, limit
+	// scanFrom and scanAfter list the keys of live rows from a key on
+	// (included, or not), in key order.
+	scanFrom  string // key, now, limit
+	scanAfter string // key, now, limit
 }
 
 // newQueries builds the statements for table on dialect d, whose
@@ -34,10 +38,12 @@ func newQueries(d dialect.Name, q func(string) string, table string) queries {
 		loadVersion: "SELECT " + data + ", " + ver + " FROM " + t + live,
 		update: "UPDATE " + t + " SET " + data + " = ?, " + exp + " = ?, " + ver + " = ?" +
 			" WHERE " + key + " = ? AND " + ver + " = ? AND " + exp + " > ?",
-		deleteIf: "DELETE FROM " + t + " WHERE " + key + " = ? AND " + ver + " = ? AND " + exp + " > ?",
-		live:     "SELECT COUNT(*) FROM " + t + live,
-		delete:   "DELETE FROM " + t + " WHERE " + key + " = ?",
-		touch:    "UPDATE " + t + " SET " + exp + " = ?" + live,
+		deleteIf:  "DELETE FROM " + t + " WHERE " + key + " = ? AND " + ver + " = ? AND " + exp + " > ?",
+		live:      "SELECT COUNT(*) FROM " + t + live,
+		delete:    "DELETE FROM " + t + " WHERE " + key + " = ?",
+		touch:     "UPDATE " + t + " SET " + exp + " = ?" + live,
+		scanFrom:  "SELECT " + key + " FROM " + t + " WHERE " + key + " >= ? AND " + exp + " > ? ORDER BY " + key + " LIMIT ?",
+		scanAfter: "SELECT " + key + " FROM " + t + " WHERE " + key + " > ? AND " + exp + " > ? ORDER BY " + key + " LIMIT ?",
 	}
 	insert := "INSERT INTO " + t + " (" + key + ", " + data + ", " + exp + ", " + ver + ") VALUES (?, ?, ?, ?)"
 	if d == dialect.MySQL {

@@ -23,7 +23,8 @@ import (
 const MaxKeyLen = 255
 
 // Store keeps sessions in an SQL table. It implements store.Store,
-// store.Versioned, store.Toucher and store.ExpiredDeleter on every dialect;
+// store.Versioned, store.Toucher, store.ExpiredDeleter and store.Scanner
+// on every dialect;
 // it does not implement store.LoadToucher (LoadVersion reports whether it
 // touched). Create it with New and stop it with Close; all methods are safe
 // for concurrent use.
@@ -51,6 +52,7 @@ var (
 	_ store.Versioned      = (*Store)(nil)
 	_ store.Toucher        = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
+	_ store.Scanner        = (*Store)(nil)
 )
 
 // New returns a Store that keeps sessions in a table of db, creating the

@@ -140,7 +140,17 @@ type Event struct {
 // sessions (Revoke, RevokeOwner, ...): hand such work to another
 // goroutine. fn may be called from many goroutines at once.
 func WithEvents(fn func(ctx context.Context, e Event)) Option {
-	return func(c *config) error { c.events = fn; return nil }
+	return func(c *config) error { c.events, c.subscribe = fn, subscribeExpired; return nil }
+}
+
+// subscribeExpired subscribes fn to the expiry reports of st, if it makes
+// them, and returns how to stop. It is reached through WithEvents only,
+// so that a program without events links no reporting.
+func subscribeExpired(st store.Store, fn func(context.Context, string, []byte)) (stop func()) {
+	if r, ok := st.(store.ExpiredReporter); ok {
+		return r.ReportExpired(fn)
+	}
+	return nil
 }
 
 // events is a manager's event machinery; nil without a hook.
@@ -161,9 +171,7 @@ func (m *Manager[T]) startEvents() {
 		return
 	}
 	m.ev = &events{fn: m.cfg.events, seed: maphash.MakeSeed()}
-	if r, ok := m.store.(store.ExpiredReporter); ok {
-		m.ev.stopSweep = r.ReportExpired(m.swept)
-	}
+	m.ev.stopSweep = m.cfg.subscribe(m.store, m.swept)
 }
 
 // stop ends the store's expiry reports. It is safe on a nil events.
@@ -269,9 +277,9 @@ func (s *session[T]) writeReported(ctx context.Context, w write[T]) error {
 // EventRefused for a record over the manager's size limit (one over the
 // store's storeWrite reported), else as EventSaveFailed.
 func (ev *events) writeFailed(ctx context.Context, id, owner string, err error) {
-	var tooLarge *tooLargeError
+	tooLarge := asTooLarge(err)
 	switch {
-	case errors.As(err, &tooLarge):
+	case tooLarge != nil:
 		ev.send(ctx, Event{Kind: EventRefused, ID: id, Owner: owner, Size: tooLarge.size, Err: err})
 	case !errors.Is(err, store.ErrTooLarge):
 		ev.send(ctx, Event{Kind: EventSaveFailed, ID: id, Owner: owner, Err: err})
@@ -284,6 +292,17 @@ func (s *session[T]) saveFailed(ctx context.Context, cause string, err error) {
 	if ev := s.m.ev; ev != nil {
 		ev.send(ctx, Event{Kind: EventSaveFailed, ID: s.storedID(), Owner: s.bound, Cause: cause, Err: err})
 	}
+}
+
+// asTooLarge returns the tooLargeError err wraps, or nil. (Not errors.As,
+// which would link reflection into every program.)
+func asTooLarge(err error) *tooLargeError {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if e, ok := err.(*tooLargeError); ok {
+			return e
+		}
+	}
+	return nil
 }
 
 // A tooLargeError refuses a record over the manager's size limit

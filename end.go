@@ -53,7 +53,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				if !pending && !viaForward {
 					return ended, live, nil
 				}
-				err := m.tombstone(ctx, key, 0, renewedFrom(ended, viaForward), owner)
+				err := m.plantTombstone(ctx, key)
 				if errors.Is(err, store.ErrConflict) {
 					continue // the record appeared meanwhile: end it
 				}
@@ -88,14 +88,13 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue
 			case !rec.live(time.Now()):
-				m.expiredFound(ctx, key, l.Version, rec.owner)
 				return ended, live, nil
 			}
 			version, owner = l.Version, rec.owner
 		}
 		// A tombstone, not a delete: a forward that leads here then reads
 		// as ended, where a missing record would be a Renew in flight.
-		err := m.tombstone(ctx, key, version, m.id(key), owner)
+		_, err := m.writeMarker(ctx, key, record{revoked: true}, version)
 		if errors.Is(err, store.ErrConflict) {
 			version = 0 // written meanwhile: read it again
 			continue
@@ -192,9 +191,8 @@ func (s *session[T]) destroy(ctx context.Context) error {
 			if err := m.delete(ctx, s.key); err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
-			m.ev.emit(ctx, Event{Kind: EventDestroyed, ID: m.id(s.key), Cause: "Destroy"})
 		} else {
-			ended, _, err := m.endSession(m.ending(ctx, EventDestroyed, "Destroy"), s.key, s.version, s.bound, false, "")
+			ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
 			if err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
@@ -244,7 +242,7 @@ func (s *session[T]) abandon() {
 	}
 	m := s.m
 	ctx := context.WithoutCancel(s.r.Context())
-	ended, _, err := m.endSession(m.ending(ctx, EventDestroyed, "abandon"), s.key, s.version, s.bound, false, "")
+	ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
 	if err == nil {
 		err = m.unlist(ctx, ended)
 	}

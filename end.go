@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
@@ -40,55 +41,57 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
 func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
-	viaForward, want, keepForwards := false, owner, false
+	// The forwards passed go too, after the session they lead to (last
+	// passed, first dropped), so that the chain never looks ended while
+	// its end still answers; not when the end is another owner's.
+	var forwards []markedRecord
+	defer func() {
+		if !errors.Is(err, errOtherOwner) {
+			for _, f := range slices.Backward(forwards) {
+				m.dropForward(ctx, f.key, f.version)
+			}
+		}
+	}()
+	viaForward, want := false, owner
 	for range maxEndSteps {
 		if version == 0 {
 			sctx, cancel := m.storeContext(ctx)
 			l, err := m.loadRecord(sctx, key, time.Time{})
 			cancel()
 			if err != nil {
-				return ended, live, err
+				return ended, false, err
 			}
 			if !l.Found() {
 				if !pending && !viaForward {
-					return ended, live, nil
+					return ended, false, nil
 				}
 				err := m.plantTombstone(ctx, key)
 				if errors.Is(err, store.ErrConflict) {
 					continue // the record appeared meanwhile: end it
 				}
 				if err != nil {
-					return ended, live, err
+					return ended, false, err
 				}
-				ended = append(ended, endedSession{m.id(key), owner})
-				return ended, live || viaForward, nil
+				return append(ended, endedSession{m.id(key), owner}), viaForward, nil
 			}
 			rec, perr := m.openRecord(key, l.Data)
 			switch {
 			case perr != nil:
-				return ended, live, m.delete(ctx, key)
+				return ended, false, m.delete(ctx, key)
 			case rec.revoked:
-				return ended, live, nil
+				return ended, false, nil
 			case pending && rec.owner != want:
-				keepForwards = true
 				return nil, false, errOtherOwner
 			case rec.forward:
-				// The forward goes too, after the session it leads to, so
-				// that the chain never looks ended while its end still
-				// answers.
 				if string(rec.payload) == keep {
-					return ended, live, nil // leads to the session kept: stays
+					return ended, false, nil // leads to the session kept: stays
 				}
-				defer func(key string, version store.Version) {
-					if !keepForwards {
-						m.dropForward(ctx, key, version)
-					}
-				}(key, l.Version)
+				forwards = append(forwards, markedRecord{key, l.Version})
 				ended = append(ended, endedSession{m.id(key), rec.owner})
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue
 			case !rec.live(time.Now()):
-				return ended, live, nil
+				return ended, false, nil
 			}
 			version, owner = l.Version, rec.owner
 		}
@@ -100,11 +103,17 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 			continue
 		}
 		if err != nil {
-			return ended, live, err
+			return ended, false, err
 		}
 		return append(ended, endedSession{m.id(key), owner}), true, nil
 	}
-	return ended, live, fmt.Errorf("%w: the session kept changing while it was being ended", ErrSessionChanged)
+	return ended, false, fmt.Errorf("%w: the session kept changing while it was being ended", ErrSessionChanged)
+}
+
+// A markedRecord is a marker record endSession passed: its key and version.
+type markedRecord struct {
+	key     string
+	version store.Version
 }
 
 // errOtherOwner reports an owner index entry whose record is bound to

@@ -209,12 +209,8 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	s.wrote(w, plain[len(plain)-len(payload):], newVersion)
 	s.bound = s.owner
 	w.indexed, w.indexedID = "", "" // in use now
-	switch {
-	case oldOwner == "":
-	case renewing:
-		m.forget(ctx, oldOwner, oldID)
-	case oldOwner != s.owner:
-		m.forget(ctx, oldOwner, m.id(s.key))
+	if oldOwner != "" && (renewing || oldOwner != s.owner) {
+		m.forget(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
 	}
 	return true, nil
 }

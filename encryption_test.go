@@ -436,14 +436,21 @@ func (s *racingStore) SaveIf(ctx context.Context, key string, data []byte, exp t
 	return s.Store.SaveIf(ctx, key, data, exp, v)
 }
 
-// TestRekeyNeverOverwritesAWrite: a request that writes between Rekey's
-// read and its write keeps its change, and Rekey does not count it.
-func TestRekeyNeverOverwritesAWrite(t *testing.T) {
+// racingRotation returns a racing store holding one session sealed under
+// a previous key, a manager that rotates to a new key on it, and the
+// session's token.
+func racingRotation(t *testing.T) (*racingStore, *sessions.Manager[profile], string) {
 	st := &racingStore{Store: newSharedMemstore(t)}
 	k1, k2 := newEncryptionKey(), newEncryptionKey()
 	old := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k1))
 	token := savedSession(t, old, "ada")
-	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k2, k1))
+	return st, mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k2, k1)), token
+}
+
+// TestRekeyNeverOverwritesAWrite: a request that writes between Rekey's
+// read and its write keeps its change, and Rekey does not count it.
+func TestRekeyNeverOverwritesAWrite(t *testing.T) {
+	st, m, token := racingRotation(t)
 	st.hook = func() {
 		ctx, err := m.Load(t.Context(), token)
 		if err != nil {
@@ -466,11 +473,7 @@ func TestRekeyNeverOverwritesAWrite(t *testing.T) {
 // TestRekeyKeepsEndedSessionsEnded: a session destroyed between Rekey's
 // read and its write stays destroyed.
 func TestRekeyKeepsEndedSessionsEnded(t *testing.T) {
-	st := &racingStore{Store: newSharedMemstore(t)}
-	k1, k2 := newEncryptionKey(), newEncryptionKey()
-	old := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k1))
-	token := savedSession(t, old, "ada")
-	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k2, k1))
+	st, m, token := racingRotation(t)
 	st.hook = func() {
 		ctx, _ := m.Load(t.Context(), token)
 		if err := m.Revoke(t.Context(), sessionID(t, m, ctx)); err != nil {

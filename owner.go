@@ -162,7 +162,7 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 		if live {
 			info.Current = e.id == current || e.id == stored
 			list = append(list, info)
-		} else if now.Sub(e.added) > m.pendingGrace() || !now.Before(e.deadline) {
+		} else if m.stale(e, now) {
 			stale = append(stale, e.id)
 		}
 	}
@@ -269,7 +269,7 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 				if errors.Is(err, errOtherOwner) {
 					// Not (or not yet) the owner's: a SetOwner in flight
 					// keeps its entry; a failed one's entry goes.
-					if time.Since(e.added) <= m.pendingGrace() {
+					if !m.stale(e, time.Now()) {
 						kept = append(kept, e)
 					}
 					continue

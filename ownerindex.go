@@ -49,6 +49,13 @@ func (m *Manager[T]) pendingGrace() time.Duration {
 	return max(time.Minute, 4*m.cfg.storeTimeout)
 }
 
+// stale reports whether the index entry e, whose record is not (or not
+// yet) a live session of its owner, can go at now: it is older than the
+// pending grace, or past its session's deadline.
+func (m *Manager[T]) stale(e indexEntry, now time.Time) bool {
+	return now.Sub(e.added) > m.pendingGrace() || !now.Before(e.deadline)
+}
+
 func appendIndex(dst []byte, entries []indexEntry) []byte {
 	dst = append(dst, indexMagic...)
 	for _, e := range entries {

@@ -404,10 +404,31 @@ func (s *session[T]) slide(ctx context.Context) error {
 	return nil
 }
 
-// maxForwards bounds how many forwards reload follows, and how often it
-// waits for the record a forward names (a racing Renew writes it right
-// after the forward).
+// maxForwards bounds how many forwards reload follows.
 const maxForwards = 4
+
+// forwardWait is how long reload waits for the record a forward names
+// before it counts the session as ended: the racing Renew writes that
+// record right after the forward, in one store call that the store
+// timeout bounds. It only runs out when that write failed.
+func (m *Manager[T]) forwardWait() time.Duration {
+	if m.cfg.storeTimeout > 0 {
+		return m.cfg.storeTimeout
+	}
+	return DefaultStoreTimeout
+}
+
+// sleep pauses for d, or returns ctx's error if it ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // reload reads the record again after a conflict and merges into it the
 // fields this request changed (see mergeChanges). A forward is followed to
@@ -418,7 +439,8 @@ const maxForwards = 4
 func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 	m := s.m
 	key := s.key
-	for hops, waits := 0, 0; ; {
+	var waited time.Duration // for the record the last forward names
+	for hops := 0; ; {
 		sctx, cancel := m.storeContext(ctx)
 		l, err := m.loadRecord(sctx, key, time.Time{})
 		cancel()
@@ -429,13 +451,16 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		if l.Found() {
 			rec, err = m.openRecord(key, l.Data)
 		}
-		if !l.Found() && followed && waits < maxForwards {
-			waits++
-			time.Sleep(time.Duration(waits) * time.Millisecond)
+		if !l.Found() && followed && waited < m.forwardWait() {
+			pause := min(max(waited, time.Millisecond), m.forwardWait()-waited)
+			if err := sleep(ctx, pause); err != nil {
+				return false, err
+			}
+			waited += pause
 			continue
 		}
 		if l.Found() && err == nil && rec.forward && hops < maxForwards {
-			hops, followed = hops+1, true
+			hops, followed, waited = hops+1, true, 0
 			key = m.cfg.keyPrefix + string(rec.payload)
 			continue
 		}

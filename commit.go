@@ -293,11 +293,14 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 	if size > m.cfg.maxSize {
 		return nil, nil, time.Time{}, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
 	}
-	expires = m.expiry(s.deadline, time.Now())
+	now := time.Now()
+	expires = m.expiry(s.deadline, now)
 	plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), record{
 		deadline:   s.deadline,
 		expires:    expires,
 		created:    s.created,
+		authAt:     s.authAt,
+		seen:       now,
 		persistent: s.persistent,
 		owner:      s.owner,
 		payload:    payload,
@@ -476,6 +479,9 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		}
 		if !s.ownerSet {
 			s.owner = rec.owner // this request did not bind it
+		}
+		if !s.authSet {
+			s.authAt = rec.authAt
 		}
 		s.bound = rec.owner
 		if !s.dirty {

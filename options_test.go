@@ -110,8 +110,8 @@ func TestOptionBoundaries(t *testing.T) {
 		opt  sessions.Option
 		ok   bool
 	}{
-		{"max size 28", sessions.WithMaxSize(28), false},
-		{"max size 29", sessions.WithMaxSize(29), true},
+		{"max size 44", sessions.WithMaxSize(44), false},
+		{"max size 45", sessions.WithMaxSize(45), true},
 		{"prefix of 64", sessions.WithKeyPrefix(strings.Repeat("p", 64)), true},
 		{"prefix of 65", sessions.WithKeyPrefix(strings.Repeat("p", 65)), false},
 	} {

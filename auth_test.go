@@ -216,7 +216,7 @@ func TestReauthenticatedRacingASave(t *testing.T) {
 // window is one round trip, and the record is rewritten once per window.
 func TestLastSeenWithinRefreshWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		spy := newVersionedSpy(t) // the memory store: it touches on load
+		spy := newVersionedSpy(t)     // the memory store: it touches on load
 		const idle = 10 * time.Minute // refresh window: 1 minute
 		m := mustNew[profile](t, sessions.WithStore(spy), sessions.WithIdleTimeout(idle))
 		ctx, err := m.Load(t.Context(), "")

@@ -180,6 +180,16 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	}
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	switch {
+	case err == nil && renewing && m.clearedBetween(forward, newVersion):
+		// RevokeAll cleared the store (store.Clearer) between the forward
+		// and the new record: the session ended, the new record must not
+		// outlive it.
+		m.cfg.logger.WarnContext(ctx, "sessions: every session was revoked while this one was being renewed; it ends")
+		if _, err := m.writeMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
+			return false, fmt.Errorf("sessions: renew: end the session renewed during RevokeAll: %w", err)
+		}
+		s.end(false)
+		return true, nil
 	case err == nil:
 	case errors.Is(err, store.ErrConflict) && w.key != "":
 		// A tombstone under the new key: a revocation ended the session
@@ -213,6 +223,13 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		m.forget(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
 	}
 	return true, nil
+}
+
+// clearedBetween reports whether the store was cleared (RevokeAll on a
+// store.Clearer) between the writes that returned versions a and b.
+func (m *Manager[T]) clearedBetween(a, b store.Version) bool {
+	cl, ok := m.store.(store.Clearer)
+	return ok && !cl.SameGeneration(a, b)
 }
 
 // value applies fn (once per attempt) and encodes the session value.

@@ -18,8 +18,8 @@
 // on read, key independence over the whole session-token alphabet, buffer
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
-// [store.ExpiredDeleter], [store.Versioned], [store.Scanner]) that the
-// store implements.
+// [store.ExpiredDeleter], [store.Versioned], [store.Scanner],
+// [store.Clearer]) that the store implements.
 // Each failure names the rule the store broke.
 //
 // For [store.Versioned] the suite checks insert-if-absent, that every Save

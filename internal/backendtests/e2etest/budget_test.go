@@ -220,13 +220,3 @@ func TestBudgetMariaDB(t *testing.T) {
 func TestBudgetSQLite(t *testing.T) {
 	budgetSQL(t, sqliteDB(t), sqlitedialect.New())
 }
-
-// quiet checks that nothing else talks to the server, so the counts are
-// this test's alone.
-func quiet(t *testing.T, count func() int) {
-	a := count()
-	time.Sleep(50 * time.Millisecond)
-	if b := count(); b != a {
-		t.Fatalf("the server is busy with other clients (%d commands in 50ms); give this test its own server", b-a)
-	}
-}

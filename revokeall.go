@@ -23,8 +23,9 @@ import (
 //     Redis, MongoDB, SQL) it goes through the keys under the prefix a
 //     batch of 100 at a time, as [Manager.Rekey] does, and ends each
 //     session as Revoke does: per live session a read and a conditional
-//     write (a short-lived tombstone), per owner two round trips to take
-//     its sessions off its index, plus one Scan call per batch. It runs
+//     write (a short-lived tombstone), per owner in a batch two round
+//     trips to take its sessions off its index, plus one Scan call per
+//     batch. It runs
 //     alongside the application, each call bounded by the store timeout;
 //     a session created while it runs may survive it.
 //   - On a store that can end all its records at once ([store.Clearer]:

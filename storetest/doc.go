@@ -29,6 +29,13 @@
 // increments by LoadVersion and SaveIf lose nothing, and that
 // LoadVersion's Touched is true exactly when the expiry moved.
 //
+// For [store.Clearer] it checks that Clear ends every record, Saved or
+// written with SaveIf, that a SaveIf with a version read before Clear
+// brings no record back, that writes after Clear are records as usual,
+// and that SameGeneration tells versions on either side of a Clear apart.
+// Clear ends every record of the store: give each store newStore returns
+// records of its own.
+//
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop
 // returning them within 150 ms of the deadline (and not drop them more than

@@ -41,23 +41,23 @@ type session[T any] struct {
 	key        string // store key of the session
 	presented  bool   // the request carried a well-formed token
 	forwarded  bool   // a presented token was renewed away by another request
-	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loaded     bool
+	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loadErr    error
 	data       *T
 	inline     T             // storage for the first value of data (see newData)
-	inlineUsed bool          // inline has been handed out
 	saved      []byte        // payload as last loaded or saved: the change baseline
 	version    store.Version // version of the record under key, for conditional writes
+	inlineUsed bool          // inline has been handed out
 	exists     bool          // a record for key is in the store
 	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
 	created    time.Time
 	authAt     time.Time // when the owner last authenticated (SetOwner, Reauthenticated); zero for never
-	authSet    bool      // SetOwner or Reauthenticated chose authAt in this request
 	owner      string    // the owner the session is to be bound to (SetOwner)
 	bound      string    // the owner in the stored record, whose index lists it
 	ownerSet   bool      // SetOwner chose owner in this request
+	authSet    bool      // SetOwner or Reauthenticated chose authAt in this request
 	persistent bool
 	next       string // the token Renew chose, written at the next write; "" without a Renew
 	issued     bool   // this request wrote the session under a token it issued
@@ -65,8 +65,8 @@ type session[T any] struct {
 	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
 	discardKey string // an unreadable or expired record to delete at commit
 	cookie     cookieAction
-	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
 	started    bool                       // the response has started: the cookie is final
+	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
 }
 
 // lock takes the session's lock for a call that may change the session.

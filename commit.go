@@ -180,6 +180,16 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	}
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	switch {
+	case err == nil && renewing && m.clearedBetween(forward, newVersion):
+		// RevokeAll cleared the store (store.Clearer) between the forward
+		// and the new record: the session ended, the new record must not
+		// outlive it.
+		m.cfg.logger.WarnContext(ctx, "sessions: every session was revoked while this one was being renewed; it ends")
+		if _, err := m.writeMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
+			return false, fmt.Errorf("sessions: renew: end the session renewed during RevokeAll: %w", err)
+		}
+		s.end(false)
+		return true, nil
 	case err == nil:
 	case errors.Is(err, store.ErrConflict) && w.key != "":
 		// A tombstone under the new key: a revocation ended the session
@@ -213,6 +223,13 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		m.forget(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
 	}
 	return true, nil
+}
+
+// clearedBetween reports whether the store was cleared (RevokeAll on a
+// store.Clearer) between the writes that returned versions a and b.
+func (m *Manager[T]) clearedBetween(a, b store.Version) bool {
+	cl, ok := m.store.(store.Clearer)
+	return ok && !cl.SameGeneration(a, b)
 }
 
 // value applies fn (once per attempt) and encodes the session value.
@@ -293,11 +310,14 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 	if size > m.cfg.maxSize {
 		return nil, nil, time.Time{}, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
 	}
-	expires = m.expiry(s.deadline, time.Now())
+	now := time.Now()
+	expires = m.expiry(s.deadline, now)
 	plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), record{
 		deadline:   s.deadline,
 		expires:    expires,
 		created:    s.created,
+		authAt:     s.authAt,
+		seen:       now,
 		persistent: s.persistent,
 		owner:      s.owner,
 		payload:    payload,
@@ -501,6 +521,9 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		}
 		if !s.ownerSet {
 			s.owner = rec.owner // this request did not bind it
+		}
+		if !s.authSet {
+			s.authAt = rec.authAt
 		}
 		s.bound = rec.owner
 		if !s.dirty {

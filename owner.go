@@ -22,6 +22,17 @@ type Info[T any] struct {
 	// Expires is the session's absolute deadline. With an idle timeout it
 	// ends earlier unless it keeps being used.
 	Expires time.Time
+	// AuthenticatedAt is when the owner last authenticated in this
+	// session: [Manager.SetOwner] at login, or [Manager.Reauthenticated].
+	// It is zero for a session written before this field existed.
+	AuthenticatedAt time.Time
+	// LastSeen is when a request last used the session, exact to the
+	// refresh window of the idle timeout (a tenth of [WithIdleTimeout], at
+	// most a minute): the session's record is rewritten that often while
+	// in use, and LastSeen costs no write of its own. Without an idle
+	// timeout it is the last request that changed the session. It is
+	// zero for a session written before this field existed.
+	LastSeen time.Time
 	// Persistent reports a persistent ("remember me") cookie: see
 	// [Manager.SetPersistent].
 	Persistent bool
@@ -88,6 +99,10 @@ func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
 // [Manager.Sessions] lists it and [Manager.RevokeOwner] ends it. Call it
 // at login, after [Manager.Renew]. It works on a session that was never saved (it is saved now) and
 // keeps the binding across Renew; an empty owner unbinds the session.
+// It records now as the time the owner authenticated ([Manager.AuthAge],
+// [Info].AuthenticatedAt), and an empty owner clears that time; binding
+// the session again to the owner it has, without a Renew, changes
+// nothing (use [Manager.Reauthenticated] to record a new authentication).
 // Owners are arbitrary strings of up to 4096 bytes; they are stored in the
 // session's record, and hashed, never raw, in store keys.
 //
@@ -123,10 +138,14 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if !s.exists && s.started {
 		return ErrResponseStarted // a new session's cookie can no longer be sent
 	}
-	old, oldSet := s.owner, s.ownerSet
+	old, oldSet, oldAuth, oldAuthSet := s.owner, s.ownerSet, s.authAt, s.authSet
 	s.owner, s.ownerSet, s.dirty = owner, true, true
+	s.authAt, s.authSet = time.Time{}, true
+	if owner != "" {
+		s.authAt = time.Now()
+	}
 	if err := s.persist(ctx, nil); err != nil {
-		s.owner, s.ownerSet = old, oldSet
+		s.owner, s.ownerSet, s.authAt, s.authSet = old, oldSet, oldAuth, oldAuthSet
 		return err
 	}
 	if s.ended {
@@ -190,7 +209,8 @@ func (m *Manager[T]) info(ctx context.Context, owner, id string, now time.Time) 
 	if err != nil || !rec.live(now) || rec.owner != owner {
 		return Info[T]{}, false, nil // not (or not yet) the owner's session
 	}
-	info := Info[T]{ID: id, Created: rec.created, Expires: rec.deadline, Persistent: rec.persistent}
+	info := Info[T]{ID: id, Created: rec.created, Expires: rec.deadline, Persistent: rec.persistent,
+		AuthenticatedAt: rec.authAt, LastSeen: rec.seen}
 	data := m.newValue()
 	if err := m.decodeValue(rec.payload, data); err != nil {
 		return Info[T]{}, false, nil

@@ -18,7 +18,7 @@ import (
 // calls Renew (a login step-up, a periodic ID rotation) must not bring
 // the ended session back under a new token.
 func TestRenewCannotResurrectAnEndedSession(t *testing.T) {
-	for _, end := range []string{"destroy", "revokeowner", "revoke"} {
+	for _, end := range []string{"destroy", "revokeowner", "revoke", "revokeall"} {
 		t.Run(end, func(t *testing.T) {
 			m := mustNew[profile](t, sessions.WithLogger(discard()))
 			do, loaded, release := slowRenewServer(t, m, "ann")
@@ -156,9 +156,9 @@ func TestRenewSurvivesARacingModify(t *testing.T) {
 
 // slowRenewServer serves m for the renew races: /login starts a session
 // named "me" (bound to owner, if not empty); /slowrenew loads the session,
-// signals loaded, waits for release and renews; /destroy, /revokeowner
-// (of owner) and /revoke (of the request's own session) end it; /visit
-// changes it.
+// signals loaded, waits for release and renews (/slowvisit changes it
+// instead); /destroy, /revokeowner (of owner), /revoke (of the request's
+// own session) and /revokeall end it; /visit changes it.
 func slowRenewServer(t *testing.T, m *sessions.Manager[profile], owner string) (do func(path, token string) (int, string), loaded, release chan struct{}) {
 	loaded, release = make(chan struct{}), make(chan struct{})
 	do = serve(t, m, func(w http.ResponseWriter, r *http.Request) {
@@ -180,6 +180,13 @@ func slowRenewServer(t *testing.T, m *sessions.Manager[profile], owner string) (
 			m.RevokeOwner(ctx, owner)
 		case "/revoke":
 			m.Revoke(ctx, sessionID(t, m, ctx))
+		case "/revokeall":
+			m.RevokeAll(ctx)
+		case "/slowvisit":
+			m.Get(ctx)
+			loaded <- struct{}{}
+			<-release
+			m.Get(ctx).Visits++
 		case "/visit":
 			m.Get(ctx).Visits++
 		}

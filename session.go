@@ -41,21 +41,23 @@ type session[T any] struct {
 	key        string // store key of the session
 	presented  bool   // the request carried a well-formed token
 	forwarded  bool   // a presented token was renewed away by another request
-	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loaded     bool
+	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loadErr    error
 	data       *T
 	inline     T             // storage for the first value of data (see newData)
-	inlineUsed bool          // inline has been handed out
 	saved      []byte        // payload as last loaded or saved: the change baseline
 	version    store.Version // version of the record under key, for conditional writes
+	inlineUsed bool          // inline has been handed out
 	exists     bool          // a record for key is in the store
 	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
 	created    time.Time
-	owner      string // the owner the session is to be bound to (SetOwner)
-	bound      string // the owner in the stored record, whose index lists it
-	ownerSet   bool   // SetOwner chose owner in this request
+	authAt     time.Time // when the owner last authenticated (SetOwner, Reauthenticated); zero for never
+	owner      string    // the owner the session is to be bound to (SetOwner)
+	bound      string    // the owner in the stored record, whose index lists it
+	ownerSet   bool      // SetOwner chose owner in this request
+	authSet    bool      // SetOwner or Reauthenticated chose authAt in this request
 	persistent bool
 	next       string // the token Renew chose, written at the next write; "" without a Renew
 	issued     bool   // this request wrote the session under a token it issued
@@ -63,8 +65,8 @@ type session[T any] struct {
 	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
 	discardKey string // an unreadable or expired record to delete at commit
 	cookie     cookieAction
-	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
 	started    bool                       // the response has started: the cookie is final
+	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
 }
 
 // lock takes the session's lock for a call that may change the session.
@@ -176,13 +178,15 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	}
 	s.data, s.saved, s.version, s.exists = data, rec.payload, l.Version, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
-	s.created, s.owner, s.bound = rec.created, rec.owner, rec.owner
+	s.created, s.owner, s.bound, s.authAt = rec.created, rec.owner, rec.owner, rec.authAt
 	if m.cfg.idleTimeout > 0 {
 		ideal := m.expiry(rec.deadline, now)
 		if l.Touched {
 			// The touch moved the expiry to now+idle; never past the
-			// absolute deadline, so that no record outlives it.
-			s.refresh = touch.After(rec.deadline)
+			// absolute deadline, so that no record outlives it. The
+			// record's time of writing (Info.LastSeen) is brought up to
+			// date once per refresh window.
+			s.refresh = touch.After(rec.deadline) || rec.seen.Before(now.Add(-m.refreshWindow()))
 		} else {
 			// Slide the idle timeout by rewriting the record, but only
 			// once its stored expiry lags the ideal one by more than the
@@ -213,6 +217,7 @@ func (s *session[T]) reset(now time.Time) {
 	s.version = 0
 	s.exists, s.dirty, s.refresh, s.next = false, false, false, ""
 	s.deadline, s.created, s.owner, s.bound, s.ownerSet = s.m.deadline(now), now, "", "", false
+	s.authAt, s.authSet = time.Time{}, false
 	s.persistent = s.m.cfg.cookie.persistent
 }
 

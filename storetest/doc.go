@@ -18,8 +18,8 @@
 // on read, key independence over the whole session-token alphabet, buffer
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
-// [store.ExpiredDeleter], [store.Versioned], [store.Scanner]) that the
-// store implements.
+// [store.ExpiredDeleter], [store.Versioned], [store.Scanner],
+// [store.Clearer]) that the store implements.
 // Each failure names the rule the store broke.
 //
 // For [store.Versioned] the suite checks insert-if-absent, that every Save
@@ -28,6 +28,13 @@
 // that of many SaveIfs racing on one version exactly one wins, that
 // increments by LoadVersion and SaveIf lose nothing, and that
 // LoadVersion's Touched is true exactly when the expiry moved.
+//
+// For [store.Clearer] it checks that Clear ends every record, Saved or
+// written with SaveIf, that a SaveIf with a version read before Clear
+// brings no record back, that writes after Clear are records as usual,
+// and that SameGeneration tells versions on either side of a Clear apart.
+// Clear ends every record of the store: give each store newStore returns
+// records of its own.
 //
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop

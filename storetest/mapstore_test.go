@@ -40,6 +40,9 @@ type mapStore struct {
 	last    store.Version            // the last version given out
 	deleted map[string]store.Version // for bugSaveIfResurrects
 	writes  map[string]store.Version // for bugVersionReused
+	gen     uint64                   // the generation (Clear)
+	gens    map[store.Version]uint64 // the generation of each version given out
+	cleared map[string]store.Version // for bugClearResurrects
 }
 
 type record struct {
@@ -81,6 +84,10 @@ const (
 	bugScanStopsAtLimit    = "scanStopsAtLimit"    // Scan ends the scan after its first full batch
 	bugScanIgnoresPrefix   = "scanIgnoresPrefix"   // Scan returns every key
 	bugScanPrefixAsPattern = "scanPrefixAsPattern" // Scan reads '*' in the prefix as any bytes
+
+	bugClearKeepsRecords   = "clearKeepsRecords"   // Clear leaves the records
+	bugClearResurrects     = "clearResurrects"     // SaveIf with a version from before Clear brings its record back
+	bugClearSameGeneration = "clearSameGeneration" // SameGeneration is always true
 )
 
 func newMapStore(bug string) *mapStore {
@@ -89,6 +96,8 @@ func newMapStore(bug string) *mapStore {
 		m:       make(map[string]record),
 		deleted: make(map[string]store.Version),
 		writes:  make(map[string]store.Version),
+		gens:    make(map[store.Version]uint64),
+		cleared: make(map[string]store.Version),
 	}
 }
 
@@ -139,6 +148,7 @@ func (s *mapStore) newVersion(key string) store.Version {
 		return s.writes[key]
 	}
 	s.last++
+	s.gens[s.last] = s.gen
 	return s.last
 }
 
@@ -343,6 +353,8 @@ func (s *mapStore) SaveIf(ctx context.Context, key string, data []byte, expiresA
 		match = true
 	case bugSaveIfResurrects:
 		match = match || !ok && v == s.deleted[key]
+	case bugClearResurrects:
+		match = match || !ok && v != 0 && v == s.cleared[key]
 	case bugRacySaveIf:
 		// Let the other writers check too before writing.
 		s.mu.Unlock()
@@ -384,4 +396,30 @@ func (s *mapStore) Scan(ctx context.Context, prefix, cursor string, limit int) (
 		return keys, "", nil
 	}
 	return keys, "k" + keys[limit-1], nil
+}
+
+// Clear ends every record (store.Clearer): they go, and the generation
+// moves on.
+func (s *mapStore) Clear(ctx context.Context) error {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.gen++
+	if s.bug == bugClearKeepsRecords {
+		return nil
+	}
+	for k, r := range s.m {
+		s.cleared[k] = r.version
+		s.remove(k)
+	}
+	return nil
+}
+
+// SameGeneration reports whether no Clear came between the writes of
+// versions a and b (store.Clearer).
+func (s *mapStore) SameGeneration(a, b store.Version) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bug == bugClearSameGeneration || s.gens[a] == s.gens[b]
 }

@@ -108,6 +108,9 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugScanStopsAtLimit, "Scanner/All"},
 		{bugScanIgnoresPrefix, "Scanner/All"},
 		{bugScanPrefixAsPattern, "Scanner/PatternBytes"},
+		{bugClearKeepsRecords, "Clearer/Ends"},
+		{bugClearResurrects, "Clearer/NoResurrection"},
+		{bugClearSameGeneration, "Clearer/SameGeneration"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

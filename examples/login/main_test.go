@@ -351,3 +351,62 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal("run did not return after cancel")
 	}
 }
+
+// TestChangePassword: the password page asks for the password again once
+// the sign-in is older than the limit (RequireRecentAuth), a right one
+// (Reauthenticated, a new token) lets the change through, and after it
+// the page offers to sign out every other session.
+func TestChangePassword(t *testing.T) {
+	const recent = 300 * time.Millisecond
+	srv := startApp(t, config{Location: time.FixedZone("CET", 3600), RecentAuth: recent})
+	c := signIn(t, srv.URL, "cid", false)
+	other := signIn(t, srv.URL, "cid", false)
+
+	if _, body := c.do("GET", "/", nil, nil); !strings.Contains(body, `id="password-link" href="/password"`) {
+		t.Fatalf("no link to the password page:\n%s", body)
+	}
+	if _, body := c.do("GET", "/password", nil, nil); !strings.Contains(body, `id="new"`) {
+		t.Fatalf("just signed in: want the new-password form:\n%s", body)
+	}
+	time.Sleep(recent + 100*time.Millisecond)
+	_, body := c.do("GET", "/password", nil, nil)
+	if !strings.Contains(body, `id="confirm-why"`) || strings.Contains(body, `id="new"`) {
+		t.Fatalf("signed in %v ago: want the password asked for again:\n%s", recent, body)
+	}
+	// A change posted with an old sign-in is not made.
+	_, body = c.do("POST", "/password", url.Values{"new": {"sneaky1"}}, nil)
+	if !strings.Contains(body, `id="confirm-why"`) {
+		t.Fatalf("a change posted with an old sign-in: want the password asked for:\n%s", body)
+	}
+	_, body = c.do("POST", "/confirm", url.Values{"password": {"wrong"}}, nil)
+	if !strings.Contains(body, `role="status">Wrong password.</p>`) || !strings.Contains(body, `id="confirm-why"`) {
+		t.Fatalf("a wrong password: want it refused:\n%s", body)
+	}
+	before := c.session()
+	_, body = c.do("POST", "/confirm", url.Values{"password": {"secret"}}, nil)
+	if !strings.Contains(body, `id="new"`) {
+		t.Fatalf("the right password: want the new-password form:\n%s", body)
+	}
+	if after := c.session(); after == before || after == "" {
+		t.Errorf("entering the password again must issue a new token: before %q, after %q", before, after)
+	}
+	_, body = c.do("POST", "/password", url.Values{"new": {"hunter22"}}, nil)
+	if !strings.Contains(body, "Your password was changed.") || !strings.Contains(body, `id="offer"`) {
+		t.Fatalf("after the change: want the flash and the offer to sign out the others:\n%s", body)
+	}
+	_, body = c.do("POST", "/sessions/sign-out-others", url.Values{}, nil)
+	if !strings.Contains(body, `role="status">Signed out 1 other session.</p>`) || signedIn(other) || !signedIn(c) {
+		t.Fatalf("signing out the others after the change:\n%s", body)
+	}
+	if !strings.Contains(body, `<span class="last-seen">Last seen <time`) {
+		t.Errorf("the sessions page shows no last seen:\n%s", body)
+	}
+	fresh := newClient(t, srv.URL)
+	if _, body := fresh.do("POST", "/login", url.Values{"user": {"cid"}, "password": {"secret"}}, nil); !strings.Contains(body, "Wrong name or password.") {
+		t.Errorf("the old password still signs in:\n%s", body)
+	}
+	form := url.Values{"user": {"cid"}, "password": {"hunter22"}}
+	if _, body := fresh.do("POST", "/login", form, nil); !strings.Contains(body, `Hello, <span id="user">cid</span>`) {
+		t.Errorf("the new password does not sign in:\n%s", body)
+	}
+}

@@ -29,6 +29,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	defer putBuffer(buf)
 	payload, err := encode(m.cfg.codec, s.data, buf)
 	if err != nil {
+		s.saveFailed(ctx, "", err)
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
 	changed := s.dirty || !bytes.Equal(payload, s.saved)
@@ -74,12 +75,12 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	return s.write(ctx, write[T]{s: s, fn: fn, buf: buf})
+	return s.writeReported(ctx, write[T]{s: s, fn: fn, buf: buf})
 }
 
 // persistEncoded is persist for a value already encoded into buf.
 func (s *session[T]) persistEncoded(ctx context.Context, payload []byte, buf *encodeBuffer) error {
-	return s.write(ctx, write[T]{s: s, buf: buf, encoded: payload})
+	return s.writeReported(ctx, write[T]{s: s, buf: buf, encoded: payload})
 }
 
 // write runs w's attempts (see persist).
@@ -108,7 +109,7 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 			return fmt.Errorf("sessions: save: %w after %d attempts", ErrSessionChanged, attempt)
 		}
 		w.undo() // fn runs again on the value reload brings
-		followed, err := s.reload(ctx)
+		followed, err := s.reloadReported(ctx, w.fn != nil)
 		if err != nil {
 			w.unindex(ctx)
 			return fmt.Errorf("sessions: save: %w", err)
@@ -178,7 +179,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 			return false, fmt.Errorf("sessions: renew: %w", err)
 		}
 	}
-	newVersion, err := s.store(ctx, target, rec, expires, version)
+	newVersion, err := s.storeWrite(ctx, w, target, rec, expires, version)
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrConflict) && w.key != "":
@@ -291,7 +292,7 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 		size += sealedOverhead
 	}
 	if size > m.cfg.maxSize {
-		return nil, nil, time.Time{}, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
+		return nil, nil, time.Time{}, &tooLargeError{size: size, limit: m.cfg.maxSize}
 	}
 	expires = m.expiry(s.deadline, time.Now())
 	plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), record{
@@ -372,7 +373,7 @@ func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload 
 		w.token, w.key = "", ""
 		return err
 	}
-	if _, err := s.store(ctx, target, rec, expires, 0); err != nil {
+	if _, err := s.storeWrite(ctx, w, target, rec, expires, 0); err != nil {
 		return fmt.Errorf("sessions: save: %w", err)
 	}
 	if w.key != "" && s.exists {
@@ -398,6 +399,7 @@ func (s *session[T]) slide(ctx context.Context) error {
 		s.refresh = false
 		return nil
 	case err != nil:
+		s.saveFailed(ctx, "refresh", err)
 		return err
 	}
 	s.saved, s.version, s.refresh = plain[len(plain)-len(s.saved):], version, false

@@ -65,7 +65,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				if !pending && !viaForward {
 					return ended, false, nil
 				}
-				err := m.plantTombstone(ctx, key)
+				err := m.tombstone(ctx, key, 0, renewedFrom(ended, viaForward), owner)
 				if errors.Is(err, store.ErrConflict) {
 					continue // the record appeared meanwhile: end it
 				}
@@ -91,13 +91,14 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
 				continue
 			case !rec.live(time.Now()):
+				m.expiredFound(ctx, key, l.Version, rec.owner)
 				return ended, false, nil
 			}
 			version, owner = l.Version, rec.owner
 		}
 		// A tombstone, not a delete: a forward that leads here then reads
 		// as ended, where a missing record would be a Renew in flight.
-		_, err := m.writeMarker(ctx, key, record{revoked: true}, version)
+		err := m.tombstone(ctx, key, version, m.id(key), owner)
 		if errors.Is(err, store.ErrConflict) {
 			version = 0 // written meanwhile: read it again
 			continue
@@ -200,8 +201,9 @@ func (s *session[T]) destroy(ctx context.Context) error {
 			if err := m.delete(ctx, s.key); err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
+			m.ev.emit(ctx, Event{Kind: EventDestroyed, ID: m.id(s.key), Cause: "Destroy"})
 		} else {
-			ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
+			ended, _, err := m.endSession(m.ending(ctx, EventDestroyed, "Destroy"), s.key, s.version, s.bound, false, "")
 			if err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
@@ -251,7 +253,7 @@ func (s *session[T]) abandon() {
 	}
 	m := s.m
 	ctx := context.WithoutCancel(s.r.Context())
-	ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
+	ended, _, err := m.endSession(m.ending(ctx, EventDestroyed, "abandon"), s.key, s.version, s.bound, false, "")
 	if err == nil {
 		err = m.unlist(ctx, ended)
 	}

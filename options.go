@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -32,7 +33,9 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	keys         sealer // WithEncryption's keys; nil keeps records in the clear
+	events       func(context.Context, Event)                                    // WithEvents
+	subscribe    func(store.Store, func(context.Context, string, []byte)) func() // WithEvents: expiry reports
+	keys         sealer                                                          // WithEncryption's keys; nil keeps records in the clear
 }
 
 func defaultConfig() config {

@@ -117,9 +117,11 @@ func (s *session[T]) load(ctx context.Context) error {
 		s.token, s.key = token, storeKey(s.m.cfg.keyPrefix, token)
 		if err := s.fetch(ctx, now); err != nil {
 			s.loadErr = fmt.Errorf("%w: %w", ErrLoadFailed, err)
+			s.m.ev.emit(ctx, Event{Kind: EventLoadFailed, ID: s.m.id(s.key), Err: s.loadErr})
 			return s.loadErr
 		}
 		if s.exists {
+			s.m.ev.loaded(ctx, s.m.id(s.key), s.bound)
 			return nil
 		}
 	}
@@ -133,6 +135,7 @@ func (s *session[T]) load(ctx context.Context) error {
 		}
 	}
 	s.reset(now)
+	s.m.ev.loaded(ctx, "", "")
 	return nil
 }
 
@@ -166,6 +169,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		return nil
 	case !now.Before(rec.deadline):
 		s.discardKey = s.key // past its lifetime: the store may not know yet
+		m.expiredFound(ctx, s.key, l.Version, rec.owner)
 		return nil
 	}
 	data := s.newData()

@@ -3,7 +3,9 @@
 // browser-session cookie, a one-time flash message, CSRF protection with
 // net/http's CrossOriginProtection, Destroy at logout, and a "Your sessions"
 // page that lists where the user is signed in and signs out the others
-// (SetOwner at login, Sessions, Revoke, RevokeOthers).
+// (SetOwner at login, Sessions, Revoke, RevokeOthers). Its session events
+// (sign-ins, sign-outs, revocations, expiries) go to an audit log through
+// sessions.SlogEvents, one line each on standard error.
 //
 //	go -C examples/login run .                        # then open http://localhost:8080 (any name, password "secret")
 //	go -C examples/login run . -addr 127.0.0.1:9000   # listen on another address
@@ -35,6 +37,7 @@ import (
 	"flag"
 	"html/template"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -82,6 +85,7 @@ func (a *account) takeFlash() flash {
 type config struct {
 	Secure   bool           // Secure cookie: the app is served over HTTPS
 	Location *time.Location // time zone of the dates shown; nil is time.Local
+	Audit    *slog.Logger   // the audit log of session events; nil is slog.Default()
 }
 
 // server is the login app: the session manager and the routes, behind
@@ -102,6 +106,10 @@ func newServer(cfg config) (*server, error) {
 			sessions.CookiePersistent(false),
 			sessions.CookieSecure(cfg.Secure),
 		),
+		// An audit log: a line for each sign-in (renewed, owner_bound),
+		// sign-out (destroyed), revocation and expiry, with the session's
+		// ID (a hash, never the token) and the user.
+		sessions.WithEvents(sessions.SlogEvents(cfg.Audit)),
 	)
 	if err != nil {
 		return nil, err

@@ -63,6 +63,7 @@ func (d *disk) deleteExpired(ctx context.Context) (int, error) {
 func (d *disk) cleanShard(ctx context.Context, shard int) (int, error) {
 	dir := d.shardDirs[shard]
 	n := 0
+	var removed []expiredRecord // for ReportExpired
 	err := eachEntry(ctx, dir, func(e fs.DirEntry) error {
 		path := filepath.Join(dir, e.Name())
 		if !isRecordName(e.Name()) {
@@ -79,12 +80,17 @@ func (d *disk) cleanShard(ctx context.Context, shard int) (int, error) {
 		defer unlock()
 		ok, err := removable(path)
 		if ok && err == nil {
+			expired, report := d.expiredRecord(path, e.Name())
 			if err = os.Remove(path); err == nil {
 				n++
+				if report {
+					removed = append(removed, expired)
+				}
 			}
 		}
 		return ignoreNotExist(err)
 	})
+	d.report(ctx, removed)
 	return n, err
 }
 

@@ -30,7 +30,7 @@ func TestSweptReportsOnlySessions(t *testing.T) {
 		{"session:" + id, []byte("garbage")},
 		{"session:" + id, live},
 	} {
-		m.swept(t.Context(), c.key, c.data)
+		m.ev.(*events).swept(t.Context(), c.key, c.data)
 	}
 	if len(got) != 1 || got[0].Kind != EventExpired || got[0].ID != id || got[0].Owner != "ann" || got[0].Cause != "sweep" {
 		t.Errorf("events %+v, want one expiry of the live session", got)

@@ -1,7 +1,6 @@
 package sessions
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,9 +32,8 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	events       func(context.Context, Event)                                    // WithEvents
-	subscribe    func(store.Store, func(context.Context, string, []byte)) func() // WithEvents: expiry reports
-	keys         sealer                                                          // WithEncryption's keys; nil keeps records in the clear
+	events       func(*config, store.Store) eventSink // WithEvents: creates the manager's eventSink
+	keys         sealer                               // WithEncryption's keys; nil keeps records in the clear
 }
 
 func defaultConfig() config {

@@ -117,26 +117,29 @@ func (s *session[T]) load(ctx context.Context) error {
 		s.token, s.key = token, storeKey(s.m.cfg.keyPrefix, token)
 		if err := s.fetch(ctx, now); err != nil {
 			s.loadErr = fmt.Errorf("%w: %w", ErrLoadFailed, err)
-			s.m.ev.emit(ctx, Event{Kind: EventLoadFailed, ID: s.m.id(s.key), Err: s.loadErr})
-			return s.loadErr
+			break
 		}
 		if s.exists {
-			s.m.ev.loaded(ctx, s.m.id(s.key), s.bound)
-			return nil
+			break
 		}
 	}
-	if s.presented {
-		// Never adopt a token the store does not hold. Expire the cookie,
-		// unless a racing request renewed the session: its response
-		// carries the new token, which this one must not clobber.
-		s.token, s.key = "", ""
-		if !s.forwarded {
-			s.cookie = cookieExpire
+	if s.loadErr == nil && !s.exists {
+		if s.presented {
+			// Never adopt a token the store does not hold. Expire the
+			// cookie, unless a racing request renewed the session: its
+			// response carries the new token, which this one must not
+			// clobber.
+			s.token, s.key = "", ""
+			if !s.forwarded {
+				s.cookie = cookieExpire
+			}
 		}
+		s.reset(now)
 	}
-	s.reset(now)
-	s.m.ev.loaded(ctx, "", "")
-	return nil
+	if ev := s.m.ev; ev != nil {
+		ev.loaded(ctx, s.key, s.bound, s.loadErr) // key "" for a new session
+	}
+	return s.loadErr
 }
 
 // fetch reads and decodes the record under s.key.

@@ -3,43 +3,65 @@ package cleanup
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 )
 
 // Reporters are the functions registered with a store's ReportExpired
 // (store.ExpiredReporter), which its cleanup calls with each expired
 // record it removes. The cleanup holds them, never the store. The zero
-// value is ready to use.
+// value holds none.
+//
+// The store hands Register its sweep that reports (it collects what it
+// removes and calls Report), and its cleanup and DeleteExpired run the
+// sweep Sweep returns, while a function is registered, instead of their
+// plain one: the code that collects and reports is reached only through
+// Register, so a program whose stores never get a function (no event
+// hook) does not link it.
 type Reporters struct {
-	active atomic.Bool // some function is registered
-	mu     sync.RWMutex
-	next   int
-	fns    map[int]func(ctx context.Context, key string, data []byte)
+	mu    sync.RWMutex
+	fns   []func(ctx context.Context, key string, data []byte) // nil where one stopped
+	n     int                                                  // how many are registered
+	sweep func(ctx context.Context) (int, error)
 }
 
 // Register adds fn and returns the function that removes it; after that
-// returns, fn is not called again. It implements ReportExpired.
-func (r *Reporters) Register(fn func(ctx context.Context, key string, data []byte)) (stop func()) {
+// returns, fn is not called again. sweep is the store's sweep that
+// reports to the registered functions, for Sweep to return. It
+// implements ReportExpired.
+func (r *Reporters) Register(fn func(ctx context.Context, key string, data []byte), sweep func(ctx context.Context) (int, error)) (stop func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fns == nil {
-		r.fns = map[int]func(context.Context, string, []byte){}
+	r.sweep = sweep
+	i := 0
+	for i < len(r.fns) && r.fns[i] != nil {
+		i++
 	}
-	id := r.next
-	r.next++
-	r.fns[id] = fn
-	r.active.Store(true)
+	if i == len(r.fns) {
+		r.fns = append(r.fns, nil)
+	}
+	r.fns[i] = fn
+	r.n++
+	var once sync.Once
 	return func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		delete(r.fns, id)
-		r.active.Store(len(r.fns) > 0)
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.fns[i] = nil
+			r.n--
+		})
 	}
 }
 
-// Active reports whether a function is registered: a cleanup collects
-// what it removes only then.
-func (r *Reporters) Active() bool { return r.active.Load() }
+// Sweep returns the sweep given to Register while a function is
+// registered, else nil.
+func (r *Reporters) Sweep() func(ctx context.Context) (int, error) {
+	r.mu.RLock()
+	sweep, n := r.sweep, r.n
+	r.mu.RUnlock()
+	if n == 0 {
+		return nil
+	}
+	return sweep
+}
 
 // Report calls the registered functions with the expired record under key
 // that the cleanup removed. data is passed as it is: the caller hands
@@ -48,6 +70,8 @@ func (r *Reporters) Report(ctx context.Context, key string, data []byte) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, fn := range r.fns {
-		fn(ctx, key, data)
+		if fn != nil {
+			fn(ctx, key, data)
+		}
 	}
 }

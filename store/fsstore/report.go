@@ -21,7 +21,25 @@ var _ store.ExpiredReporter = (*Store)(nil)
 func (s *Store) ReportExpired(fn func(ctx context.Context, key string, data []byte)) (stop func()) {
 	return s.d.rep.Register(func(ctx context.Context, key string, data []byte) {
 		fn(ctx, key, bytes.Clone(data))
+	}, s.d.sweepReported)
+}
+
+// sweepReported is deleteExpired while a function is registered: it
+// reports the records it removes at the end of the pass, outside the
+// shard locks. Only ReportExpired reaches it.
+func (d *disk) sweepReported(ctx context.Context) (int, error) {
+	var removed []expiredRecord
+	n, err := d.clean(ctx, func(path, name string) func() {
+		r, ok := d.expiredRecord(path, name)
+		if !ok {
+			return nil
+		}
+		return func() { removed = append(removed, r) }
 	})
+	for _, r := range removed {
+		d.rep.Report(ctx, r.key, r.data)
+	}
+	return n, err
 }
 
 // An expiredRecord is a record the cleanup removed, for the reporters.
@@ -31,10 +49,10 @@ type expiredRecord struct {
 }
 
 // expiredRecord reads the expired record in the file name at path before
-// the cleanup removes it, when some function is to be told: report is
-// false when none is, or when the file's key or data cannot be known.
-func (d *disk) expiredRecord(path, name string) (r expiredRecord, report bool) {
-	if !d.rep.Active() || name[0] == hashedPrefix {
+// the cleanup removes it: ok is false when the file's key or data cannot
+// be known.
+func (d *disk) expiredRecord(path, name string) (r expiredRecord, ok bool) {
+	if name[0] == hashedPrefix {
 		return expiredRecord{}, false
 	}
 	b, err := readFile(path)
@@ -46,11 +64,4 @@ func (d *disk) expiredRecord(path, name string) (r expiredRecord, report bool) {
 		return expiredRecord{}, false
 	}
 	return expiredRecord{key: strings.ReplaceAll(name, ".", ":"), data: rec.data}, true
-}
-
-// report tells the registered functions about the removed records.
-func (d *disk) report(ctx context.Context, removed []expiredRecord) {
-	for _, r := range removed {
-		d.rep.Report(ctx, r.key, r.data)
-	}
 }

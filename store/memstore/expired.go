@@ -3,7 +3,6 @@ package memstore
 import (
 	"context"
 	"fmt"
-	"unsafe"
 
 	"github.com/sessionkit/sessions/internal/cleanup"
 )
@@ -22,28 +21,23 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 }
 
 // sweep removes the expired records of every shard, locking one shard at a
-// time, and returns how many it removed, reporting them to rep. It stops
-// early when ctx is done.
+// time, and returns how many it removed. It stops early when ctx is done.
+// While rep has a function it sweeps with reports instead (see
+// ReportExpired).
 func sweep(ctx context.Context, shards []shard, rep *cleanup.Reporters) (int, error) {
+	if reported := rep.Sweep(); reported != nil {
+		return reported(ctx)
+	}
 	n := 0
-	var removed []expiredRecord
 	for i := range shards {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
 		sh := &shards[i]
 		t := now()
-		removed = removed[:0]
-		var collect func(key string, e entry)
-		if rep.Active() {
-			collect = func(key string, e entry) { removed = append(removed, expiredRecord{key, e.data}) }
-		}
 		sh.mu.Lock()
-		n += sh.removeExpired(t, collect)
+		n += sh.removeExpired(t)
 		sh.mu.Unlock()
-		for _, e := range removed {
-			rep.Report(ctx, e.key, unsafe.Slice(unsafe.StringData(e.data), len(e.data)))
-		}
 	}
 	return n, nil
 }

@@ -92,7 +92,7 @@ func (sh *shard) live(key string, t int64) (entry, bool) {
 // that expires first among a sample. Go starts every map iteration at a
 // random entry, so the first records of a range form a random sample.
 func (sh *shard) makeRoom(t int64) {
-	if sh.removeExpired(t, nil) > 0 {
+	if sh.removeExpired(t) > 0 {
 		return
 	}
 	var victim string
@@ -109,9 +109,9 @@ func (sh *shard) makeRoom(t int64) {
 }
 
 // removeExpired removes the records expired at t and returns how many it
-// removed, passing each to removed unless it is nil. The caller holds the
-// write lock. It scans the shard only when some record may have expired.
-func (sh *shard) removeExpired(t int64, removed func(key string, e entry)) int {
+// removed. The caller holds the write lock. It scans the shard only when
+// some record may have expired.
+func (sh *shard) removeExpired(t int64) int {
 	if t < sh.minExp {
 		return 0
 	}
@@ -120,9 +120,6 @@ func (sh *shard) removeExpired(t int64, removed func(key string, e entry)) int {
 		if e.expired(t) {
 			delete(sh.m, k)
 			n++
-			if removed != nil {
-				removed(k, e)
-			}
 		} else {
 			next = min(next, e.exp)
 		}

@@ -29,6 +29,9 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	defer putBuffer(buf)
 	payload, err := encode(m.cfg.codec, s.data, buf)
 	if err != nil {
+		if ev := m.ev; ev != nil {
+			ev.writeFailed(ctx, s.storedKey(), s.bound, "", err)
+		}
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
 	changed := s.dirty || !bytes.Equal(payload, s.saved)
@@ -74,19 +77,19 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	return s.write(ctx, write[T]{s: s, fn: fn, buf: buf})
+	return s.writeReported(ctx, &write[T]{s: s, fn: fn, buf: buf})
 }
 
 // persistEncoded is persist for a value already encoded into buf.
 func (s *session[T]) persistEncoded(ctx context.Context, payload []byte, buf *encodeBuffer) error {
-	return s.write(ctx, write[T]{s: s, buf: buf, encoded: payload})
+	return s.writeReported(ctx, &write[T]{s: s, buf: buf, encoded: payload})
 }
 
 // write runs w's attempts (see persist).
-func (s *session[T]) write(ctx context.Context, w write[T]) error {
+func (s *session[T]) write(ctx context.Context, w *write[T]) error {
 	m := s.m
 	if m.versioned == nil {
-		return s.persistUnversioned(ctx, &w)
+		return s.persistUnversioned(ctx, w)
 	}
 	if s.exists {
 		defer unlockKey(m.lockKey(s.key))
@@ -108,10 +111,14 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 			return fmt.Errorf("sessions: save: %w after %d attempts", ErrSessionChanged, attempt)
 		}
 		w.undo() // fn runs again on the value reload brings
+		key, owner := s.key, s.bound
 		followed, err := s.reload(ctx)
 		if err != nil {
 			w.unindex(ctx)
 			return fmt.Errorf("sessions: save: %w", err)
+		}
+		if ev := m.ev; ev != nil {
+			ev.conflict(ctx, key, owner, s.key, s.bound, s.ended, w.fn != nil)
 		}
 		if s.ended {
 			w.unindex(ctx)
@@ -135,6 +142,7 @@ type write[T any] struct {
 	token     string // the new token: a new session's, or the one Renew moves to
 	key       string // its store key; "" when the session keeps its key
 	applied   bool   // fn has been applied to s.data
+	fnFailed  bool   // fn's last run failed: the write ends with its error
 	before    []byte // the encoding of s.data before fn
 	indexed   string // the owner whose index got indexedID in this call
 	indexedID string
@@ -248,6 +256,7 @@ func (w *write[T]) value() ([]byte, error) {
 		w.before = append(w.before[:0], before...)
 		if err := s.runUpdate(w.fn); err != nil {
 			s.restore(w.before)
+			w.fnFailed = true
 			return nil, err
 		}
 		w.applied = true
@@ -308,7 +317,7 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 		size += sealedOverhead
 	}
 	if size > m.cfg.maxSize {
-		return nil, nil, time.Time{}, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
+		return nil, nil, time.Time{}, &tooLargeError{size: size, limit: m.cfg.maxSize}
 	}
 	now := time.Now()
 	expires = m.expiry(s.deadline, now)
@@ -336,20 +345,32 @@ func (s *session[T]) retire(ctx context.Context, newID string) (store.Version, e
 }
 
 // store writes rec under key until expires, conditionally on version
-// where the store can, and returns the new version.
+// where the store can, and returns the new version. With an event hook it
+// reports what the write confirmed (see eventSink.stored), holding the
+// event lock of key from the write to the last event.
 func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires time.Time, version store.Version) (store.Version, error) {
 	m := s.m
-	ctx, cancel := m.storeContext(ctx)
+	ev := m.ev
+	if ev != nil {
+		defer ev.lock(key).Unlock()
+	}
+	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
+	var newVersion store.Version
+	var err error
 	switch {
 	case m.versioned == nil:
-		return unversioned, m.store.Save(ctx, key, rec, expires)
+		newVersion, err = unversioned, m.store.Save(sctx, key, rec, expires)
 	case m.fast.SaveIf != nil:
 		// rec is new and never modified: the store may keep it.
-		return m.fast.SaveIf(ctx, key, rec, expires, version)
+		newVersion, err = m.fast.SaveIf(sctx, key, rec, expires, version)
 	default:
-		return m.versioned.SaveIf(ctx, key, rec, expires, version)
+		newVersion, err = m.versioned.SaveIf(sctx, key, rec, expires, version)
 	}
+	if ev != nil {
+		ev.stored(ctx, key, s.storedKey(), s.bound, s.owner, len(rec), err)
+	}
+	return newVersion, err
 }
 
 // persistUnversioned is persist for a store without conditional writes:
@@ -418,6 +439,9 @@ func (s *session[T]) slide(ctx context.Context) error {
 		s.refresh = false
 		return nil
 	case err != nil:
+		if ev := s.m.ev; ev != nil {
+			ev.writeFailed(ctx, s.key, s.bound, "refresh", err)
+		}
 		return err
 	}
 	s.saved, s.version, s.refresh = plain[len(plain)-len(s.saved):], version, false

@@ -1,6 +1,11 @@
 package sessions
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sessionkit/sessions/store"
+)
 
 // Errors callers can branch on with [errors.Is].
 var (
@@ -47,3 +52,13 @@ var (
 	// written, and the stored session stays as it was.
 	ErrNotEncodable = errors.New("sessions: session value not encodable")
 )
+
+// A tooLargeError refuses a record over the manager's size limit
+// (WithMaxSize): EventRefused reports its size.
+type tooLargeError struct{ size, limit int }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %v", e.size, e.limit, store.ErrTooLarge)
+}
+
+func (e *tooLargeError) Unwrap() error { return store.ErrTooLarge }

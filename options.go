@@ -32,7 +32,8 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	keys         sealer // WithEncryption's keys; nil keeps records in the clear
+	events       func(*config, store.Store) eventSink // WithEvents: creates the manager's eventSink
+	keys         sealer                               // WithEncryption's keys; nil keeps records in the clear
 }
 
 func defaultConfig() config {

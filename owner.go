@@ -235,7 +235,7 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 	if m.versioned == nil {
 		return fmt.Errorf("sessions: revoke: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
-	ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+id, 0, "", false, "")
+	ended, _, err := m.endSession(m.ending(ctx, "Revoke"), m.cfg.keyPrefix+id, 0, "", false, "")
 	m.endCurrent(ctx, ended)
 	if err != nil {
 		return fmt.Errorf("sessions: revoke: %w", err)
@@ -248,7 +248,7 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 // races it either is ended too or starts after it; no request in flight
 // can bring an ended session back.
 func (m *Manager[T]) RevokeOwner(ctx context.Context, owner string) (int, error) {
-	return m.revokeOwner(ctx, owner, "")
+	return m.revokeOwner(m.ending(ctx, "RevokeOwner"), owner, "")
 }
 
 // RevokeOthers ends every other session of the owner of the request's
@@ -268,7 +268,7 @@ func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
 	if err != nil || owner == "" || !bound {
 		return 0, err
 	}
-	return m.revokeOwner(ctx, owner, m.id(key))
+	return m.revokeOwner(m.ending(ctx, "RevokeOthers"), owner, m.id(key))
 }
 
 // revokeOwner ends owner's sessions but keep: each entry of the index is

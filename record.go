@@ -155,7 +155,13 @@ func parseRecord(b []byte) (record, error) {
 // openRecord opens (see WithEncryption) and parses the record stored
 // under key.
 func (m *Manager[T]) openRecord(key string, stored []byte) (record, error) {
-	plain, err := m.opened(kindSession, key, stored)
+	return openRecord(m.cfg.keys, key, stored)
+}
+
+// openRecord is Manager.openRecord for a manager whose WithEncryption
+// keys are keys (nil without): for code that is not generic.
+func openRecord(keys sealer, key string, stored []byte) (record, error) {
+	plain, err := openStored(keys, kindSession, key, stored)
 	if err != nil {
 		return record{}, err
 	}
@@ -180,13 +186,19 @@ func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error)
 // key: stored itself, or with WithEncryption the record it seals, in a new
 // slice. An error says why it does not open, naming its key ID.
 func (m *Manager[T]) opened(kind byte, key string, stored []byte) ([]byte, error) {
-	if m.cfg.keys == nil {
+	return openStored(m.cfg.keys, kind, key, stored)
+}
+
+// openStored is Manager.opened for a manager whose WithEncryption keys
+// are keys (nil without).
+func openStored(keys sealer, kind byte, key string, stored []byte) ([]byte, error) {
+	if keys == nil {
 		if _, ok := sealedBy(stored); ok {
 			return nil, errSealedClear
 		}
 		return stored, nil
 	}
-	return m.cfg.keys.open(kind, key, stored)
+	return keys.open(kind, key, stored)
 }
 
 // live reports whether r is a session's record, not a tombstone or a

@@ -119,23 +119,29 @@ func (s *session[T]) load(ctx context.Context) error {
 		s.token, s.key = token, storeKey(s.m.cfg.keyPrefix, token)
 		if err := s.fetch(ctx, now); err != nil {
 			s.loadErr = fmt.Errorf("%w: %w", ErrLoadFailed, err)
-			return s.loadErr
+			break
 		}
 		if s.exists {
-			return nil
+			break
 		}
 	}
-	if s.presented {
-		// Never adopt a token the store does not hold. Expire the cookie,
-		// unless a racing request renewed the session: its response
-		// carries the new token, which this one must not clobber.
-		s.token, s.key = "", ""
-		if !s.forwarded {
-			s.cookie = cookieExpire
+	if s.loadErr == nil && !s.exists {
+		if s.presented {
+			// Never adopt a token the store does not hold. Expire the
+			// cookie, unless a racing request renewed the session: its
+			// response carries the new token, which this one must not
+			// clobber.
+			s.token, s.key = "", ""
+			if !s.forwarded {
+				s.cookie = cookieExpire
+			}
 		}
+		s.reset(now)
 	}
-	s.reset(now)
-	return nil
+	if ev := s.m.ev; ev != nil {
+		ev.loaded(ctx, s.key, s.bound, s.loadErr) // key "" for a new session
+	}
+	return s.loadErr
 }
 
 // fetch reads and decodes the record under s.key.
@@ -168,6 +174,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		return nil
 	case !now.Before(rec.deadline):
 		s.discardKey = s.key // past its lifetime: the store may not know yet
+		m.expiredFound(ctx, s.key, l.Version, rec.owner)
 		return nil
 	}
 	data := s.newData()

@@ -6,7 +6,9 @@
 // seen, and signs out the others (SetOwner at login, Sessions, Revoke,
 // RevokeOthers), and a password change that asks for the password again
 // when the sign-in is more than five minutes old (RequireRecentAuth,
-// Reauthenticated) and then offers to sign out every other session.
+// Reauthenticated) and then offers to sign out every other session. Its
+// session events (sign-ins, sign-outs, revocations, expiries) go to an
+// audit log through sessions.SlogEvents, one line each on standard error.
 //
 //	go -C examples/login run .                        # then open http://localhost:8080 (any name, password "secret")
 //	go -C examples/login run . -addr 127.0.0.1:9000   # listen on another address
@@ -39,6 +41,7 @@ import (
 	"flag"
 	"html/template"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -91,6 +94,7 @@ type config struct {
 	Secure     bool           // Secure cookie: the app is served over HTTPS
 	Location   *time.Location // time zone of the dates shown; nil is time.Local
 	RecentAuth time.Duration  // how recent a sign-in a password change needs; 0 is recentAuth
+	Audit      *slog.Logger   // the audit log of session events; nil is slog.Default()
 }
 
 // server is the login app: the session manager and the routes, behind
@@ -140,6 +144,10 @@ func newServer(cfg config) (*server, error) {
 			sessions.CookiePersistent(false),
 			sessions.CookieSecure(cfg.Secure),
 		),
+		// An audit log: a line for each sign-in (renewed, owner_bound),
+		// sign-out (destroyed), revocation and expiry, with the session's
+		// ID (a hash, never the token) and the user.
+		sessions.WithEvents(sessions.SlogEvents(cfg.Audit)),
 	)
 	if err != nil {
 		return nil, err

@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -409,4 +416,77 @@ func TestChangePassword(t *testing.T) {
 	if _, body := fresh.do("POST", "/login", form, nil); !strings.Contains(body, `Hello, <span id="user">cid</span>`) {
 		t.Errorf("the new password does not sign in:\n%s", body)
 	}
+}
+
+// The audit log has a line for each sign-in, sign-out and revocation,
+// naming the session by its ID and the user, and never a token.
+func TestAuditLog(t *testing.T) {
+	var buf syncBuffer
+	srv := startApp(t, config{Audit: slog.New(slog.NewJSONHandler(&buf, nil))})
+	c := newClient(t, srv.URL)
+	c.do("POST", "/login", url.Values{"user": {"ann"}, "password": {"nope"}}, nil) // a session for the flash
+	anon := c.session()
+	c.do("POST", "/login", url.Values{"user": {"ann"}, "password": {"secret"}}, nil)
+	first := c.session()
+	other := signIn(t, srv.URL, "ann", false)
+	second := other.session()
+	other.do("POST", "/sessions/sign-out-others", url.Values{}, nil)
+	other.do("POST", "/logout", url.Values{}, nil)
+
+	type line struct {
+		Event    string `json:"session_event"`
+		ID       string `json:"session_id"`
+		Previous string `json:"previous_session_id"`
+		Owner    string `json:"owner"`
+		Cause    string `json:"cause"`
+	}
+	var got []line
+	for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		for _, token := range []string{anon, first, second} {
+			if strings.Contains(l, token) {
+				t.Errorf("the audit log shows a token: %s", l)
+			}
+		}
+		var x line
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		got = append(got, x)
+	}
+	want := []line{
+		{Event: "created", ID: idOf(anon)},
+		{Event: "renewed", ID: idOf(first), Previous: idOf(anon), Owner: "ann"},
+		{Event: "owner_bound", ID: idOf(first), Owner: "ann"},
+		{Event: "created", ID: idOf(second), Owner: "ann"},
+		{Event: "owner_bound", ID: idOf(second), Owner: "ann"},
+		{Event: "revoked", ID: idOf(first), Owner: "ann", Cause: "RevokeOthers"},
+		{Event: "destroyed", ID: idOf(second), Owner: "ann", Cause: "Destroy"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log:\n%s\nwant events %+v", buf.String(), want)
+	}
+}
+
+// idOf is the ID of the session whose token is token: a hash.
+func idOf(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

@@ -29,15 +29,17 @@ import (
 )
 
 // Store is an in-memory store.Store. It also implements store.Versioned,
-// store.Toucher, store.LoadToucher, store.ExpiredDeleter and store.Scanner.
-// Create it with New and stop it with Close; all methods are safe for
-// concurrent use.
+// store.Toucher, store.LoadToucher, store.ExpiredDeleter,
+// store.ExpiredReporter and store.Scanner. Create it with New and stop it
+// with Close; all methods are safe for concurrent use.
 type Store struct {
 	shards  []shard
 	mask    uint64
 	seed    maphash.Seed
 	closed  atomic.Bool
 	cleaner *cleanup.Cleaner // nil when background cleanup is off
+	// rep are the functions ReportExpired registered.
+	rep *cleanup.Reporters
 }
 
 // Interface checks.
@@ -62,16 +64,17 @@ func New(opts ...Option) (*Store, error) {
 		shards: make([]shard, n),
 		mask:   uint64(n - 1),
 		seed:   maphash.MakeSeed(),
+		rep:    &cleanup.Reporters{},
 	}
 	for i := range s.shards {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
 	}
-	shards := s.shards // the cleanup holds the shards, never s
+	shards, rep := s.shards, s.rep // the cleanup holds these, never s
 	s.cleaner = cleanup.Start(s, cleanup.Task{
 		Store:    "memstore",
 		Interval: cfg.cleanupInterval,
 		Logger:   cfg.logger,
-		Clean:    func(ctx context.Context) (int, error) { return sweep(ctx, shards) },
+		Clean:    func(ctx context.Context) (int, error) { return sweep(ctx, shards, rep) },
 	})
 	return s, nil
 }

@@ -27,8 +27,8 @@ const (
 	// the handler panicked (Cause "abandon").
 	EventDestroyed
 	// EventRevoked: a revocation ended the session; Cause names the call:
-	// "Revoke", "RevokeOwner" or "RevokeOthers" (and the name of any
-	// later mass or limit revocation).
+	// "Revoke", "RevokeOwner", "RevokeOthers" or "RevokeAll" (and the
+	// name of any later limit revocation).
 	EventRevoked
 	// EventExpired: the session's lifetime or idle timeout passed, as seen
 	// by a load that found its record past the deadline (Cause "load"; the

@@ -295,6 +295,18 @@ func TestEventsOfRevocations(t *testing.T) {
 		t.Fatalf("RevokeOwner again ended %d", n)
 	}
 	want(t, "RevokeOwner again", log.kinds(names))
+
+	c1, c2 := bind("c1", "cid"), bind("c2", "")
+	log.take()
+	if n, err := m.RevokeAll(t.Context()); err != nil || n != 2 {
+		t.Fatalf("RevokeAll = %d, %v", n, err)
+	}
+	got = log.kinds(names)
+	if !equal(got, []string{"revoked c1 cid RevokeAll", "revoked c2 RevokeAll"}) &&
+		!equal(got, []string{"revoked c2 RevokeAll", "revoked c1 cid RevokeAll"}) {
+		t.Errorf("RevokeAll: events %q, want c1 and c2 revoked", got)
+	}
+	_, _ = c1, c2
 }
 
 // skewStore holds every record an hour longer than asked, as a store

@@ -15,7 +15,9 @@ import (
 // store cannot tell (memcached). No request in flight can bring an ended
 // session back: a save of a session loaded before RevokeAll finds it
 // ended, as after [Manager.Revoke], and so does a [Manager.Renew] in
-// flight. The request behind ctx, if any, is ended too.
+// flight. The request behind ctx, if any, is ended too. Each session
+// it ends is reported to [WithEvents] as [EventRevoked], cause
+// "RevokeAll".
 //
 // How, and what it costs:
 //
@@ -32,7 +34,8 @@ import (
 //     memcached) it is one round trip, and ends every record of the store,
 //     whatever its key prefix: the sessions of every manager that shares
 //     the store (on memcached, every application on the server without a
-//     store of its own), and the owner indexes. It returns -1.
+//     store of its own), and the owner indexes. It returns -1, and
+//     [WithEvents] hears of no session it ended (it cannot name them).
 //   - On any other store it returns an error wrapping
 //     [errors.ErrUnsupported], as it does where a store's Scan does (a
 //     file store on a case-insensitive file system names its files by
@@ -45,7 +48,7 @@ func (m *Manager[T]) RevokeAll(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("sessions: revoke all: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
 	if sc, ok := m.store.(store.Scanner); ok {
-		return m.revokeScanned(ctx, sc)
+		return m.revokeScanned(m.ending(ctx, "RevokeAll"), sc)
 	}
 	if cl, ok := m.store.(store.Clearer); ok {
 		sctx, cancel := m.storeContext(ctx)

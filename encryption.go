@@ -54,6 +54,13 @@ import (
 // costs 45 bytes: a format byte, the 4-byte key ID, the nonce and a 16-byte
 // tag.
 //
+// With the built-in codecs, a request through Middleware keeps the
+// record it opened in a pooled buffer, handed back when Middleware
+// returns, so that encryption costs no allocation. A session used after that, from a goroutine the handler
+// left running, has lost what it loaded: Update still saves it, but where
+// another request wrote meanwhile it fails with an error wrapping
+// ErrSessionChanged instead of merging the two.
+//
 // The owner index's store key stays the SHA-256 of the owner, so that it
 // survives key rotation (a keyed hash would have to move every index at
 // each rotation). Someone who reads the store can therefore test whether

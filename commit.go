@@ -34,7 +34,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 		}
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
-	changed := s.dirty || !bytes.Equal(payload, s.saved)
+	changed := s.dirty || s.noBaseline || !bytes.Equal(payload, s.saved)
 	if !changed && !s.refresh && s.discardKey == "" {
 		return nil
 	}
@@ -224,7 +224,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	if s.exists {
 		oldID = m.id(s.key)
 	}
-	s.wrote(w, plain[len(plain)-len(payload):], newVersion)
+	s.wrote(w, plain, payload, newVersion)
 	s.bound = s.owner
 	w.indexed, w.indexedID = "", "" // in use now
 	if oldOwner != "" && (renewing || oldOwner != s.owner) {
@@ -268,14 +268,16 @@ func (w *write[T]) value() ([]byte, error) {
 	return payload, nil
 }
 
-// wrote records that w wrote the session with payload as version, under
-// the token w issued if it issued one.
-func (s *session[T]) wrote(w *write[T], payload []byte, version store.Version) {
+// wrote records that w wrote the session with payload as version (in
+// the record plain, nil when sealed: see keepWritten), under the token w
+// issued if it issued one.
+func (s *session[T]) wrote(w *write[T], plain, payload []byte, version store.Version) {
 	if w.key != "" {
 		s.token, s.key = w.token, w.key
 		s.cookie, s.issued = cookieSet, true
 	}
-	s.saved, s.version = payload, version
+	s.keepWritten(plain, payload)
+	s.version = version
 	s.exists, s.dirty, s.refresh, s.next = true, false, false, ""
 }
 
@@ -307,9 +309,10 @@ func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
 }
 
 // record builds the record of the session with payload to store under
-// key (stored: sealed with WithEncryption, else plain itself), and the
-// expiry it gets if written now, refusing a record over the size limit
-// before anything is written.
+// key, and the expiry it gets if written now, refusing a record over the
+// size limit before anything is written. With WithEncryption the record is
+// sealed where it is built, and plain is nil; else stored and plain are
+// the same record.
 func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, expires time.Time, err error) {
 	m := s.m
 	size := recordSize(s.owner, payload)
@@ -321,7 +324,7 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 	}
 	now := time.Now()
 	expires = m.expiry(s.deadline, now)
-	plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), record{
+	r := record{
 		deadline:   s.deadline,
 		expires:    expires,
 		created:    s.created,
@@ -330,12 +333,16 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 		persistent: s.persistent,
 		owner:      s.owner,
 		payload:    payload,
-	})
-	stored, err = m.sealed(kindSession, key, plain)
-	if err != nil {
-		return nil, nil, time.Time{}, err
 	}
-	return stored, plain, expires, nil
+	if m.cfg.keys == nil {
+		plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), r)
+		return plain, plain, expires, nil
+	}
+	env := m.cfg.keys.envelope(key, recordSize(s.owner, payload))
+	if stored, err = m.cfg.keys.sealAppended(kindSession, key, appendRecord(env, r)); err != nil {
+		return nil, nil, time.Time{}, fmt.Errorf("sessions: seal record: %w", err)
+	}
+	return stored, nil, expires, nil
 }
 
 // retire turns the loaded record into a forward to the session's new ID,
@@ -421,7 +428,7 @@ func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload 
 			m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
 		}
 	}
-	s.wrote(w, plain[len(plain)-len(payload):], unversioned)
+	s.wrote(w, plain, payload, unversioned)
 	return nil
 }
 
@@ -444,7 +451,10 @@ func (s *session[T]) slide(ctx context.Context) error {
 		}
 		return err
 	}
-	s.saved, s.version, s.refresh = plain[len(plain)-len(s.saved):], version, false
+	if plain != nil { // else sealed: saved stays the baseline
+		s.setSaved(plain[len(plain)-len(s.saved):], nil)
+	}
+	s.version, s.refresh = version, false
 	return nil
 }
 
@@ -518,6 +528,9 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 			s.end(false)
 			return false, nil
 		}
+		if s.noBaseline {
+			return false, fmt.Errorf("%w: the request is over (Middleware returned), so its changes cannot be merged with another request's", ErrSessionChanged)
+		}
 		base, next := m.newValue(), m.newValue()
 		if err := m.decodeValue(s.saved, base); err != nil {
 			return false, fmt.Errorf("decode baseline: %w", err)
@@ -539,7 +552,8 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 			return false, fmt.Errorf("encode baseline: %w", err)
 		}
 		*s.data = *theirs
-		s.saved, s.version, s.deadline, s.created = saved, l.Version, rec.deadline, rec.created
+		s.setSaved(saved, nil)
+		s.version, s.deadline, s.created = l.Version, rec.deadline, rec.created
 		if followed {
 			s.token, s.key = "", key
 		}

@@ -3,7 +3,6 @@ package sessions
 import (
 	"bytes"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -39,17 +38,28 @@ import (
 // keep the old key for the session lifetime (WithLifetime) after the
 // switch instead.
 //
-// Why XAES-256-GCM (c2sp.org/XAES-256-GCM): its nonces are 24 random
-// bytes, so after 2^40 writes under one key the chance that two share a
-// nonce is about 2^-113, where AES-GCM's 12-byte random nonces reach
-// 2^-17 (NIST limits them to 2^32 messages per key); processes share no
-// nonce state. Each record is sealed with AES-256-GCM under a key derived
-// from the key and half the nonce, with the standard library's AES (AES-NI
-// where the CPU has it) and nothing else. XChaCha20-Poly1305 has the same
-// nonce property and costs the same per request here (measured), but
-// golang.org/x/crypto would link its ciphers and golang.org/x/sys/cpu into
-// every program, encrypting or not. Each record costs 45 bytes: a format
-// byte, the 4-byte key ID, the nonce and a 16-byte tag.
+// Why XAES-256-GCM (c2sp.org/XAES-256-GCM): its nonces are 24 bytes, so
+// every process can draw its own at random and after 2^40 writes under one
+// key the chance that two records share a nonce stays negligible (below
+// 2^-90), where AES-GCM's 12-byte random nonces reach 2^-17 (NIST limits
+// them to 2^32 messages per key). Each record is sealed with AES-256-GCM
+// under a subkey derived from the key and the nonce's first half, with the
+// standard library's AES (AES-NI where the CPU has it) and nothing else.
+// A process seals runs of up to 2^20 records under one random first half
+// (with second halves counting from a random start) and caches the
+// subkeys of the first halves it meets, so a request pays for AES-256-GCM
+// alone, not for a new key schedule (see xaes). XChaCha20-Poly1305 has the
+// same nonce property, but golang.org/x/crypto would link its ciphers and
+// golang.org/x/sys/cpu into every program, encrypting or not. Each record
+// costs 45 bytes: a format byte, the 4-byte key ID, the nonce and a 16-byte
+// tag.
+//
+// With the built-in codecs, a request through Middleware keeps the
+// record it opened in a pooled buffer, handed back when Middleware
+// returns, so that encryption costs no allocation. A session used after that, from a goroutine the handler
+// left running, has lost what it loaded: Update still saves it, but where
+// another request wrote meanwhile it fails with an error wrapping
+// ErrSessionChanged instead of merging the two.
 //
 // The owner index's store key stays the SHA-256 of the owner, so that it
 // survives key rotation (a keyed hash would have to move every index at
@@ -101,12 +111,19 @@ const (
 // the manager holds it as an interface so that a program that never calls
 // WithEncryption links none of the cipher code.
 type sealer interface {
-	// seal appends to dst the envelope of plain, a record of the given
-	// kind stored under key, sealed under the current key.
-	seal(dst []byte, kind byte, key string, plain []byte) ([]byte, error)
-	// open returns, in a new slice, the record of the given kind that
-	// stored seals under key; an *openError says why it does not open.
-	open(kind byte, key string, stored []byte) ([]byte, error)
+	// seal returns, in a new slice, the envelope of plain, a record of the
+	// given kind stored under key, sealed under the current key.
+	seal(kind byte, key string, plain []byte) ([]byte, error)
+	// envelope returns a new slice to append a record of size bytes to,
+	// for sealAppended: seal without copying the record.
+	envelope(key string, size int) []byte
+	// sealAppended seals in place the record of the given kind, stored
+	// under key, appended to a slice from envelope.
+	sealAppended(kind byte, key string, env []byte) ([]byte, error)
+	// open appends to dst the record of the given kind that stored seals
+	// under key; an *openError says why it does not open. dst needs room
+	// for openSize bytes, or open allocates.
+	open(dst []byte, kind byte, key string, stored []byte) ([]byte, error)
 	// stale reports whether stored is sealed under a previous key.
 	stale(stored []byte) bool
 	// rotating reports whether there are previous keys.
@@ -171,7 +188,7 @@ func deriveKey(key []byte) (sealKey, error) {
 	}
 	// What fails here fails for every nonce (FIPS 140-only mode): fail
 	// in New rather than at the first write.
-	if _, err := sk.aead.gcm(make([]byte, xaesNonceSize)); err != nil {
+	if _, err := sk.aead.derive(new([xaesPrefixSize]byte)); err != nil {
 		return sk, err
 	}
 	return sk, nil
@@ -197,28 +214,43 @@ func (k *keyring) stale(stored []byte) bool {
 	return ok && string(id) != string(k.current().id[:])
 }
 
-func (k *keyring) seal(dst []byte, kind byte, key string, plain []byte) ([]byte, error) {
-	cur := k.current()
-	start := len(dst)
-	dst = slices.Grow(dst, sealedOverhead+len(plain))
-	dst = append(dst, sealedFormat)
-	dst = append(dst, cur.id[:]...)
-	dst = dst[:start+sealedHeader]
-	// A failing system random source is a fatal error in crypto/rand: Read
-	// never returns one.
-	rand.Read(dst[start+1+keyIDSize:])
-	ad := additionalData(kind, dst[start:start+1+keyIDSize], key)
-	return cur.aead.seal(dst, dst[start+1+keyIDSize:start+sealedHeader], plain, ad)
+// The envelope's one allocation holds the sealed record and, after it,
+// the authenticated data, which Seal reads but does not write over: no
+// other allocation. The record is encrypted in place.
+func (k *keyring) envelope(key string, size int) []byte {
+	return make([]byte, sealedHeader, sealedOverhead+size+adSize(key))
 }
 
-// additionalData is what a sealed record is bound to: its kind, the
-// envelope's format and key ID, and its store key.
-func additionalData(kind byte, head []byte, key string) []byte {
-	ad := make([]byte, 0, 1+len(head)+len(key))
-	ad = append(ad, kind)
-	ad = append(ad, head...)
-	return append(ad, key...)
+func (k *keyring) seal(kind byte, key string, plain []byte) ([]byte, error) {
+	return k.sealAppended(kind, key, append(k.envelope(key, len(plain)), plain...))
 }
+
+func (k *keyring) sealAppended(kind byte, key string, env []byte) ([]byte, error) {
+	cur := k.current()
+	n := len(env) + xaesOverhead
+	if cap(env)-n < adSize(key) { // not from envelope
+		env = append(k.envelope(key, len(env)-sealedHeader), env[sealedHeader:]...)
+	}
+	env[0] = sealedFormat
+	copy(env[1:], cur.id[:])
+	ad := appendAD(env[n:n], kind, env[:1+keyIDSize], key)
+	sealed, err := cur.aead.seal(env[:sealedHeader:n], env[1+keyIDSize:sealedHeader], env[sealedHeader:], ad)
+	if err != nil {
+		return nil, err
+	}
+	return sealed[:n:n], nil
+}
+
+// appendAD appends to dst what a sealed record is bound to: its kind, the
+// envelope's format and key ID, and its store key.
+func appendAD(dst []byte, kind byte, head []byte, key string) []byte {
+	dst = append(dst, kind)
+	dst = append(dst, head...)
+	return append(dst, key...)
+}
+
+// adSize is the size of the authenticated data of a record under key.
+func adSize(key string) int { return 1 + 1 + keyIDSize + len(key) }
 
 // An openError reports a record that does not open. It names the key ID
 // the record claims, never key material.
@@ -243,7 +275,14 @@ func sealedBy(stored []byte) ([]byte, bool) {
 	return stored[1 : 1+keyIDSize], true
 }
 
-func (k *keyring) open(kind byte, key string, stored []byte) ([]byte, error) {
+// openSize is the room open needs after the end of dst: the record and,
+// after it, the authenticated data, which Open reads but does not write
+// over.
+func openSize(key string, stored []byte) int {
+	return len(stored) - sealedOverhead + adSize(key)
+}
+
+func (k *keyring) open(dst []byte, kind byte, key string, stored []byte) ([]byte, error) {
 	id, ok := sealedBy(stored)
 	if !ok {
 		return nil, &openError{reason: "is not sealed, but encryption is on (WithEncryption)"}
@@ -252,8 +291,10 @@ func (k *keyring) open(kind byte, key string, stored []byte) ([]byte, error) {
 	if !ok {
 		return nil, &openError{keyID: hex.EncodeToString(id), reason: "does not open: no configured key has that ID"}
 	}
-	ad := additionalData(kind, stored[:1+keyIDSize], key)
-	plain, err := sk.aead.open(make([]byte, 0, len(stored)-sealedOverhead), stored[1+keyIDSize:sealedHeader], stored[sealedHeader:], ad)
+	start, n := len(dst), len(stored)-sealedOverhead
+	dst = slices.Grow(dst, openSize(key, stored))
+	ad := appendAD(dst[start+n:start+n], kind, stored[:1+keyIDSize], key)
+	plain, err := sk.aead.open(dst[:start:start+n], stored[1+keyIDSize:sealedHeader], stored[sealedHeader:], ad)
 	if err != nil {
 		return nil, &openError{keyID: sk.keyID(), reason: "does not open: tampered with, or stored under another key"}
 	}

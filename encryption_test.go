@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -564,4 +565,55 @@ func ExampleManager_Rekey() {
 	// Output:
 	// resealed: 1 <nil>
 	// name: ada
+}
+
+// TestEncryptionCallAfterMiddlewareReturned checks a session used from a
+// goroutine the handler left running, after Middleware handed its opened
+// record back to the pool: an Update still saves, and where another
+// request wrote meanwhile it fails with ErrSessionChanged (it has no
+// baseline to merge with) and the other write stays.
+func TestEncryptionCallAfterMiddlewareReturned(t *testing.T) {
+	m := mustNew[profile](t, sessions.WithEncryption(newEncryptionKey()))
+	var kept context.Context
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := m.Get(r.Context())
+		switch r.URL.Path {
+		case "/keep":
+			kept = r.Context()
+		case "/set":
+			d.Name = r.URL.Query().Get("name")
+		}
+		io.WriteString(w, d.Name)
+	}))
+	var cookie *http.Cookie
+	get := func(target string) string {
+		t.Helper()
+		req := httptest.NewRequest("GET", target, nil)
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if cs := rec.Result().Cookies(); len(cs) > 0 {
+			cookie = cs[0]
+		}
+		return rec.Body.String()
+	}
+	get("/set?name=ann")
+	get("/keep")
+	if err := m.Update(kept, func(d *profile) error { d.Name += "+late"; return nil }); err != nil {
+		t.Fatalf("Update after Middleware returned: %v", err)
+	}
+	if got := get("/"); got != "ann+late" {
+		t.Fatalf("after the late Update the session holds %q, want %q", got, "ann+late")
+	}
+	get("/keep")
+	get("/set?name=bob")
+	err := m.Update(kept, func(d *profile) error { d.Name += "+late"; return nil })
+	if !errors.Is(err, sessions.ErrSessionChanged) {
+		t.Fatalf("late Update after another write: %v, want ErrSessionChanged", err)
+	}
+	if got := get("/"); got != "bob" {
+		t.Fatalf("after the failed late Update the session holds %q, want %q", got, "bob")
+	}
 }

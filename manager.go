@@ -29,6 +29,7 @@ type Manager[T any] struct {
 	loadToucher store.LoadToucher               // nil when the store cannot load and touch
 	zero        []byte                          // encoding of a zero T: an untouched session
 	isMap       bool                            // T is a map: new values start as empty maps
+	pooled      bool                            // Middleware requests keep their baselines in pooled buffers (baseline.go)
 	keyLocks    [keyLockStripes]chan struct{}   // serialize this process's writes of one session
 	indexLocks  [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
 	keySeed     maphash.Seed
@@ -70,6 +71,7 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, fmt.Errorf("%w: codec cannot encode %v: %w", ErrInvalidConfig, reflect.TypeFor[T](), err)
 	}
 	m.zero = zero
+	m.pooled = pooledBaselines(cfg.codec, cfg.keys)
 	m.store, m.ownsStore, err = cfg.openStore(cfg.logger)
 	if err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ func (m *Manager[T]) Middleware(next http.Handler) http.Handler {
 			if !completed {
 				s.abandon() // the handler panicked
 			}
+			if m.pooled {
+				s.close()
+			}
 		}()
 		next.ServeHTTP(rw, r)
 		completed = true

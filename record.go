@@ -168,6 +168,23 @@ func openRecord(keys sealer, key string, stored []byte) (record, error) {
 	return parseRecord(plain)
 }
 
+// openRecordInto is openRecord, opening a sealed record into buf (reset
+// first) when buf is not nil: the record's payload then lies in buf.
+func (m *Manager[T]) openRecordInto(buf *encodeBuffer, key string, stored []byte) (record, error) {
+	if buf == nil || m.cfg.keys == nil {
+		return m.openRecord(key, stored)
+	}
+	buf.Reset()
+	if n := openSize(key, stored); n > 0 {
+		buf.Grow(n)
+	}
+	plain, err := m.cfg.keys.open(buf.AvailableBuffer(), kindSession, key, stored)
+	if err != nil {
+		return record{}, err
+	}
+	return parseRecord(plain)
+}
+
 // sealed returns what the store keeps for plain, a record of the given
 // kind under key: plain itself, or with WithEncryption plain sealed under
 // the current key, in a new slice.
@@ -175,7 +192,7 @@ func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error)
 	if m.cfg.keys == nil {
 		return plain, nil
 	}
-	b, err := m.cfg.keys.seal(make([]byte, 0, len(plain)+sealedOverhead), kind, key, plain)
+	b, err := m.cfg.keys.seal(kind, key, plain)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: seal record: %w", err)
 	}
@@ -198,7 +215,7 @@ func openStored(keys sealer, kind byte, key string, stored []byte) ([]byte, erro
 		}
 		return stored, nil
 	}
-	return keys.open(kind, key, stored)
+	return keys.open(nil, kind, key, stored)
 }
 
 // live reports whether r is a session's record, not a tombstone or a

@@ -103,7 +103,7 @@ func (m *Manager[T]) reseal(ctx context.Context, key string) (bool, error) {
 		if !l.Found() || !keys.stale(l.Data) {
 			return false, nil // gone, in the clear (not ours to seal) or current
 		}
-		plain, err := keys.open(kind, key, l.Data)
+		plain, err := keys.open(nil, kind, key, l.Data)
 		if err != nil {
 			m.cfg.logger.WarnContext(ctx, "sessions: rekey: leaving a record that does not open", "key_id", keyIDOf(err), "error", err)
 			return false, nil
@@ -112,7 +112,7 @@ func (m *Manager[T]) reseal(ctx context.Context, key string) (bool, error) {
 		if !ok {
 			return false, nil // expired, or not a record of this manager
 		}
-		stored, err := keys.seal(make([]byte, 0, len(l.Data)), kind, key, plain)
+		stored, err := keys.seal(kind, key, plain)
 		if err != nil {
 			return false, fmt.Errorf("seal: %w", err)
 		}

@@ -46,9 +46,12 @@ type session[T any] struct {
 	loadErr    error
 	data       *T
 	inline     T             // storage for the first value of data (see newData)
-	saved      []byte        // payload as last loaded or saved: the change baseline
+	saved      []byte        // payload as last loaded or saved: the change baseline (see baseline.go)
+	savedBuf   *encodeBuffer // the pooled buffer saved lies in, or nil
 	version    store.Version // version of the record under key, for conditional writes
 	inlineUsed bool          // inline has been handed out
+	noBaseline bool          // close handed saved's buffer back: a later commit has no baseline
+	closed     bool          // Middleware returned (see close)
 	exists     bool          // a record for key is in the store
 	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
@@ -157,7 +160,16 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	if err != nil || !l.Found() {
 		return err
 	}
-	rec, err := m.openRecord(s.key, l.Data)
+	var buf *encodeBuffer // where the opened record goes, when pooled
+	if s.pooling() {
+		buf = getBuffer()
+		defer func() {
+			if buf != nil { // not kept as the baseline
+				putBuffer(buf)
+			}
+		}()
+	}
+	rec, err := m.openRecordInto(buf, s.key, l.Data)
 	switch {
 	case err != nil:
 		if id := keyIDOf(err); id != "" {
@@ -183,7 +195,9 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		s.discardKey = s.key
 		return nil
 	}
-	s.data, s.saved, s.version, s.exists = data, rec.payload, l.Version, true
+	s.setSaved(rec.payload, buf)
+	buf = nil
+	s.data, s.version, s.exists = data, l.Version, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
 	s.created, s.owner, s.bound, s.authAt = rec.created, rec.owner, rec.owner, rec.authAt
 	if m.cfg.idleTimeout > 0 {
@@ -220,7 +234,7 @@ func (s *session[T]) newData() *T {
 // reset makes s a new, empty session that has no record yet.
 func (s *session[T]) reset(now time.Time) {
 	s.data = s.newData()
-	s.saved = s.m.zero
+	s.setSaved(s.m.zero, nil)
 	s.version = 0
 	s.exists, s.dirty, s.refresh, s.next = false, false, false, ""
 	s.deadline, s.created, s.owner, s.bound, s.ownerSet = s.m.deadline(now), now, "", "", false

@@ -235,7 +235,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 
 // clearedBetween reports whether the store was cleared (RevokeAll on a
 // store.Clearer) between the writes that returned versions a and b.
-func (m *Manager[T]) clearedBetween(a, b store.Version) bool {
+func (m *core) clearedBetween(a, b store.Version) bool {
 	cl, ok := m.store.(store.Clearer)
 	return ok && !cl.SameGeneration(a, b)
 }
@@ -300,7 +300,7 @@ func (w *write[T]) unindex(ctx context.Context) {
 
 // forget removes id from owner's index; a failure only leaves an entry
 // that Sessions prunes later.
-func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
+func (m *core) forget(ctx context.Context, owner, id string) {
 	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
 		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
 	}
@@ -455,7 +455,7 @@ const maxForwards = 4
 // before it counts the session as ended: the racing Renew writes that
 // record right after the forward, in one store call that the store
 // timeout bounds. It only runs out when that write failed.
-func (m *Manager[T]) forwardWait() time.Duration {
+func (m *core) forwardWait() time.Duration {
 	if m.cfg.storeTimeout > 0 {
 		return m.cfg.storeTimeout
 	}

@@ -40,7 +40,7 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
-func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
+func (m *core) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
 	// The forwards passed go too, after the session they lead to (last
 	// passed, first dropped), so that the chain never looks ended while
 	// its end still answers; not when the end is another owner's.
@@ -122,7 +122,7 @@ var errOtherOwner = errors.New("sessions: the session is bound to another owner"
 
 // dropForward deletes the forward under key if it is still version: a
 // forward is never written again, and one that is gone already is fine.
-func (m *Manager[T]) dropForward(ctx context.Context, key string, version store.Version) {
+func (m *core) dropForward(ctx context.Context, key string, version store.Version) {
 	if err := m.deleteIf(ctx, key, version); err != nil && !errors.Is(err, store.ErrConflict) {
 		m.cfg.logger.WarnContext(ctx, "sessions: deleting a forward failed; it expires on its own", "error", err)
 	}
@@ -130,7 +130,7 @@ func (m *Manager[T]) dropForward(ctx context.Context, key string, version store.
 
 // deleteIf deletes the record under key if it is still version (a
 // conditional write whose expiry has passed removes the record).
-func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Version) error {
+func (m *core) deleteIf(ctx context.Context, key string, version store.Version) error {
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
@@ -140,7 +140,7 @@ func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Ver
 // writeMarker writes r, a tombstone or a forward, under key for the
 // pending grace, if the record there is still version, and returns the
 // marker's version.
-func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error) {
+func (m *core) writeMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error) {
 	r.deadline = time.Now().Add(m.pendingGrace())
 	r.expires = r.deadline
 	stored, err := m.sealed(kindSession, key, appendRecord(nil, r))
@@ -153,7 +153,7 @@ func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, vers
 }
 
 // unlist removes ended sessions from their owners' indexes.
-func (m *Manager[T]) unlist(ctx context.Context, ended []endedSession) error {
+func (m *core) unlist(ctx context.Context, ended []endedSession) error {
 	byOwner := map[string][]string{}
 	for _, e := range ended {
 		if e.owner != "" {

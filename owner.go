@@ -93,7 +93,7 @@ func (s *session[T]) id() string {
 	return s.m.id(s.key)
 }
 
-func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
+func (m *core) id(key string) string { return key[len(m.cfg.keyPrefix):] }
 
 // SetOwner binds the request's session to owner (a user ID), so that
 // [Manager.Sessions] lists it and [Manager.RevokeOwner] ends it. Call it

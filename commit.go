@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
@@ -44,7 +45,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	switch {
 	case changed:
 		if !s.exists && s.started {
-			m.cfg.logger.ErrorContext(ctx, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved")
+			m.logAt(ctx, slog.LevelError, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved", "", nil)
 			return nil
 		}
 		if err := s.persistEncoded(ctx, payload, buf); err != nil {
@@ -75,6 +76,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 // and tries again; for a forward it follows the racing Renew; for an ended
 // session it stops, with s ended and nothing written.
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
+	s.endAbandoned = (*core).endAbandoned // the token it may issue is not sent yet
 	buf := getBuffer()
 	defer putBuffer(buf)
 	return s.writeReported(ctx, &write[T]{s: s, fn: fn, buf: buf})
@@ -192,7 +194,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		// RevokeAll cleared the store (store.Clearer) between the forward
 		// and the new record: the session ended, the new record must not
 		// outlive it.
-		m.cfg.logger.WarnContext(ctx, "sessions: every session was revoked while this one was being renewed; it ends")
+		m.logAt(ctx, slog.LevelWarn, "sessions: every session was revoked while this one was being renewed; it ends", "", nil)
 		if _, err := m.writeMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
 			return false, fmt.Errorf("sessions: renew: end the session renewed during RevokeAll: %w", err)
 		}
@@ -202,7 +204,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	case errors.Is(err, store.ErrConflict) && w.key != "":
 		// A tombstone under the new key: a revocation ended the session
 		// (listed in the index, not written yet) first.
-		m.cfg.logger.WarnContext(ctx, "sessions: the session was revoked before its new record was written; it ends")
+		m.logAt(ctx, slog.LevelWarn, "sessions: the session was revoked before its new record was written; it ends", "", nil)
 		if renewing {
 			m.dropForward(ctx, s.key, forward) // it leads nowhere: the old token reads as ended
 		}
@@ -302,7 +304,7 @@ func (w *write[T]) unindex(ctx context.Context) {
 // that Sessions prunes later.
 func (m *core) forget(ctx context.Context, owner, id string) {
 	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: removing a session from its owner's index failed; it is pruned later", "", err)
 	}
 }
 
@@ -418,7 +420,7 @@ func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload 
 	}
 	if w.key != "" && s.exists {
 		if err := m.delete(ctx, s.key); err != nil {
-			m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: deleting the renewed-away record failed", "", err)
 		}
 	}
 	s.wrote(w, plain[len(plain)-len(payload):], unversioned)
@@ -514,7 +516,7 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 			err = m.decodeValue(rec.payload, theirs)
 		}
 		if theirs == nil || err != nil {
-			m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Revoke or expiry); this request's changes are dropped")
+			m.logAt(ctx, slog.LevelWarn, "sessions: the session was ended by another request (Destroy, Revoke or expiry); this request's changes are dropped", "", nil)
 			s.end(false)
 			return false, nil
 		}

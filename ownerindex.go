@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
@@ -102,7 +103,7 @@ func (m *core) loadIndex(ctx context.Context, key string) ([]indexEntry, store.V
 		entries, err = parseIndex(plain)
 	}
 	if err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: discarding an owner index that does not parse", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: discarding an owner index that does not parse", "", err)
 	}
 	return entries, l.Version, nil
 }

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -61,12 +62,15 @@ type session[T any] struct {
 	persistent bool
 	next       string // the token Renew chose, written at the next write; "" without a Renew
 	issued     bool   // this request wrote the session under a token it issued
-	dirty      bool   // save even if the payload did not change
-	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
-	discardKey string // an unreadable or expired record to delete at commit
-	cookie     cookieAction
-	started    bool                       // the response has started: the cookie is final
-	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
+	// endAbandoned ends the session if the handler panics after a write
+	// before the response (see abandon); nil until persist runs.
+	endAbandoned func(m *core, ctx context.Context, key string, version store.Version, owner string) error
+	dirty        bool   // save even if the payload did not change
+	refresh      bool   // rewrite at commit, unless saved, to slide the idle timeout
+	discardKey   string // an unreadable or expired record to delete at commit
+	cookie       cookieAction
+	started      bool                       // the response has started: the cookie is final
+	reentry      atomic.Pointer[reentry[T]] // set while Update's function runs
 }
 
 // lock takes the session's lock for a call that may change the session.
@@ -161,9 +165,9 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	switch {
 	case err != nil:
 		if id := keyIDOf(err); id != "" {
-			m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not open; starting a new session", "key_id", id, "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: discarding a session record that does not open; starting a new session", id, err)
 		} else {
-			m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not decode; starting a new session", "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: discarding a session record that does not decode; starting a new session", "", err)
 		}
 		s.discardKey = s.key
 		return nil
@@ -179,7 +183,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	}
 	data := s.newData()
 	if err := m.decodeValue(rec.payload, data); err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: discarding session data that does not decode; starting a new session", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: discarding session data that does not decode; starting a new session", "", err)
 		s.discardKey = s.key
 		return nil
 	}
@@ -344,7 +348,7 @@ func (s *session[T]) reportLoadError(err error) {
 		s.w.fail(err)
 		return
 	}
-	s.m.cfg.logger.Error("sessions: load failed", "error", err)
+	s.m.logAt(context.Background(), slog.LevelError, "sessions: load failed", "", err)
 }
 
 // containsToken reports whether the comma-separated header value v lists

@@ -15,7 +15,9 @@ import (
 // persist (Renew, SetOwner, Reauthenticated, Update): without them a
 // write keeps the session's owner, and gives a token only to a new
 // session, which has no owner. So a program that never calls them links
-// none of this code.
+// none of this code. Its method names are its own: a method of core (or
+// of any type in an interface) with one of these names and signatures
+// would be linked wherever they are called.
 type rebinder interface {
 	addIndexEntry(ctx context.Context, owner, id string, deadline time.Time) error
 	dropIndexEntry(ctx context.Context, owner, id string)

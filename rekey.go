@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -106,7 +105,7 @@ func (m *core) reseal(ctx context.Context, key string) (bool, error) {
 		}
 		plain, err := keys.open(kind, key, l.Data)
 		if err != nil {
-			m.logAt(ctx, slog.LevelWarn, "sessions: rekey: leaving a record that does not open", keyIDOf(err), err)
+			m.cfg.logger.WarnContext(ctx, "sessions: rekey: leaving a record that does not open", "key_id", keyIDOf(err), "error", err)
 			return false, nil
 		}
 		expires, ok := m.rekeyExpiry(kind, plain, time.Now())

@@ -76,7 +76,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 // and tries again; for a forward it follows the racing Renew; for an ended
 // session it stops, with s ended and nothing written.
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
-	s.rebind = s.m.rebinder()
+	s.m.useRebinder()
 	buf := getBuffer()
 	defer putBuffer(buf)
 	return s.writeReported(ctx, &write[T]{s: s, fn: fn, buf: buf})
@@ -171,7 +171,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	// Index first: a revocation that races this write then finds the
 	// session (see RevokeOwner).
 	if id := m.id(target); s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != id) {
-		if err := s.rebind.addIndexEntry(ctx, s.owner, id, s.deadline); err != nil {
+		if err := m.rebind.addIndexEntry(ctx, s.owner, id, s.deadline); err != nil {
 			return false, err
 		}
 		w.indexed, w.indexedID = s.owner, id
@@ -190,12 +190,12 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	}
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	switch {
-	case err == nil && renewing && s.rebind.clearedDuring(forward, newVersion):
+	case err == nil && renewing && m.rebind.clearedDuring(forward, newVersion):
 		// RevokeAll cleared the store (store.Clearer) between the forward
 		// and the new record: the session ended, the new record must not
 		// outlive it.
 		m.logAt(ctx, slog.LevelWarn, "sessions: every session was revoked while this one was being renewed; it ends", "", nil)
-		if _, err := s.rebind.putMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
+		if _, err := m.rebind.putMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
 			return false, fmt.Errorf("sessions: renew: end the session renewed during RevokeAll: %w", err)
 		}
 		s.end(false)
@@ -206,7 +206,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		// (listed in the index, not written yet) first.
 		m.logAt(ctx, slog.LevelWarn, "sessions: the session was revoked before its new record was written; it ends", "", nil)
 		if renewing {
-			s.rebind.removeForward(ctx, s.key, forward) // it leads nowhere: the old token reads as ended
+			m.rebind.removeForward(ctx, s.key, forward) // it leads nowhere: the old token reads as ended
 		}
 		s.end(false)
 		return true, nil
@@ -230,7 +230,7 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	s.bound = s.owner
 	w.indexed, w.indexedID = "", "" // in use now
 	if oldOwner != "" && (renewing || oldOwner != s.owner) {
-		s.rebind.dropIndexEntry(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
+		m.rebind.dropIndexEntry(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
 	}
 	return true, nil
 }
@@ -295,7 +295,7 @@ func (w *write[T]) undo() {
 func (w *write[T]) unindex(ctx context.Context) {
 	w.undo()
 	if w.indexed != "" {
-		w.s.rebind.dropIndexEntry(ctx, w.indexed, w.indexedID)
+		w.s.m.rebind.dropIndexEntry(ctx, w.indexed, w.indexedID)
 		w.indexed, w.indexedID = "", ""
 	}
 }
@@ -343,7 +343,7 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 // retire turns the loaded record into a forward to the session's new ID,
 // if it is still the version this request loaded.
 func (s *session[T]) retire(ctx context.Context, newID string) (store.Version, error) {
-	return s.rebind.putMarker(ctx, s.key, record{forward: true, owner: s.owner, payload: []byte(newID)}, s.version)
+	return s.m.rebind.putMarker(ctx, s.key, record{forward: true, owner: s.owner, payload: []byte(newID)}, s.version)
 }
 
 // store writes rec under key until expires, conditionally on version

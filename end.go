@@ -238,19 +238,19 @@ func (s *session[T]) destroy(ctx context.Context) error {
 // abandon ends a session whose token this request issued but never sent
 // (the handler panicked after SetOwner or Update wrote it): nobody could
 // ever present it, and an owner's list must not show it. Only persist,
-// the writes before the response, issues such a token; it gives the
-// session its rebinder, which does the ending.
+// the writes before the response, issues such a token; it creates the
+// rebinder, which does the ending.
 func (s *session[T]) abandon() {
 	if !s.mu.TryLock() {
 		return // the panic came from inside a commit, which holds the lock
 	}
 	defer s.mu.Unlock()
-	if s.rebind == nil || s.started || !s.issued || !s.exists || s.ended || s.m.versioned == nil {
+	if s.started || !s.issued || !s.exists || s.ended || s.m.versioned == nil || s.m.rebind == nil {
 		return
 	}
 	m := s.m
 	ctx := context.WithoutCancel(s.r.Context())
-	if err := s.rebind.endUnsent(ctx, s.key, s.version, s.bound); err != nil {
+	if err := m.rebind.endUnsent(ctx, s.key, s.version, s.bound); err != nil {
 		m.logAt(ctx, slog.LevelError, "sessions: ending a session whose token was never sent failed", "", err)
 	}
 	s.end(false)

@@ -39,6 +39,8 @@ type core struct {
 	indexLocks  [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
 	keySeed     maphash.Seed
 	ev          eventSink // nil without an event hook (WithEvents)
+	rebind      rebinder  // nil until a Renew or a write before the response asks for it (see rebinder)
+	rebindOnce  sync.Once
 	closeOnce   sync.Once
 	closeErr    error
 }

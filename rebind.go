@@ -10,12 +10,13 @@ import (
 // A rebinder does the parts of a session's writes that only a new owner
 // or a new token of a stored session needs (see write.attempt): the owner
 // index entries, the forward that retires the renewed record, and the
-// ending of a session whose new token was never sent (see abandon). A
-// session gets one from the calls that can ask for them, renew and
-// persist (Renew, SetOwner, Reauthenticated, Update): without them a
-// write keeps the session's owner, and gives a token only to a new
-// session, which has no owner. So a program that never calls them links
-// none of this code. Its method names are its own: a method of core (or
+// ending of a session whose new token was never sent (see abandon). The
+// calls that can ask for them, renew and persist (Renew, SetOwner,
+// Reauthenticated, Update), create the Manager's (useRebinder) before
+// the session's next write: without them a write keeps the session's
+// owner, and gives a token only to a new session, which has no owner. So
+// a program that never calls them links none of this code, and a session
+// carries nothing for it. Its method names are its own: a method of core (or
 // of any type in an interface) with one of these names and signatures
 // would be linked wherever they are called.
 type rebinder interface {
@@ -30,8 +31,11 @@ type rebinder interface {
 // rebinding is the Manager's rebinder.
 type rebinding core
 
-// rebinder returns m's rebinder.
-func (m *core) rebinder() rebinder { return (*rebinding)(m) }
+// useRebinder sets m.rebind, once: after it returns, the caller's session
+// may use it.
+func (m *core) useRebinder() {
+	m.rebindOnce.Do(func() { m.rebind = (*rebinding)(m) })
+}
 
 // addIndexEntry adds id, a session with the given deadline, to owner's index.
 func (r *rebinding) addIndexEntry(ctx context.Context, owner, id string, deadline time.Time) error {

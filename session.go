@@ -60,12 +60,11 @@ type session[T any] struct {
 	ownerSet   bool      // SetOwner chose owner in this request
 	authSet    bool      // SetOwner or Reauthenticated chose authAt in this request
 	persistent bool
-	next       string   // the token Renew chose, written at the next write; "" without a Renew
-	issued     bool     // this request wrote the session under a token it issued
-	rebind     rebinder // for a new owner or token (see rebinder); nil until renew or persist
-	dirty      bool     // save even if the payload did not change
-	refresh    bool     // rewrite at commit, unless saved, to slide the idle timeout
-	discardKey string   // an unreadable or expired record to delete at commit
+	next       string // the token Renew chose, written at the next write; "" without a Renew
+	issued     bool   // this request wrote the session under a token it issued
+	dirty      bool   // save even if the payload did not change
+	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
+	discardKey string // an unreadable or expired record to delete at commit
 	cookie     cookieAction
 	started    bool                       // the response has started: the cookie is final
 	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
@@ -259,7 +258,7 @@ func (s *session[T]) renew(ctx context.Context) error {
 		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrSessionChanged)
 	}
 	now := time.Now()
-	s.rebind = s.m.rebinder()
+	s.m.useRebinder()
 	s.dirty, s.next = true, newToken()
 	s.deadline, s.created = s.m.deadline(now), now
 	return nil

@@ -26,23 +26,23 @@ type Manager[T any] struct {
 // core is the state of a Manager and the methods that do not depend on
 // its session type: compiled once, not once per T.
 type core struct {
-	cfg         config
-	store       store.Store
-	ownsStore   bool
-	versioned   store.Versioned                 // nil when the store has no conditional writes
-	fast        fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
-	deadlines   *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
-	loadToucher store.LoadToucher               // nil when the store cannot load and touch
-	zero        []byte                          // encoding of a zero T: an untouched session
-	isMap       bool                            // T is a map: new values start as empty maps
-	keyLocks    [keyLockStripes]chan struct{}   // serialize this process's writes of one session
-	indexLocks  [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
-	keySeed     maphash.Seed
-	ev          eventSink // nil without an event hook (WithEvents)
-	rebind      rebinder  // nil until a Renew or a write before the response asks for it (see rebinder)
-	rebindOnce  sync.Once
-	closeOnce   sync.Once
-	closeErr    error
+	cfg        config
+	store      store.Store
+	ownsStore  bool
+	versioned  store.Versioned                 // nil when the store has no conditional writes
+	fast       fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
+	deadlines  *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
+	lastWriter lastWriting                     // for a store without conditional writes (see lastWriter); else nil
+	zero       []byte                          // encoding of a zero T: an untouched session
+	isMap      bool                            // T is a map: new values start as empty maps
+	keyLocks   [keyLockStripes]chan struct{}   // serialize this process's writes of one session
+	indexLocks [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
+	keySeed    maphash.Seed
+	ev         eventSink // nil without an event hook (WithEvents)
+	rebind     rebinder  // nil until a Renew or a write before the response asks for it (see rebinder)
+	rebindOnce sync.Once
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // New returns a [Manager] configured by opts. The defaults: the in-memory
@@ -83,7 +83,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, err
 	}
 	m.versioned, _ = m.store.(store.Versioned)
-	m.loadToucher, _ = m.store.(store.LoadToucher)
+	if m.versioned == nil {
+		m.lastWriter = cfg.lastWriter // WithStore made it: only it can bring such a store
+	}
 	// The uncopied paths only for the built-in stores themselves, never
 	// for a wrapper that embeds one (instrumentation, a test double): it
 	// may override LoadVersion or SaveIf.
@@ -325,21 +327,7 @@ func (m *core) loadRecord(ctx context.Context, key string, touch time.Time) (sto
 	if m.versioned != nil {
 		return m.versioned.LoadVersion(ctx, key, touch)
 	}
-	var (
-		l     store.Loaded
-		found bool
-		err   error
-	)
-	if !touch.IsZero() && m.loadToucher != nil {
-		l.Data, found, err = m.loadToucher.LoadAndTouch(ctx, key, touch)
-		l.Touched = found
-	} else {
-		l.Data, found, err = m.store.Load(ctx, key)
-	}
-	if found {
-		l.Version = unversioned
-	}
-	return l, err
+	return m.lastWriter.plainLoad(ctx, key, touch)
 }
 
 // unversioned is the version of every record of a store without

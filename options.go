@@ -34,6 +34,7 @@ type config struct {
 	logger       *slog.Logger
 	events       func(*config, store.Store) eventSink // WithEvents: creates the manager's eventSink
 	keys         sealer                               // WithEncryption's keys; nil keeps records in the clear
+	lastWriter   lastWriting                          // WithStore's, for a store without conditional writes; else nil
 }
 
 func defaultConfig() config {
@@ -106,6 +107,7 @@ func withStore(s store.Store, managed bool) Option {
 			return fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 		}
 		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, managed, nil }
+		c.lastWriter = lastWriterOf(s)
 		return nil
 	}
 }
@@ -116,7 +118,7 @@ func withStore(s store.Store, managed bool) Option {
 // invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = openMemory(opts...)
+		c.openStore, c.lastWriter = openMemory(opts...), nil
 		return nil
 	}
 }

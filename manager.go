@@ -31,7 +31,7 @@ type core struct {
 	ownsStore  bool
 	versioned  store.Versioned                 // nil when the store has no conditional writes
 	fast       fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
-	deadlines  *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
+	deadlines  storeClock                      // bounds calls that cannot be cancelled; nil without a store timeout, or for the memory store
 	lastWriter lastWriting                     // for a store without conditional writes (see lastWriter); else nil
 	zero       []byte                          // encoding of a zero T: an untouched session
 	isMap      bool                            // T is a map: new values start as empty maps
@@ -93,8 +93,8 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	if cfg.events != nil {
 		m.ev = cfg.events(&cfg, m.store)
 	}
-	if m.cfg.storeTimeout > 0 && !m.fast.NoWait {
-		m.deadlines = newDeadlineClock(m.cfg.storeTimeout)
+	if m.cfg.storeTimeout > 0 && !m.fast.NoWait && cfg.newClock != nil {
+		m.deadlines = cfg.newClock(m.cfg.storeTimeout) // nil only for the memory store, which never waits
 	}
 	return m, nil
 }
@@ -309,8 +309,8 @@ func (m *core) storeContext(ctx context.Context) (context.Context, context.Cance
 		return ctx, noCancel
 	}
 	if ctx.Done() == nil {
-		if t := m.deadlines.tick(deadline); t != nil {
-			return &tickContext{Context: ctx, t: t}, noCancel
+		if c := m.deadlines.bound(ctx, deadline); c != nil {
+			return c, noCancel
 		}
 	}
 	return context.WithDeadline(ctx, deadline)

@@ -746,8 +746,8 @@ func TestSlogEvents(t *testing.T) {
 		{"level": "INFO", "msg": "session created", "session_event": "created", "session_id": id, "owner": "ann"},
 		{"level": "INFO", "msg": "session owner_bound", "session_event": "owner_bound", "session_id": id, "owner": "ann"},
 		{"level": "INFO", "msg": "session revoked", "session_event": "revoked", "session_id": id, "owner": "ann", "cause": "Revoke"},
-		{"level": "WARN", "msg": "session refused", "session_event": "refused", "size": float64(351),
-			"error": "sessions: session record of 351 bytes is over the 256-byte limit (WithMaxSize): store: record too large"},
+		{"level": "WARN", "msg": "session refused", "session_event": "refused", "size": float64(367),
+			"error": "sessions: session record of 367 bytes is over the 256-byte limit (WithMaxSize): store: record too large"},
 	}
 	if len(lines) != len(wantLines) {
 		t.Fatalf("log lines:\n%s\nwant %d (loads are at debug level)", buf.String(), len(wantLines))

@@ -169,7 +169,9 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		return false, err
 	}
 	// Index first: a revocation that races this write then finds the
-	// session (see RevokeOwner).
+	// session (see RevokeOwner). This branch, the renewal's and the
+	// removal of the old entry need a SetOwner or a new token for a stored
+	// session, whose calls set m.rebind (see rebinder).
 	if id := m.id(target); s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != id) {
 		if err := m.rebind.addIndexEntry(ctx, s.owner, id, s.deadline); err != nil {
 			return false, err

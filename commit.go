@@ -91,7 +91,7 @@ func (s *session[T]) persistEncoded(ctx context.Context, payload []byte, buf *en
 func (s *session[T]) write(ctx context.Context, w *write[T]) error {
 	m := s.m
 	if m.versioned == nil {
-		return m.lastWriter.plainPersist(ctx, s, w)
+		return s.persistUnversioned(ctx, w)
 	}
 	if s.exists {
 		defer unlockKey(m.lockKey(s.key))
@@ -379,10 +379,9 @@ func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires 
 
 // persistUnversioned is persist for a store without conditional writes:
 // last writer wins. Update starts from the stored value; a Renew writes
-// the new record, then deletes the old one. wr is the *write[T]: it is
-// called through lastWriter, which is not generic.
-func (s *session[T]) persistUnversioned(ctx context.Context, wr any) error {
-	m, w := s.m, wr.(*write[T])
+// the new record, then deletes the old one.
+func (s *session[T]) persistUnversioned(ctx context.Context, w *write[T]) error {
+	m := s.m
 	if s.exists {
 		defer unlockKey(m.lockKey(s.key))
 		if w.fn != nil {

@@ -8,8 +8,8 @@ import (
 )
 
 // A lastWriter serves a store without conditional writes (no
-// store.Versioned), where the last writer wins: it loads, saves and
-// persists sessions the plain way. Only WithStore and WithManagedStore
+// store.Versioned), where the last writer wins: it loads and saves
+// records the plain way (session.persistUnversioned writes them). Only WithStore and WithManagedStore
 // can bring such a store (every built-in store is Versioned), and they
 // give the config one for it, so a program that never calls them links
 // none of this code. Its method names are its own, for the reason
@@ -17,11 +17,6 @@ import (
 type lastWriter struct {
 	st      store.Store
 	toucher store.LoadToucher // nil when the store cannot load and touch
-}
-
-// unversionedSession is what lastWriter needs of a session[T].
-type unversionedSession interface {
-	persistUnversioned(ctx context.Context, w any) error
 }
 
 // lastWriterOf returns the lastWriter of s, or nil if s has conditional
@@ -39,7 +34,6 @@ func lastWriterOf(s store.Store) lastWriting {
 type lastWriting interface {
 	plainLoad(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
 	plainSave(ctx context.Context, key string, rec []byte, expires time.Time) error
-	plainPersist(ctx context.Context, s, w any) error
 }
 
 // plainLoad reads the record under key, moving its expiry to touch (if
@@ -65,10 +59,4 @@ func (lw *lastWriter) plainLoad(ctx context.Context, key string, touch time.Time
 // plainSave writes rec under key until expires.
 func (lw *lastWriter) plainSave(ctx context.Context, key string, rec []byte, expires time.Time) error {
 	return lw.st.Save(ctx, key, rec, expires)
-}
-
-// plainPersist runs the write w of the session s (a *session[T] and its
-// *write[T]).
-func (lw *lastWriter) plainPersist(ctx context.Context, s, w any) error {
-	return s.(unversionedSession).persistUnversioned(ctx, w)
 }

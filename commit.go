@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
@@ -44,7 +45,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	switch {
 	case changed:
 		if !s.exists && s.started {
-			m.cfg.logger.ErrorContext(ctx, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved")
+			m.logAt(ctx, slog.LevelError, "sessions: a new session was changed after the response started; its cookie cannot be sent, so it is not saved", "", nil)
 			return nil
 		}
 		if err := s.persistEncoded(ctx, payload, buf); err != nil {
@@ -75,6 +76,7 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 // and tries again; for a forward it follows the racing Renew; for an ended
 // session it stops, with s ended and nothing written.
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
+	s.m.useRebinder()
 	buf := getBuffer()
 	defer putBuffer(buf)
 	return s.writeReported(ctx, &write[T]{s: s, fn: fn, buf: buf})
@@ -167,9 +169,11 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 		return false, err
 	}
 	// Index first: a revocation that races this write then finds the
-	// session (see RevokeOwner).
+	// session (see RevokeOwner). This branch, the renewal's and the
+	// removal of the old entry need a SetOwner or a new token for a stored
+	// session, whose calls set m.rebind (see rebinder).
 	if id := m.id(target); s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != id) {
-		if err := m.updateIndex(ctx, s.owner, withEntry(id, s.deadline)); err != nil {
+		if err := m.rebind.addIndexEntry(ctx, s.owner, id, s.deadline); err != nil {
 			return false, err
 		}
 		w.indexed, w.indexedID = s.owner, id
@@ -188,12 +192,12 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	}
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	switch {
-	case err == nil && renewing && m.clearedBetween(forward, newVersion):
+	case err == nil && renewing && m.rebind.clearedDuring(forward, newVersion):
 		// RevokeAll cleared the store (store.Clearer) between the forward
 		// and the new record: the session ended, the new record must not
 		// outlive it.
-		m.cfg.logger.WarnContext(ctx, "sessions: every session was revoked while this one was being renewed; it ends")
-		if _, err := m.writeMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
+		m.logAt(ctx, slog.LevelWarn, "sessions: every session was revoked while this one was being renewed; it ends", "", nil)
+		if _, err := m.rebind.putMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
 			return false, fmt.Errorf("sessions: renew: end the session renewed during RevokeAll: %w", err)
 		}
 		s.end(false)
@@ -202,9 +206,9 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	case errors.Is(err, store.ErrConflict) && w.key != "":
 		// A tombstone under the new key: a revocation ended the session
 		// (listed in the index, not written yet) first.
-		m.cfg.logger.WarnContext(ctx, "sessions: the session was revoked before its new record was written; it ends")
+		m.logAt(ctx, slog.LevelWarn, "sessions: the session was revoked before its new record was written; it ends", "", nil)
 		if renewing {
-			m.dropForward(ctx, s.key, forward) // it leads nowhere: the old token reads as ended
+			m.rebind.removeForward(ctx, s.key, forward) // it leads nowhere: the old token reads as ended
 		}
 		s.end(false)
 		return true, nil
@@ -228,14 +232,14 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	s.bound = s.owner
 	w.indexed, w.indexedID = "", "" // in use now
 	if oldOwner != "" && (renewing || oldOwner != s.owner) {
-		m.forget(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
+		m.rebind.dropIndexEntry(ctx, oldOwner, oldID) // the old ID, or the session's under another owner
 	}
 	return true, nil
 }
 
 // clearedBetween reports whether the store was cleared (RevokeAll on a
 // store.Clearer) between the writes that returned versions a and b.
-func (m *Manager[T]) clearedBetween(a, b store.Version) bool {
+func (m *core) clearedBetween(a, b store.Version) bool {
 	cl, ok := m.store.(store.Clearer)
 	return ok && !cl.SameGeneration(a, b)
 }
@@ -295,16 +299,16 @@ func (w *write[T]) undo() {
 func (w *write[T]) unindex(ctx context.Context) {
 	w.undo()
 	if w.indexed != "" {
-		w.s.m.forget(ctx, w.indexed, w.indexedID)
+		w.s.m.rebind.dropIndexEntry(ctx, w.indexed, w.indexedID)
 		w.indexed, w.indexedID = "", ""
 	}
 }
 
 // forget removes id from owner's index; a failure only leaves an entry
 // that Sessions prunes later.
-func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
+func (m *core) forget(ctx context.Context, owner, id string) {
 	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: removing a session from its owner's index failed; it is pruned later", "", err)
 	}
 }
 
@@ -348,7 +352,7 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 // retire turns the loaded record into a forward to the session's new ID,
 // if it is still the version this request loaded.
 func (s *session[T]) retire(ctx context.Context, newID string) (store.Version, error) {
-	return s.m.writeMarker(ctx, s.key, record{forward: true, owner: s.owner, payload: []byte(newID)}, s.version)
+	return s.m.rebind.putMarker(ctx, s.key, record{forward: true, owner: s.owner, payload: []byte(newID)}, s.version)
 }
 
 // store writes rec under key until expires, conditionally on version
@@ -367,7 +371,7 @@ func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires 
 	var err error
 	switch {
 	case m.versioned == nil:
-		newVersion, err = unversioned, m.store.Save(sctx, key, rec, expires)
+		newVersion, err = unversioned, m.lastWriter.plainSave(sctx, key, rec, expires)
 	case m.fast.SaveIf != nil:
 		// rec is new and never modified: the store may keep it.
 		newVersion, err = m.fast.SaveIf(sctx, key, rec, expires, version)
@@ -425,7 +429,7 @@ func (s *session[T]) writeUnversioned(ctx context.Context, w *write[T], payload 
 	}
 	if w.key != "" && s.exists {
 		if err := m.delete(ctx, s.key); err != nil {
-			m.cfg.logger.WarnContext(ctx, "sessions: deleting the renewed-away record failed", "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: deleting the renewed-away record failed", "", err)
 		}
 	}
 	s.wrote(w, plain, payload, unversioned)
@@ -465,7 +469,7 @@ const maxForwards = 4
 // before it counts the session as ended: the racing Renew writes that
 // record right after the forward, in one store call that the store
 // timeout bounds. It only runs out when that write failed.
-func (m *Manager[T]) forwardWait() time.Duration {
+func (m *core) forwardWait() time.Duration {
 	if m.cfg.storeTimeout > 0 {
 		return m.cfg.storeTimeout
 	}
@@ -524,7 +528,7 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 			err = m.decodeValue(rec.payload, theirs)
 		}
 		if theirs == nil || err != nil {
-			m.cfg.logger.WarnContext(ctx, "sessions: the session was ended by another request (Destroy, Revoke or expiry); this request's changes are dropped")
+			m.logAt(ctx, slog.LevelWarn, "sessions: the session was ended by another request (Destroy, Revoke or expiry); this request's changes are dropped", "", nil)
 			s.end(false)
 			return false, nil
 		}

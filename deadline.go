@@ -36,6 +36,19 @@ type deadlineTick struct {
 	timer *time.Timer
 }
 
+// A storeClock is a deadlineClock behind an interface. The memory store
+// never waits and needs none: only WithStore and WithManagedStore, the
+// options of the stores that may, give the config newStoreClock, so a
+// memory-only program links none of the clock.
+type storeClock interface {
+	tick(deadline time.Time) *deadlineTick
+	bound(ctx context.Context, deadline time.Time) context.Context
+	close()
+}
+
+// newStoreClock is the config's newClock for the stores that may wait.
+func newStoreClock(timeout time.Duration) storeClock { return newDeadlineClock(timeout) }
+
 func newDeadlineClock(timeout time.Duration) *deadlineClock {
 	return &deadlineClock{
 		base:  time.Now(),
@@ -66,6 +79,15 @@ func (c *deadlineClock) tick(deadline time.Time) *deadlineTick {
 		c.latest.Store(t)
 	}
 	return t
+}
+
+// bound returns ctx, a context that can never be cancelled, bounded by
+// the first step end at or after deadline; nil once the clock is closed.
+func (c *deadlineClock) bound(ctx context.Context, deadline time.Time) context.Context {
+	if t := c.tick(deadline); t != nil {
+		return &tickContext{Context: ctx, t: t}
+	}
+	return nil
 }
 
 func (c *deadlineClock) fire(t *deadlineTick) {

@@ -136,17 +136,17 @@ func TestDeadlineClockSharesAndForgetsSteps(t *testing.T) {
 			m.storeContext(context.Background())
 			time.Sleep(timeout / deadlineSteps / 2)
 		}
-		m.deadlines.mu.Lock()
-		pending := len(m.deadlines.ticks)
-		m.deadlines.mu.Unlock()
+		m.deadlines.(*deadlineClock).mu.Lock()
+		pending := len(m.deadlines.(*deadlineClock).ticks)
+		m.deadlines.(*deadlineClock).mu.Unlock()
 		if pending > deadlineSteps+1 {
 			t.Errorf("%d pending steps, want at most %d", pending, deadlineSteps+1)
 		}
 		time.Sleep(2 * timeout)
 		synctest.Wait()
-		m.deadlines.mu.Lock()
-		pending = len(m.deadlines.ticks)
-		m.deadlines.mu.Unlock()
+		m.deadlines.(*deadlineClock).mu.Lock()
+		pending = len(m.deadlines.(*deadlineClock).ticks)
+		m.deadlines.(*deadlineClock).mu.Unlock()
 		if pending != 0 {
 			t.Errorf("%d steps still pending after their time", pending)
 		}
@@ -166,7 +166,7 @@ func TestDeadlineClockClose(t *testing.T) {
 		if err := waiting.Err(); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("call waiting at Close: %v, want DeadlineExceeded", err)
 		}
-		if n := len(m.deadlines.ticks); n != 0 {
+		if n := len(m.deadlines.(*deadlineClock).ticks); n != 0 {
 			t.Errorf("%d timers pending after Close", n)
 		}
 		start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -40,7 +41,7 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
-func (m *Manager[T]) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
+func (m *core) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
 	// The forwards passed go too, after the session they lead to (last
 	// passed, first dropped), so that the chain never looks ended while
 	// its end still answers; not when the end is another owner's.
@@ -122,15 +123,15 @@ var errOtherOwner = errors.New("sessions: the session is bound to another owner"
 
 // dropForward deletes the forward under key if it is still version: a
 // forward is never written again, and one that is gone already is fine.
-func (m *Manager[T]) dropForward(ctx context.Context, key string, version store.Version) {
+func (m *core) dropForward(ctx context.Context, key string, version store.Version) {
 	if err := m.deleteIf(ctx, key, version); err != nil && !errors.Is(err, store.ErrConflict) {
-		m.cfg.logger.WarnContext(ctx, "sessions: deleting a forward failed; it expires on its own", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: deleting a forward failed; it expires on its own", "", err)
 	}
 }
 
 // deleteIf deletes the record under key if it is still version (a
 // conditional write whose expiry has passed removes the record).
-func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Version) error {
+func (m *core) deleteIf(ctx context.Context, key string, version store.Version) error {
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
@@ -140,7 +141,7 @@ func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Ver
 // writeMarker writes r, a tombstone or a forward, under key for the
 // pending grace, if the record there is still version, and returns the
 // marker's version.
-func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error) {
+func (m *core) writeMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error) {
 	r.deadline = time.Now().Add(m.pendingGrace())
 	r.expires = r.deadline
 	stored, err := m.sealed(kindSession, key, appendRecord(nil, r))
@@ -153,7 +154,7 @@ func (m *Manager[T]) writeMarker(ctx context.Context, key string, r record, vers
 }
 
 // unlist removes ended sessions from their owners' indexes.
-func (m *Manager[T]) unlist(ctx context.Context, ended []endedSession) error {
+func (m *core) unlist(ctx context.Context, ended []endedSession) error {
 	byOwner := map[string][]string{}
 	for _, e := range ended {
 		if e.owner != "" {
@@ -236,23 +237,21 @@ func (s *session[T]) destroy(ctx context.Context) error {
 
 // abandon ends a session whose token this request issued but never sent
 // (the handler panicked after SetOwner or Update wrote it): nobody could
-// ever present it, and an owner's list must not show it.
+// ever present it, and an owner's list must not show it. Only persist,
+// the writes before the response, issues such a token; it creates the
+// rebinder, which does the ending.
 func (s *session[T]) abandon() {
 	if !s.mu.TryLock() {
 		return // the panic came from inside a commit, which holds the lock
 	}
 	defer s.mu.Unlock()
-	if s.started || !s.issued || !s.exists || s.ended || s.m.versioned == nil {
+	if s.started || !s.issued || !s.exists || s.ended || s.m.versioned == nil || s.m.rebind == nil {
 		return
 	}
 	m := s.m
 	ctx := context.WithoutCancel(s.r.Context())
-	ended, _, err := m.endSession(m.ending(ctx, "abandon"), s.key, s.version, s.bound, false, "")
-	if err == nil {
-		err = m.unlist(ctx, ended)
-	}
-	if err != nil {
-		m.cfg.logger.ErrorContext(ctx, "sessions: ending a session whose token was never sent failed", "error", err)
+	if err := m.rebind.endUnsent(ctx, s.key, s.version, s.bound); err != nil {
+		m.logAt(ctx, slog.LevelError, "sessions: ending a session whose token was never sent failed", "", err)
 	}
 	s.end(false)
 }

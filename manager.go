@@ -20,22 +20,30 @@ import (
 // with [New], wrap handlers with [Manager.Middleware], and read or change
 // the session inside them with [Manager.Get]. A Manager is safe for concurrent use.
 type Manager[T any] struct {
-	cfg         config
-	store       store.Store
-	ownsStore   bool
-	versioned   store.Versioned                 // nil when the store has no conditional writes
-	fast        fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
-	deadlines   *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
-	loadToucher store.LoadToucher               // nil when the store cannot load and touch
-	zero        []byte                          // encoding of a zero T: an untouched session
-	isMap       bool                            // T is a map: new values start as empty maps
-	pooled      bool                            // Middleware requests keep their baselines in pooled buffers (baseline.go)
-	keyLocks    [keyLockStripes]chan struct{}   // serialize this process's writes of one session
-	indexLocks  [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
-	keySeed     maphash.Seed
-	ev          eventSink // nil without an event hook (WithEvents)
-	closeOnce   sync.Once
-	closeErr    error
+	core
+}
+
+// core is the state of a Manager and the methods that do not depend on
+// its session type: compiled once, not once per T.
+type core struct {
+	cfg        config
+	store      store.Store
+	ownsStore  bool
+	versioned  store.Versioned                 // nil when the store has no conditional writes
+	fast       fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
+	deadlines  storeClock                      // bounds calls that cannot be cancelled; nil without a store timeout, or for the memory store
+	lastWriter lastWriting                     // for a store without conditional writes (see lastWriter); else nil
+	zero       []byte                          // encoding of a zero T: an untouched session
+	isMap      bool                            // T is a map: new values start as empty maps
+	pooled     bool                            // Middleware requests keep their baselines in pooled buffers (baseline.go)
+	keyLocks   [keyLockStripes]chan struct{}   // serialize this process's writes of one session
+	indexLocks [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
+	keySeed    maphash.Seed
+	ev         eventSink // nil without an event hook (WithEvents)
+	rebind     rebinder  // nil until a Renew or a write before the response asks for it (see rebinder)
+	rebindOnce sync.Once
+	closeOnce  sync.Once
+	closeErr   error
 }
 
 // New returns a [Manager] configured by opts. The defaults: the in-memory
@@ -59,7 +67,7 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, err
 	}
 	cfg.logger = option.Logger(cfg.logger)
-	m := &Manager[T]{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}
+	m := &Manager[T]{core{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}}
 	for i := range m.keyLocks {
 		m.keyLocks[i] = make(chan struct{}, 1)
 	}
@@ -77,7 +85,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 		return nil, err
 	}
 	m.versioned, _ = m.store.(store.Versioned)
-	m.loadToucher, _ = m.store.(store.LoadToucher)
+	if m.versioned == nil {
+		m.lastWriter = cfg.lastWriter // WithStore made it: only it can bring such a store
+	}
 	// The uncopied paths only for the built-in stores themselves, never
 	// for a wrapper that embeds one (instrumentation, a test double): it
 	// may override LoadVersion or SaveIf.
@@ -85,8 +95,8 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	if cfg.events != nil {
 		m.ev = cfg.events(&cfg, m.store)
 	}
-	if m.cfg.storeTimeout > 0 && !m.fast.NoWait {
-		m.deadlines = newDeadlineClock(m.cfg.storeTimeout)
+	if m.cfg.storeTimeout > 0 && !m.fast.NoWait && cfg.newClock != nil {
+		m.deadlines = cfg.newClock(m.cfg.storeTimeout) // nil only for the memory store, which never waits
 	}
 	return m, nil
 }
@@ -218,7 +228,7 @@ func (m *Manager[T]) session(ctx context.Context) *session[T] {
 // headers plus keep (the session's own cookie, when it must go out): none
 // of the handler's headers (Location, Content-Encoding, its cookies) reach
 // the error response.
-func (m *Manager[T]) answerError(w http.ResponseWriter, r *http.Request, err error, keep http.Header) {
+func (m *core) answerError(w http.ResponseWriter, r *http.Request, err error, keep http.Header) {
 	h := w.Header()
 	clear(h)
 	for k, v := range keep {
@@ -229,7 +239,7 @@ func (m *Manager[T]) answerError(w http.ResponseWriter, r *http.Request, err err
 
 // handleError calls the error handler (WithErrorHandler), or logs err and
 // answers 500.
-func (m *Manager[T]) handleError(w http.ResponseWriter, r *http.Request, err error) {
+func (m *core) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if m.cfg.errorHandler != nil {
 		m.cfg.errorHandler(w, r, err)
 		return
@@ -243,7 +253,7 @@ func (m *Manager[T]) handleError(w http.ResponseWriter, r *http.Request, err err
 // on stores that cannot load and touch in one round trip: a tenth of the
 // idle timeout, at most a minute. Sessions on such stores may therefore end
 // up to that much before the full idle timeout.
-func (m *Manager[T]) refreshWindow() time.Duration {
+func (m *core) refreshWindow() time.Duration {
 	return min(m.cfg.idleTimeout/10, time.Minute)
 }
 
@@ -253,7 +263,7 @@ var maxTime = time.Unix(0, math.MaxInt64)
 
 // deadline is the absolute deadline of a session created or renewed at
 // now. A lifetime too long to encode is clamped, never wrapped.
-func (m *Manager[T]) deadline(now time.Time) time.Time {
+func (m *core) deadline(now time.Time) time.Time {
 	if d := now.Add(m.cfg.lifetime); d.Before(maxTime) {
 		return d
 	}
@@ -292,7 +302,7 @@ func (m *Manager[T]) emptied(v *T) *T {
 // deadline comes first needs none either; one that can never be cancelled
 // shares a deadlineClock step with the calls ending at about the same
 // time.
-func (m *Manager[T]) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+func (m *core) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	if m.deadlines == nil {
 		return ctx, noCancel
 	}
@@ -301,8 +311,8 @@ func (m *Manager[T]) storeContext(ctx context.Context) (context.Context, context
 		return ctx, noCancel
 	}
 	if ctx.Done() == nil {
-		if t := m.deadlines.tick(deadline); t != nil {
-			return &tickContext{Context: ctx, t: t}, noCancel
+		if c := m.deadlines.bound(ctx, deadline); c != nil {
+			return c, noCancel
 		}
 	}
 	return context.WithDeadline(ctx, deadline)
@@ -312,28 +322,14 @@ func noCancel() {}
 
 // loadRecord reads the record under key, moving its expiry to touch (if
 // not zero) in the same round trip where the store can.
-func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
+func (m *core) loadRecord(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	if m.fast.LoadVersion != nil {
 		return m.fast.LoadVersion(ctx, key, touch)
 	}
 	if m.versioned != nil {
 		return m.versioned.LoadVersion(ctx, key, touch)
 	}
-	var (
-		l     store.Loaded
-		found bool
-		err   error
-	)
-	if !touch.IsZero() && m.loadToucher != nil {
-		l.Data, found, err = m.loadToucher.LoadAndTouch(ctx, key, touch)
-		l.Touched = found
-	} else {
-		l.Data, found, err = m.store.Load(ctx, key)
-	}
-	if found {
-		l.Version = unversioned
-	}
-	return l, err
+	return m.lastWriter.plainLoad(ctx, key, touch)
 }
 
 // unversioned is the version of every record of a store without
@@ -341,7 +337,7 @@ func (m *Manager[T]) loadRecord(ctx context.Context, key string, touch time.Time
 const unversioned store.Version = 1
 
 // delete removes the record under key, within the store timeout.
-func (m *Manager[T]) delete(ctx context.Context, key string) error {
+func (m *core) delete(ctx context.Context, key string) error {
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	return m.store.Delete(ctx, key)
@@ -352,19 +348,19 @@ func (m *Manager[T]) delete(ctx context.Context, key string) error {
 // Pass what it returns to unlockKey. The lock only saves conflicts, since the
 // writes are conditional: after waiting for it as long as the store
 // timeout (a holder stuck on a frozen store), lockKey goes on without it.
-func (m *Manager[T]) lockKey(key string) chan struct{} {
+func (m *core) lockKey(key string) chan struct{} {
 	return m.lock(m.keyLocks[maphash.String(m.keySeed, key)%keyLockStripes])
 }
 
 // lockIndex is lockKey for the key of an owner index. Index locks are
 // stripes of their own, so that a save, which holds its session's lock
 // while it updates an index, never waits for a lock it holds itself.
-func (m *Manager[T]) lockIndex(key string) chan struct{} {
+func (m *core) lockIndex(key string) chan struct{} {
 	return m.lock(m.indexLocks[maphash.String(m.keySeed, key)%indexLockStripes])
 }
 
 // lock takes sem, or gives up after the store timeout and returns nil.
-func (m *Manager[T]) lock(sem chan struct{}) chan struct{} {
+func (m *core) lock(sem chan struct{}) chan struct{} {
 	select {
 	case sem <- struct{}{}:
 		return sem
@@ -419,7 +415,7 @@ func unlockKey(sem chan struct{}) {
 
 // expiry is when the record of a session with the given absolute deadline
 // expires if it is saved or touched at now.
-func (m *Manager[T]) expiry(deadline, now time.Time) time.Time {
+func (m *core) expiry(deadline, now time.Time) time.Time {
 	if m.cfg.idleTimeout > 0 {
 		if idle := now.Add(m.cfg.idleTimeout); idle.Before(deadline) {
 			return idle

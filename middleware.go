@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -116,7 +117,7 @@ func (w *responseWriter[T]) fail(err error) {
 	s.mu.Unlock()
 	if started {
 		if !w.failed.Load() { // else already reported
-			s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: load failed after the response started", "error", err)
+			s.m.logAt(s.r.Context(), slog.LevelError, "sessions: load failed after the response started", "", err)
 		}
 		return
 	}
@@ -138,7 +139,7 @@ func (w *responseWriter[T]) finish() {
 	err := s.commitDetached()
 	s.mu.Unlock()
 	if err != nil {
-		s.m.cfg.logger.ErrorContext(s.r.Context(), "sessions: saving changes made after the response started failed", "error", err)
+		s.m.logAt(s.r.Context(), slog.LevelError, "sessions: saving changes made after the response started failed", "", err)
 	}
 }
 

@@ -32,8 +32,10 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	events       func(*config, store.Store) eventSink // WithEvents: creates the manager's eventSink
-	keys         sealer                               // WithEncryption's keys; nil keeps records in the clear
+	events       func(*config, store.Store) eventSink   // WithEvents: creates the manager's eventSink
+	keys         sealer                                 // WithEncryption's keys; nil keeps records in the clear
+	lastWriter   lastWriting                            // WithStore's, for a store without conditional writes; else nil
+	newClock     func(timeout time.Duration) storeClock // WithStore's (newStoreClock); nil for the memory store, which never waits
 }
 
 func defaultConfig() config {
@@ -106,6 +108,7 @@ func withStore(s store.Store, managed bool) Option {
 			return fmt.Errorf("%w: store is nil", ErrInvalidConfig)
 		}
 		c.openStore = func(*slog.Logger) (store.Store, bool, error) { return s, managed, nil }
+		c.lastWriter, c.newClock = lastWriterOf(s), newStoreClock
 		return nil
 	}
 }
@@ -116,7 +119,7 @@ func withStore(s store.Store, managed bool) Option {
 // invalid value.
 func WithMemory(opts ...memstore.Option) Option {
 	return func(c *config) error {
-		c.openStore = openMemory(opts...)
+		c.openStore, c.lastWriter, c.newClock = openMemory(opts...), nil, nil
 		return nil
 	}
 }

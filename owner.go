@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 )
@@ -93,7 +94,7 @@ func (s *session[T]) id() string {
 	return s.m.id(s.key)
 }
 
-func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
+func (m *core) id(key string) string { return key[len(m.cfg.keyPrefix):] }
 
 // SetOwner binds the request's session to owner (a user ID), so that
 // [Manager.Sessions] lists it and [Manager.RevokeOwner] ends it. Call it
@@ -187,7 +188,7 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 	}
 	if len(stale) > 0 {
 		if err := m.updateIndex(ctx, owner, withoutEntries(stale...)); err != nil {
-			m.cfg.logger.WarnContext(ctx, "sessions: pruning an owner index failed", "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: pruning an owner index failed", "", err)
 		}
 	}
 	slices.SortStableFunc(list, func(a, b Info[T]) int { return a.Created.Compare(b.Created) })

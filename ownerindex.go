@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
@@ -37,7 +38,7 @@ const ownerKeyInfix = "owner:"
 
 // indexKey is the store key of owner's index. It cannot collide with a
 // session key: those are the prefix and 43 characters.
-func (m *Manager[T]) indexKey(owner string) string {
+func (m *core) indexKey(owner string) string {
 	sum := sha256.Sum256([]byte(owner))
 	return m.cfg.keyPrefix + ownerKeyInfix + base64.RawURLEncoding.EncodeToString(sum[:])
 }
@@ -45,14 +46,14 @@ func (m *Manager[T]) indexKey(owner string) string {
 // pendingGrace is how long an index entry may exist before its session's
 // record: SetOwner and Renew write the entry first and the record right
 // after it, so that a concurrent revocation always finds the session.
-func (m *Manager[T]) pendingGrace() time.Duration {
+func (m *core) pendingGrace() time.Duration {
 	return max(time.Minute, 4*m.cfg.storeTimeout)
 }
 
 // stale reports whether the index entry e, whose record is not (or not
 // yet) a live session of its owner, can go at now: it is older than the
 // pending grace, or past its session's deadline.
-func (m *Manager[T]) stale(e indexEntry, now time.Time) bool {
+func (m *core) stale(e indexEntry, now time.Time) bool {
 	return now.Sub(e.added) > m.pendingGrace() || !now.Before(e.deadline)
 }
 
@@ -89,7 +90,7 @@ func parseIndex(b []byte) ([]indexEntry, error) {
 }
 
 // loadIndex reads owner's index and its version.
-func (m *Manager[T]) loadIndex(ctx context.Context, key string) ([]indexEntry, store.Version, error) {
+func (m *core) loadIndex(ctx context.Context, key string) ([]indexEntry, store.Version, error) {
 	sctx, cancel := m.storeContext(ctx)
 	l, err := m.loadRecord(sctx, key, time.Time{})
 	cancel()
@@ -102,7 +103,7 @@ func (m *Manager[T]) loadIndex(ctx context.Context, key string) ([]indexEntry, s
 		entries, err = parseIndex(plain)
 	}
 	if err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: discarding an owner index that does not parse", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: discarding an owner index that does not parse", "", err)
 	}
 	return entries, l.Version, nil
 }
@@ -111,7 +112,7 @@ func (m *Manager[T]) loadIndex(ctx context.Context, key string) ([]indexEntry, s
 // conditionally, rereading and reapplying on a conflict. Entries past
 // their deadline are dropped on the way. change may be called more than
 // once.
-func (m *Manager[T]) updateIndex(ctx context.Context, owner string, change func([]indexEntry) ([]indexEntry, error)) error {
+func (m *core) updateIndex(ctx context.Context, owner string, change func([]indexEntry) ([]indexEntry, error)) error {
 	if m.versioned == nil {
 		return fmt.Errorf("sessions: owner index: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}

@@ -41,7 +41,7 @@ func TestPendingGrace(t *testing.T) {
 		time.Minute:      4 * time.Minute,
 		30 * time.Minute: 2 * time.Hour,
 	} {
-		m := &Manager[struct{}]{cfg: config{storeTimeout: timeout}}
+		m := &core{cfg: config{storeTimeout: timeout}}
 		if got := m.pendingGrace(); got != want {
 			t.Errorf("store timeout %v: grace %v, want %v", timeout, got, want)
 		}

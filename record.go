@@ -154,7 +154,7 @@ func parseRecord(b []byte) (record, error) {
 
 // openRecord opens (see WithEncryption) and parses the record stored
 // under key.
-func (m *Manager[T]) openRecord(key string, stored []byte) (record, error) {
+func (m *core) openRecord(key string, stored []byte) (record, error) {
 	return openRecord(m.cfg.keys, key, stored)
 }
 
@@ -188,7 +188,7 @@ func (m *Manager[T]) openRecordInto(buf *encodeBuffer, key string, stored []byte
 // sealed returns what the store keeps for plain, a record of the given
 // kind under key: plain itself, or with WithEncryption plain sealed under
 // the current key, in a new slice.
-func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error) {
+func (m *core) sealed(kind byte, key string, plain []byte) ([]byte, error) {
 	if m.cfg.keys == nil {
 		return plain, nil
 	}
@@ -202,7 +202,7 @@ func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error)
 // opened returns the record of the given kind that stored holds under
 // key: stored itself, or with WithEncryption the record it seals, in a new
 // slice. An error says why it does not open, naming its key ID.
-func (m *Manager[T]) opened(kind byte, key string, stored []byte) ([]byte, error) {
+func (m *core) opened(kind byte, key string, stored []byte) ([]byte, error) {
 	return openStored(m.cfg.keys, kind, key, stored)
 }
 

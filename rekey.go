@@ -76,7 +76,7 @@ func (m *Manager[T]) Rekey(ctx context.Context) (int, error) {
 // reseal seals the record under key under the current key, if a previous
 // key sealed it, conditionally on the version it read: on a conflict it
 // reads the record again. It reports whether it wrote.
-func (m *Manager[T]) reseal(ctx context.Context, key string) (bool, error) {
+func (m *core) reseal(ctx context.Context, key string) (bool, error) {
 	keys := m.cfg.keys
 	var kind byte
 	rest, ours := strings.CutPrefix(key, m.cfg.keyPrefix)
@@ -133,7 +133,7 @@ func (m *Manager[T]) reseal(ctx context.Context, key string) (bool, error) {
 // it were used now, a forward's or a tombstone's as written, an owner
 // index's its latest entry deadline. It reports false for a record that
 // has expired or does not parse.
-func (m *Manager[T]) rekeyExpiry(kind byte, plain []byte, now time.Time) (time.Time, bool) {
+func (m *core) rekeyExpiry(kind byte, plain []byte, now time.Time) (time.Time, bool) {
 	var expires time.Time
 	switch kind {
 	case kindSession:

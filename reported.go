@@ -40,7 +40,7 @@ func (s *session[T]) storedKey() string {
 // ending returns ctx marked so that the sessions endSession ends under it
 // are reported as ended by cause, the call that ends them (see
 // eventSink.withEnding). Without a hook it returns ctx.
-func (m *Manager[T]) ending(ctx context.Context, cause string) context.Context {
+func (m *core) ending(ctx context.Context, cause string) context.Context {
 	if m.ev == nil {
 		return ctx
 	}
@@ -54,7 +54,7 @@ func (m *Manager[T]) ending(ctx context.Context, cause string) context.Context {
 // where a Renew had not written its new record yet the ID the session had
 // before that Renew (the Renew fails). id "" reports nothing. The event
 // lock of key is held from the write to the event.
-func (m *Manager[T]) tombstone(ctx context.Context, key string, version store.Version, id, owner string) error {
+func (m *core) tombstone(ctx context.Context, key string, version store.Version, id, owner string) error {
 	ev := m.ev
 	if ev != nil {
 		defer ev.lock(key).Unlock()
@@ -85,7 +85,7 @@ func renewedFrom(ended []endedSession, viaForward bool) string {
 //
 // The event lock is taken after the removal, not before: with the record
 // gone, no other event of the session can come between.
-func (m *Manager[T]) expiredFound(ctx context.Context, key string, version store.Version, owner string) {
+func (m *core) expiredFound(ctx context.Context, key string, version store.Version, owner string) {
 	if m.ev != nil && (m.versioned == nil || m.deleteIf(ctx, key, version) == nil) {
 		m.ev.expired(ctx, key, owner)
 	}

@@ -3,6 +3,7 @@ package sessions
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -173,9 +174,9 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	switch {
 	case err != nil:
 		if id := keyIDOf(err); id != "" {
-			m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not open; starting a new session", "key_id", id, "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: discarding a session record that does not open; starting a new session", id, err)
 		} else {
-			m.cfg.logger.WarnContext(ctx, "sessions: discarding a session record that does not decode; starting a new session", "error", err)
+			m.logAt(ctx, slog.LevelWarn, "sessions: discarding a session record that does not decode; starting a new session", "", err)
 		}
 		s.discardKey = s.key
 		return nil
@@ -191,7 +192,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	}
 	data := s.newData()
 	if err := m.decodeValue(rec.payload, data); err != nil {
-		m.cfg.logger.WarnContext(ctx, "sessions: discarding session data that does not decode; starting a new session", "error", err)
+		m.logAt(ctx, slog.LevelWarn, "sessions: discarding session data that does not decode; starting a new session", "", err)
 		s.discardKey = s.key
 		return nil
 	}
@@ -271,6 +272,7 @@ func (s *session[T]) renew(ctx context.Context) error {
 		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrSessionChanged)
 	}
 	now := time.Now()
+	s.m.useRebinder()
 	s.dirty, s.next = true, newToken()
 	s.deadline, s.created = s.m.deadline(now), now
 	return nil
@@ -358,7 +360,7 @@ func (s *session[T]) reportLoadError(err error) {
 		s.w.fail(err)
 		return
 	}
-	s.m.cfg.logger.Error("sessions: load failed", "error", err)
+	s.m.logAt(context.Background(), slog.LevelError, "sessions: load failed", "", err)
 }
 
 // containsToken reports whether the comma-separated header value v lists

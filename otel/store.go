@@ -23,11 +23,12 @@ const (
 	opLoadAndTouch
 	opDeleteExpired
 	opScan
+	opClear
 	numOps
 )
 
 var (
-	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan"}
+	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan", "clear"}
 	spanNames = func() (n [numOps]string) {
 		for i, op := range opNames {
 			n[i] = "sessions.store." + op
@@ -42,7 +43,8 @@ var (
 // in its context. The result has exactly the optional interfaces of st
 // that the sessions manager and its tools look for (store.Versioned,
 // store.Toucher, store.LoadToucher, store.ExpiredDeleter,
-// store.ExpiredReporter, store.Scanner and io.Closer), so the manager uses it as it
+// store.ExpiredReporter, store.Scanner, store.Clearer and io.Closer), so
+// the manager uses it as it
 // would use st; only the built-in stores' allocation-free internal paths
 // are not taken through a wrapper. Close, if st has it, closes st. A nil
 // st gives nil.
@@ -73,6 +75,9 @@ func (in *Instrumentation) Store(st store.Store) store.Store {
 	if sc, ok := st.(store.Scanner); ok {
 		b.sc, caps = sc, caps|capScanner
 	}
+	if cl, ok := st.(store.Clearer); ok {
+		b.cl, caps = cl, caps|capClearer
+	}
 	return wrap(b, caps)
 }
 
@@ -88,12 +93,17 @@ const (
 	capExpiredReporter
 	capCloser
 	capScanner
+	capClearer
 	numCaps = iota
 )
 
 // The method sets of the optional interfaces, without those of
 // store.Store, so that a wrapper can embed any of them without ambiguity.
 type (
+	clearer interface { // store.Clearer's own methods
+		Clear(ctx context.Context) error
+		SameGeneration(a, b store.Version) bool
+	}
 	versionedOnly interface {
 		LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
 		SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error)
@@ -118,6 +128,7 @@ type base struct {
 	r  store.ExpiredReporter
 	c  io.Closer
 	sc store.Scanner
+	cl store.Clearer
 }
 
 // begin starts the span of a call to op.
@@ -220,6 +231,16 @@ func (b *base) Scan(ctx context.Context, prefix, cursor string, limit int) ([]st
 	b.end(ctx, span, start, opScan, err, -1)
 	return keys, next, err
 }
+
+func (b *base) Clear(ctx context.Context) error {
+	ctx, span, start := b.begin(ctx, opClear)
+	err := b.cl.Clear(ctx)
+	b.end(ctx, span, start, opClear, err, -1)
+	return err
+}
+
+// SameGeneration makes no call to the store: it is not instrumented.
+func (b *base) SameGeneration(x, y store.Version) bool { return b.cl.SameGeneration(x, y) }
 
 func (b *base) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
 	ctx, span, start := b.begin(ctx, opLoadAndTouch)

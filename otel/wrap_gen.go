@@ -966,6 +966,1094 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			scanner
 		}{b, b, b, b, b, b, b, b}
+	case 128:
+		return struct {
+			store.Store
+			clearer
+		}{b, b}
+	case 129:
+		return struct {
+			store.Store
+			versionedOnly
+			clearer
+		}{b, b, b}
+	case 130:
+		return struct {
+			store.Store
+			toucher
+			clearer
+		}{b, b, b}
+	case 131:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			clearer
+		}{b, b, b, b}
+	case 132:
+		return struct {
+			store.Store
+			loadToucher
+			clearer
+		}{b, b, b}
+	case 133:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			clearer
+		}{b, b, b, b}
+	case 134:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			clearer
+		}{b, b, b, b}
+	case 135:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			clearer
+		}{b, b, b, b, b}
+	case 136:
+		return struct {
+			store.Store
+			expiredDeleter
+			clearer
+		}{b, b, b}
+	case 137:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			clearer
+		}{b, b, b, b}
+	case 138:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			clearer
+		}{b, b, b, b}
+	case 139:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			clearer
+		}{b, b, b, b, b}
+	case 140:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			clearer
+		}{b, b, b, b}
+	case 141:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			clearer
+		}{b, b, b, b, b}
+	case 142:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+		}{b, b, b, b, b}
+	case 143:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+		}{b, b, b, b, b, b}
+	case 144:
+		return struct {
+			store.Store
+			expiredReporter
+			clearer
+		}{b, b, b}
+	case 145:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			clearer
+		}{b, b, b, b}
+	case 146:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			clearer
+		}{b, b, b, b}
+	case 147:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			clearer
+		}{b, b, b, b, b}
+	case 148:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			clearer
+		}{b, b, b, b}
+	case 149:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			clearer
+		}{b, b, b, b, b}
+	case 150:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+		}{b, b, b, b, b}
+	case 151:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+		}{b, b, b, b, b, b}
+	case 152:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b}
+	case 153:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b}
+	case 154:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b}
+	case 155:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b, b}
+	case 156:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b}
+	case 157:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b, b}
+	case 158:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b, b}
+	case 159:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 160:
+		return struct {
+			store.Store
+			closer
+			clearer
+		}{b, b, b}
+	case 161:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			clearer
+		}{b, b, b, b}
+	case 162:
+		return struct {
+			store.Store
+			toucher
+			closer
+			clearer
+		}{b, b, b, b}
+	case 163:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 164:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			clearer
+		}{b, b, b, b}
+	case 165:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 166:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 167:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 168:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b}
+	case 169:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 170:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 171:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 172:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 173:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 174:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 175:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 176:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b}
+	case 177:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 178:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 179:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 180:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 181:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 182:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 183:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 184:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b}
+	case 185:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 186:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 187:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 188:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b}
+	case 189:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 190:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 191:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 192:
+		return struct {
+			store.Store
+			scanner
+			clearer
+		}{b, b, b}
+	case 193:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			clearer
+		}{b, b, b, b}
+	case 194:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			clearer
+		}{b, b, b, b}
+	case 195:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 196:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			clearer
+		}{b, b, b, b}
+	case 197:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 198:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 199:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 200:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b}
+	case 201:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 202:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 203:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 204:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 205:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 206:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 207:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 208:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b}
+	case 209:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 210:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 211:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 212:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 213:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 214:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 215:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 216:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 217:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 218:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 219:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 220:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 221:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 222:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 223:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 224:
+		return struct {
+			store.Store
+			closer
+			scanner
+			clearer
+		}{b, b, b, b}
+	case 225:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 226:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 227:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 228:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 229:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 230:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 231:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 232:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 233:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 234:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 235:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 236:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 237:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 238:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 239:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 240:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b}
+	case 241:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 242:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 243:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 244:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 245:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 246:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 247:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 248:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b}
+	case 249:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 250:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 251:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 252:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b}
+	case 253:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 254:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b}
+	case 255:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+		}{b, b, b, b, b, b, b, b, b}
 	}
 	return struct{ store.Store }{b}
 }

@@ -161,10 +161,17 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	// Index first: a revocation that races this write then finds the
 	// session (see RevokeOwner).
 	if id := m.id(target); s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != id) {
-		if err := m.updateIndex(ctx, s.owner, withEntry(id, s.deadline)); err != nil {
+		limited := m.cfg.ownerLimit > 0 && s.owner != s.bound // a new binding, not a Renew of one
+		entries, err := m.addIndex(ctx, s.owner, id, s.deadline, limited)
+		if err != nil {
 			return false, err
 		}
 		w.indexed, w.indexedID = s.owner, id
+		if limited {
+			if err := m.enforceLimit(ctx, s.owner, id, entries); err != nil {
+				return false, err // the caller removes the entry
+			}
+		}
 	}
 	renewing := s.exists && w.key != ""
 	var forward store.Version
@@ -275,7 +282,7 @@ func (w *write[T]) unindex(ctx context.Context) {
 // forget removes id from owner's index; a failure only leaves an entry
 // that Sessions prunes later.
 func (m *Manager[T]) forget(ctx context.Context, owner, id string) {
-	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
+	if err := m.removeIndex(ctx, owner, id); err != nil {
 		m.cfg.logger.WarnContext(ctx, "sessions: removing a session from its owner's index failed; it is pruned later", "error", err)
 	}
 }

@@ -168,7 +168,7 @@ func (m *Manager[T]) unlist(ctx context.Context, ended []endedSession) error {
 		}
 	}
 	for owner, ids := range byOwner {
-		if err := m.updateIndex(ctx, owner, withoutEntries(ids...)); err != nil {
+		if err := m.removeIndex(ctx, owner, ids...); err != nil {
 			return err
 		}
 	}

@@ -46,4 +46,9 @@ var (
 	// in the [CBOR] and [JSON] docs. The save fails before anything is
 	// written, and the stored session stays as it was.
 	ErrNotEncodable = errors.New("sessions: session value not encodable")
+
+	// ErrTooManySessions reports a [Manager.SetOwner] refused because the
+	// owner already has as many sessions as [WithOwnerLimit] allows, with
+	// the [RefuseNew] policy. The session stays as it was, not bound.
+	ErrTooManySessions = errors.New("sessions: the owner has too many sessions")
 )

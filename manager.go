@@ -27,6 +27,8 @@ type Manager[T any] struct {
 	fast        fastpath.Paths                  // the built-in store's uncopied load and save, where it has them
 	deadlines   *deadlineClock                  // bounds calls that cannot be cancelled; nil without a store timeout
 	loadToucher store.LoadToucher               // nil when the store cannot load and touch
+	ownerIndex  store.OwnerIndex                // nil: owner indexes are chunked records (indexchunk.go)
+	multiLoader store.MultiLoader               // nil when the store reads one record per round trip
 	zero        []byte                          // encoding of a zero T: an untouched session
 	isMap       bool                            // T is a map: new values start as empty maps
 	keyLocks    [keyLockStripes]chan struct{}   // serialize this process's writes of one session
@@ -75,6 +77,10 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	}
 	m.versioned, _ = m.store.(store.Versioned)
 	m.loadToucher, _ = m.store.(store.LoadToucher)
+	if m.versioned != nil {
+		m.ownerIndex, _ = m.store.(store.OwnerIndex)
+		m.multiLoader, _ = m.store.(store.MultiLoader)
+	}
 	// The uncopied paths only for the built-in stores themselves, never
 	// for a wrapper that embeds one (instrumentation, a test double): it
 	// may override LoadVersion or SaveIf.

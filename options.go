@@ -33,6 +33,8 @@ type config struct {
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
 	keys         sealer // WithEncryption's keys; nil keeps records in the clear
+	ownerLimit   int    // WithOwnerLimit's n; 0 is no limit
+	limitPolicy  LimitPolicy
 }
 
 func defaultConfig() config {

@@ -29,13 +29,15 @@ import (
 )
 
 // Store is an in-memory store.Store. It also implements store.Versioned,
-// store.Toucher, store.LoadToucher, store.ExpiredDeleter and store.Scanner.
+// store.Toucher, store.LoadToucher, store.ExpiredDeleter, store.Scanner,
+// store.OwnerIndex and store.MultiLoader.
 // Create it with New and stop it with Close; all methods are safe for
 // concurrent use.
 type Store struct {
 	shards  []shard
 	mask    uint64
 	seed    maphash.Seed
+	indexes *indexes // the owner indexes (store.OwnerIndex)
 	closed  atomic.Bool
 	cleaner *cleanup.Cleaner // nil when background cleanup is off
 }
@@ -48,6 +50,8 @@ var (
 	_ store.LoadToucher    = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 	_ store.Scanner        = (*Store)(nil)
+	_ store.OwnerIndex     = (*Store)(nil)
+	_ store.MultiLoader    = (*Store)(nil)
 )
 
 // New returns an empty store and starts its background cleanup. It fails
@@ -59,19 +63,26 @@ func New(opts ...Option) (*Store, error) {
 	}
 	n := shardCount(cfg.maxEntries)
 	s := &Store{
-		shards: make([]shard, n),
-		mask:   uint64(n - 1),
-		seed:   maphash.MakeSeed(),
+		shards:  make([]shard, n),
+		mask:    uint64(n - 1),
+		seed:    maphash.MakeSeed(),
+		indexes: newIndexes(),
 	}
 	for i := range s.shards {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
 	}
-	shards := s.shards // the cleanup holds the shards, never s
+	shards, indexes := s.shards, s.indexes // the cleanup holds these, never s
 	s.cleaner = cleanup.Start(s, cleanup.Task{
 		Store:    "memstore",
 		Interval: cfg.cleanupInterval,
 		Logger:   cfg.logger,
-		Clean:    func(ctx context.Context) (int, error) { return sweep(ctx, shards) },
+		Clean: func(ctx context.Context) (int, error) {
+			n, err := sweep(ctx, shards)
+			if err == nil {
+				_, err = indexes.sweep(ctx)
+			}
+			return n, err
+		},
 	})
 	return s, nil
 }

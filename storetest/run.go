@@ -56,6 +56,8 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store, isolate isolator
 			{"store.ExpiredDeleter", is[store.ExpiredDeleter](s), group{"ExpiredDeleter", expiredDeleterChecks}},
 			{"store.Versioned", is[store.Versioned](s), group{"Versioned", versionedChecks}},
 			{"store.Scanner", is[store.Scanner](s), group{"Scanner", scannerChecks}},
+			{"store.OwnerIndex", is[store.OwnerIndex](s), group{"OwnerIndex", ownerIndexChecks}},
+			{"store.MultiLoader", is[store.MultiLoader](s) && is[store.Versioned](s), group{"MultiLoader", multiLoaderChecks}},
 		} {
 			if c.has {
 				groups = append(groups, c.g)

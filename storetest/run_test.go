@@ -108,6 +108,13 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugScanStopsAtLimit, "Scanner/All"},
 		{bugScanIgnoresPrefix, "Scanner/All"},
 		{bugScanPrefixAsPattern, "Scanner/PatternBytes"},
+		{bugIndexNoReplace, "OwnerIndex/Replace"},
+		{bugIndexListsExpired, "OwnerIndex/Expiry"},
+		{bugIndexRacyAdd, "OwnerIndex/Concurrent"},
+		{bugIndexInRecords, "OwnerIndex/SeparateFromRecords"},
+		{bugIndexListCap, "OwnerIndex/Many"},
+		{bugMultiSkipsMissing, "MultiLoader/Order"},
+		{bugMultiAlias, "MultiLoader/Copies"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

@@ -50,6 +50,8 @@ func (d *disk) deleteExpired(ctx context.Context) (int, error) {
 			m, err = d.cleanShard(ctx, shardOf(name))
 		case isLegacyDir(name):
 			m, err = cleanLegacy(ctx, filepath.Join(d.root, name), 2)
+		case name == ownersDir:
+			m, err = d.cleanIndexes(ctx)
 		}
 		n += m
 		return err

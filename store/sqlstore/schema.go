@@ -103,7 +103,12 @@ func createSchema(ctx context.Context, db *bun.DB, table string) error {
 	}
 	for _, stmt := range stmts {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return wrap(ctx, "create schema", err)
+			// Two processes creating one table at once: PostgreSQL's
+			// IF NOT EXISTS can fail on the loser, whose second try
+			// finds the table.
+			if _, again := db.ExecContext(ctx, stmt); again != nil {
+				return wrap(ctx, "create schema", err)
+			}
 		}
 	}
 	return addVersionColumn(ctx, db, table)

@@ -14,14 +14,16 @@ import (
 // The owner indexes (store.OwnerIndex) are documents of a second
 // collection, named after the store's with "_owners": one per entry, with
 // the index key (o), the ID (i), the deadline (a date, which a TTL index
-// expires where the server has TTL indexes) and the time added (Unix ns).
+// expires where the server has TTL indexes, and exact, in Unix ns) and
+// the time added (Unix ns).
 // Its _id is the index key, a space and the ID, so that an add is one
 // upsert; an index on o serves the lists.
 type indexDoc struct {
 	ID       string    `bson:"_id"`
 	Owner    string    `bson:"o"`
 	Entry    string    `bson:"i"`
-	Deadline time.Time `bson:"deadline"`
+	Deadline time.Time `bson:"deadline"` // for the TTL index and the queries (ms)
+	Exact    int64     `bson:"exact"`    // the deadline in Unix ns
 	Added    int64     `bson:"added"`
 }
 
@@ -59,7 +61,7 @@ func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) er
 	if !e.Deadline.After(s.now()) {
 		return nil
 	}
-	doc := indexDoc{ID: key + " " + e.ID, Owner: key, Entry: e.ID, Deadline: ceilMilli(e.Deadline), Added: e.Added.UnixNano()}
+	doc := indexDoc{ID: key + " " + e.ID, Owner: key, Entry: e.ID, Deadline: ceilMilli(e.Deadline), Exact: e.Deadline.UnixNano(), Added: e.Added.UnixNano()}
 	_, err := s.owners.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true))
 	if err != nil {
 		return wrap(ctx, "index add", err)
@@ -105,9 +107,12 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, wrap(ctx, "index list", err)
 	}
-	list := make([]store.IndexEntry, len(docs))
-	for i, d := range docs {
-		list[i] = store.IndexEntry{ID: d.Entry, Deadline: d.Deadline, Added: time.Unix(0, d.Added)}
+	list := make([]store.IndexEntry, 0, len(docs))
+	for _, d := range docs {
+		if !s.now().Before(time.Unix(0, d.Exact)) {
+			continue
+		}
+		list = append(list, store.IndexEntry{ID: d.Entry, Deadline: time.Unix(0, d.Exact), Added: time.Unix(0, d.Added)})
 	}
 	return list, nil
 }

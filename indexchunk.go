@@ -321,3 +321,37 @@ func (m *Manager[T]) listChunked(ctx context.Context, owner string) ([]indexEntr
 	}
 	return dedupe(entries), nil
 }
+
+// errChunked reports an index of more than one chunk to updateHead.
+var errChunked = errors.New("sessions: the owner index has more than one chunk")
+
+// updateHead applies change to owner's index when it is a single chunk,
+// the head, and writes it back conditionally, rereading and reapplying
+// on a conflict, all under the index's lock in this process: the change
+// and the write are one step for every other index operation. It returns
+// errChunked, having changed nothing, for an index of more chunks. change
+// may be called more than once.
+func (m *Manager[T]) updateHead(ctx context.Context, owner string, change func([]indexEntry) ([]indexEntry, error)) error {
+	key := m.indexKey(owner)
+	defer unlockKey(m.lockIndex(key))
+	for attempt := 1; ; attempt++ {
+		head, version, err := m.loadChunk(ctx, key)
+		if err != nil {
+			return err
+		}
+		if head.chunks > 1 {
+			return errChunked
+		}
+		head.chunks = 1
+		if head.entries, err = change(liveEntries(head.entries, time.Now())); err != nil {
+			return err
+		}
+		err = m.saveChunk(ctx, key, true, head, version)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		if attempt == maxWriteAttempts {
+			return fmt.Errorf("sessions: save owner index: %w after %d attempts", ErrSessionChanged, attempt)
+		}
+	}
+}

@@ -24,6 +24,18 @@ func TestLincheck(t *testing.T) {
 			return s
 		}, lincheck.Config{Histories: 10, Seed: 1100})
 	})
+	t.Run("records", func(t *testing.T) {
+		// The memory store without its own owner index: the manager
+		// keeps indexes in records (the fallback of custom stores).
+		lincheck.Run(t, func(t *testing.T) store.Store {
+			s, err := memstore.New()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return struct{ store.Versioned }{s}
+		}, lincheck.Config{Histories: 5, Seed: 7100})
+	})
 	t.Run("filesystem", func(t *testing.T) {
 		lincheck.Run(t, func(t *testing.T) store.Store {
 			s, err := fsstore.New(t.TempDir())

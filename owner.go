@@ -301,11 +301,52 @@ func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
 // that races it adds its entry before it writes its record, so it is
 // either in a list, and ended, or starts after the last list. An entry
 // whose record is not (yet) the owner's is looked at again in each list.
+// An index in a single record (the fallback, for an owner with fewer than
+// thousands of sessions) is instead emptied in one conditional update,
+// with every session it lists ended inside it.
 func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, error) {
 	done := map[string]bool{} // ended, by this call or along a forward
 	var all []endedSession
 	defer func() { m.endCurrent(ctx, all) }()
 	n := 0
+	if m.ownerIndex == nil && m.versioned != nil {
+		// The index in records, a single one: every session it lists
+		// ends inside one conditional update of it.
+		err := m.updateHead(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
+			var kept []indexEntry
+			for _, e := range entries {
+				if e.id == keep {
+					kept = append(kept, e)
+					continue
+				}
+				if done[e.id] {
+					continue
+				}
+				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
+				if errors.Is(err, errOtherOwner) {
+					if !m.stale(e, time.Now()) {
+						kept = append(kept, e)
+					}
+					continue
+				}
+				done[e.id] = true
+				for _, x := range ended {
+					done[x.id] = true
+				}
+				all = append(all, ended...)
+				if err != nil {
+					return nil, fmt.Errorf("sessions: revoke: %w", err)
+				}
+				if live {
+					n++
+				}
+			}
+			return kept, nil
+		})
+		if !errors.Is(err, errChunked) {
+			return n, err
+		}
+	}
 	for round := 1; ; round++ {
 		entries, err := m.listOwned(ctx, owner)
 		if err != nil {

@@ -77,12 +77,39 @@ func (c countingVersioned) SaveIf(ctx context.Context, k string, b []byte, e tim
 	return c.Store.(store.Versioned).SaveIf(ctx, k, b, e, v)
 }
 
+// countingIndexed adds the owner index and batch loads.
+type countingIndexed struct{ countingVersioned }
+
+func (c countingIndexed) IndexAdd(ctx context.Context, k string, e store.IndexEntry) error {
+	c.n.Add(1)
+	return c.Store.(store.OwnerIndex).IndexAdd(ctx, k, e)
+}
+
+func (c countingIndexed) IndexRemove(ctx context.Context, k string, ids ...string) error {
+	c.n.Add(1)
+	return c.Store.(store.OwnerIndex).IndexRemove(ctx, k, ids...)
+}
+
+func (c countingIndexed) IndexList(ctx context.Context, k string) ([]store.IndexEntry, error) {
+	c.n.Add(1)
+	return c.Store.(store.OwnerIndex).IndexList(ctx, k)
+}
+
+func (c countingIndexed) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
+	c.n.Add(1)
+	return c.Store.(store.MultiLoader).LoadVersions(ctx, keys)
+}
+
 // counting wraps s in the counting store with the capabilities s has that
 // the manager uses.
 func counting(s store.Store, n *atomic.Int64) store.Store {
 	c := countingStore{s, n}
+	_, indexed := s.(store.OwnerIndex)
 	switch s.(type) {
 	case store.Versioned:
+		if indexed {
+			return countingIndexed{countingVersioned{c}}
+		}
 		return countingVersioned{c}
 	case store.LoadToucher:
 		return countingLoadToucher{c}

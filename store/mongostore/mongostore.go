@@ -65,9 +65,9 @@ const maxDocumentSize = 16 << 20
 type Store struct {
 	coll     *mongo.Collection
 	owners   *mongo.Collection // the owner index entries (ownerindex.go)
-	ttlIndex bool             // the server removes expired documents itself
-	cleaner  *cleanup.Cleaner // nil unless the store cleans up itself
-	now      func() time.Time // the clock; tests replace it
+	ttlIndex bool              // the server removes expired documents itself
+	cleaner  *cleanup.Cleaner  // nil unless the store cleans up itself
+	now      func() time.Time  // the clock; tests replace it
 	closed   atomic.Bool
 
 	// locks serializes the writes to each key on FerretDB, whose updates

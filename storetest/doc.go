@@ -18,8 +18,8 @@
 // on read, key independence over the whole session-token alphabet, buffer
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
-// [store.ExpiredDeleter], [store.Versioned], [store.Scanner]) that the
-// store implements.
+// [store.ExpiredDeleter], [store.Versioned], [store.Scanner],
+// [store.OwnerIndex], [store.MultiLoader]) that the store implements.
 // Each failure names the rule the store broke.
 //
 // For [store.Versioned] the suite checks insert-if-absent, that every Save
@@ -28,6 +28,13 @@
 // that of many SaveIfs racing on one version exactly one wins, that
 // increments by LoadVersion and SaveIf lose nothing, and that
 // LoadVersion's Touched is true exactly when the expiry moved.
+//
+// For [store.OwnerIndex] it checks that an add replaces the entry with the
+// same ID, that removes and deadlines take entries out of lists, that an
+// index is separate from the record under its key and from other indexes,
+// that 2,000 entries list and remove, and that racing adds and removes
+// lose nothing; for [store.MultiLoader], that LoadVersions returns what
+// LoadVersion does, key by key and in order, as copies.
 //
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop

@@ -74,6 +74,9 @@ Across a user's sessions:
   - [Manager.Revoke] ends one session by ID, [Manager.RevokeOwner] all of
     an owner's ("sign out everywhere"), and [Manager.RevokeOthers] all of
     the request's owner's but the request's own.
+  - [WithOwnerLimit] bounds an owner's sessions: at the limit, SetOwner
+    ends the least recently active one ([EvictOldest]) or returns
+    [ErrTooManySessions] ([RefuseNew]).
 
 Without cookies (API tokens, WebSockets, gRPC), [Manager.Load] starts a
 session from a token carried in a header or message, and [Manager.Commit]

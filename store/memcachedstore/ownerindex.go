@@ -115,7 +115,7 @@ func (s *Store) appendLog(k string, rec []byte) error {
 				return tooLarge(err)
 			}
 		case errors.Is(tooLarge(err), store.ErrTooLarge):
-			if err := s.compact(k, nil); err != nil {
+			if err := s.compact(k, nil); err != nil && !errors.Is(err, memcache.ErrCASConflict) {
 				return tooLarge(err)
 			}
 		default:

@@ -1,0 +1,63 @@
+package memcachedstore
+
+import (
+	"crypto/rand"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/sessionkit/sessions/store"
+)
+
+// An owner index whose sessions come and go keeps every log item far
+// below memcached's 1 MB limit: a log that fills up is rewritten with its
+// live entries, and the index lists exactly those. 12,000 adds and
+// removes of IDs of one shard write about 1.2 MB of records to one log.
+func TestIndexLogStaysUnderItemLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("24,000 round trips")
+	}
+	s := newStore(t)
+	ctx := t.Context()
+	key := "owner:" + rand.Text()
+	var ids []string // IDs of shard 0
+	for i := 0; len(ids) < 12000; i++ {
+		if id := "id" + strconv.Itoa(i) + "-" + rand.Text(); shardOf(id) == 0 {
+			ids = append(ids, id)
+		}
+	}
+	keep := map[string]bool{}
+	now := time.Now()
+	for i, id := range ids {
+		if err := s.IndexAdd(ctx, key, store.IndexEntry{ID: id, Deadline: now.Add(time.Hour), Added: now}); err != nil {
+			t.Fatalf("IndexAdd #%d: %v", i, err)
+		}
+		if i%100 == 0 {
+			keep[id] = true
+			continue
+		}
+		if err := s.IndexRemove(ctx, key, id); err != nil {
+			t.Fatalf("IndexRemove #%d: %v", i, err)
+		}
+	}
+	it, err := s.client.Get(s.indexKey(key, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(it.Value) > 1<<20 {
+		t.Fatalf("the log is %d bytes", len(it.Value))
+	}
+	list, err := s.IndexList(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != len(keep) {
+		t.Fatalf("IndexList returned %d entries, want %d", len(list), len(keep))
+	}
+	for _, e := range list {
+		if !keep[e.ID] {
+			t.Fatalf("IndexList returned removed entry %s", e.ID)
+		}
+	}
+	t.Logf("log of %d bytes after %d adds and removes", len(it.Value), len(ids))
+}

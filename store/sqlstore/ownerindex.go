@@ -31,7 +31,7 @@ func (s *Store) IndexRemove(ctx context.Context, key string, ids ...string) erro
 	if len(ids) == 0 {
 		return ctx.Err()
 	}
-	return s.exec(ctx, "index remove", s.q.indexRemove, key, bun.In(ids))
+	return s.exec(ctx, "index remove", s.q.indexRemove, key, bun.List(ids))
 }
 
 // IndexList returns the rows of the owner index under key whose deadline
@@ -111,7 +111,7 @@ func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded
 
 // loadBatch reads the live records under keys into found.
 func (s *Store) loadBatch(ctx context.Context, keys []string, now int64, found map[string]store.Loaded) error {
-	rows, err := s.db.QueryContext(ctx, s.q.loadVersions, bun.In(keys), now)
+	rows, err := s.db.QueryContext(ctx, s.q.loadVersions, bun.List(keys), now)
 	if err != nil {
 		return wrap(ctx, "load versions", err)
 	}

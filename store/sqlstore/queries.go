@@ -29,10 +29,10 @@ type queries struct {
 
 	// The owner indexes: a row per entry.
 	indexAdd     string // owner_key, id, deadline, added
-	indexRemove  string // owner_key, ids (bun.In)
+	indexRemove  string // owner_key, ids (bun.List)
 	indexList    string // owner_key, now
 	indexExpired string // now, limit: removes entries past their deadline
-	loadVersions string // keys (bun.In), now
+	loadVersions string // keys (bun.List), now
 }
 
 // newQueries builds the statements for table on dialect d, whose

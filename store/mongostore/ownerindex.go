@@ -62,7 +62,12 @@ func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) er
 		return nil
 	}
 	doc := indexDoc{ID: key + " " + e.ID, Owner: key, Entry: e.ID, Deadline: ceilMilli(e.Deadline), Exact: e.Deadline.UnixNano(), Added: e.Added.UnixNano()}
-	_, err := s.owners.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc, options.Replace().SetUpsert(true))
+	// An insert, and a replace for an ID the index has: an upsert costs
+	// FerretDB a scan of the collection.
+	_, err := s.owners.InsertOne(ctx, doc)
+	if mongo.IsDuplicateKeyError(err) {
+		_, err = s.owners.ReplaceOne(ctx, bson.D{{Key: "_id", Value: doc.ID}}, doc)
+	}
 	if err != nil {
 		return wrap(ctx, "index add", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -22,11 +21,13 @@ import (
 // item (memcached's append, one round trip, whatever the item's size), a
 // list reads every shard with one get of many keys and replays the logs.
 // A log is rewritten with only its live entries (a cas, which a racing
-// append makes fail, and then the rewrite waits for another time) after
-// one add in 128 on average, when a list finds it mostly dead, and when an
-// append finds it full. The items
+// append makes fail, and then the rewrite waits for another time) when a
+// list finds it mostly dead records, and when an append finds it full
+// (memcached refuses an item over its limit, 1 MB by default), so that no
+// log outgrows the server's item limit. The items
 // never expire on their own (an append cannot move an expiry); a rewrite
-// that leaves a shard empty removes it.
+// that leaves a shard empty removes it, and a log of fewer than 64 dead
+// records stays until memcached evicts it.
 //
 //	record: op ('+' or '-') | ID length (1 byte) | ID | for '+': deadline,
 //	        time added (Unix ns, 8 bytes each, big endian)
@@ -100,24 +101,8 @@ func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) er
 	}
 	k := s.indexKey(key, shardOf(e.ID))
 	rec := appendAdd(nil, e)
-	return s.run(ctx, "index add", func() error {
-		if err := s.appendLog(k, rec); err != nil {
-			return err
-		}
-		if rand.IntN(compactEvery) == 0 {
-			// Now and then, so that a log whose entries come and go
-			// stays small: two round trips every compactEvery adds.
-			if err := s.compact(k, nil); err != nil && !errors.Is(err, memcache.ErrCASConflict) {
-				return err
-			}
-		}
-		return nil
-	})
+	return s.run(ctx, "index add", func() error { return s.appendLog(k, rec) })
 }
-
-// compactEvery is how many adds, on average, an add rewrites its log
-// after.
-const compactEvery = 128
 
 // appendLog appends rec to the log under k, creating it if needed and
 // rewriting it first if it is full.
@@ -227,7 +212,7 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 					live++
 				}
 			}
-			if records > 2*live+64 || live == 0 {
+			if records > 2*live+64 {
 				if err := s.compact(k, it); err != nil && !errors.Is(err, memcache.ErrCASConflict) {
 					return err
 				}

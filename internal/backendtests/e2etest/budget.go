@@ -36,6 +36,14 @@ import (
 //   - a Destroy: at most 2 more than an unbound one (the entry leaves the
 //     index)
 func Budget(t *testing.T, st store.Store, count func() int) {
+	BudgetFirstBinding(t, st, count, 0)
+}
+
+// BudgetFirstBinding is Budget for a store whose first binding of an
+// owner may cost extra more than a later one: memcached's owner index is
+// 16 logs, and the first entry of a log creates it (an append that finds
+// no item, then an add).
+func BudgetFirstBinding(t *testing.T, st store.Store, count func() int, extra int) {
 	for _, c := range []struct {
 		name  string
 		idle  time.Duration
@@ -107,7 +115,7 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 			// Sessions bound to an owner.
 			expect("/set?name=b", 1, "creating a session")
 			renew := expect("/renew", 3, "a Renew")
-			expect("/login?user=budget", renew+2, "a login (Renew + SetOwner)")
+			expect("/login?user=budget", renew+2+extra, "a login (Renew + SetOwner)")
 			expect("/", 1, "a bound session's read-only request")
 			expect("/", 1, "another bound session's read-only request")
 			expect("/inc", 2, "a bound session's modifying request")

@@ -11,7 +11,8 @@ import (
 
 // TestLincheck checks random concurrent histories of browsers against
 // the session lifecycle of LIFECYCLE.md (see internal/lincheck), on the
-// memory and filesystem stores. Longer runs: -lincheck.histories=20000;
+// memory and filesystem stores (their own owner indexes), and on the
+// memory store without its owner index (indexes in records). Longer runs: -lincheck.histories=20000;
 // a failing history prints its seed, for -lincheck.seed.
 func TestLincheck(t *testing.T) {
 	t.Run("memory", func(t *testing.T) {

@@ -29,6 +29,9 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 	defer putBuffer(buf)
 	payload, err := encode(m.cfg.codec, s.data, buf)
 	if err != nil {
+		if ev := m.ev; ev != nil {
+			ev.writeFailed(ctx, s.storedKey(), s.bound, "", err)
+		}
 		return fmt.Errorf("sessions: encode session: %w", err)
 	}
 	changed := s.dirty || !bytes.Equal(payload, s.saved)
@@ -74,19 +77,19 @@ func (s *session[T]) commit(ctx context.Context, detach bool) error {
 func (s *session[T]) persist(ctx context.Context, fn func(*T) error) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	return s.write(ctx, write[T]{s: s, fn: fn, buf: buf})
+	return s.writeReported(ctx, &write[T]{s: s, fn: fn, buf: buf})
 }
 
 // persistEncoded is persist for a value already encoded into buf.
 func (s *session[T]) persistEncoded(ctx context.Context, payload []byte, buf *encodeBuffer) error {
-	return s.write(ctx, write[T]{s: s, buf: buf, encoded: payload})
+	return s.writeReported(ctx, &write[T]{s: s, buf: buf, encoded: payload})
 }
 
 // write runs w's attempts (see persist).
-func (s *session[T]) write(ctx context.Context, w write[T]) error {
+func (s *session[T]) write(ctx context.Context, w *write[T]) error {
 	m := s.m
 	if m.versioned == nil {
-		return s.persistUnversioned(ctx, &w)
+		return s.persistUnversioned(ctx, w)
 	}
 	if s.exists {
 		defer unlockKey(m.lockKey(s.key))
@@ -108,10 +111,14 @@ func (s *session[T]) write(ctx context.Context, w write[T]) error {
 			return fmt.Errorf("sessions: save: %w after %d attempts", ErrSessionChanged, attempt)
 		}
 		w.undo() // fn runs again on the value reload brings
+		key, owner := s.key, s.bound
 		followed, err := s.reload(ctx)
 		if err != nil {
 			w.unindex(ctx)
 			return fmt.Errorf("sessions: save: %w", err)
+		}
+		if ev := m.ev; ev != nil {
+			ev.conflict(ctx, key, owner, s.key, s.bound, s.ended, w.fn != nil)
 		}
 		if s.ended {
 			w.unindex(ctx)
@@ -135,6 +142,7 @@ type write[T any] struct {
 	token     string // the new token: a new session's, or the one Renew moves to
 	key       string // its store key; "" when the session keeps its key
 	applied   bool   // fn has been applied to s.data
+	fnFailed  bool   // fn's last run failed: the write ends with its error
 	before    []byte // the encoding of s.data before fn
 	indexed   string // the owner whose index got indexedID in this call
 	indexedID string
@@ -187,6 +195,16 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	}
 	newVersion, err := s.store(ctx, target, rec, expires, version)
 	switch {
+	case err == nil && renewing && m.clearedBetween(forward, newVersion):
+		// RevokeAll cleared the store (store.Clearer) between the forward
+		// and the new record: the session ended, the new record must not
+		// outlive it.
+		m.cfg.logger.WarnContext(ctx, "sessions: every session was revoked while this one was being renewed; it ends")
+		if _, err := m.writeMarker(ctx, target, record{revoked: true}, newVersion); err != nil && !errors.Is(err, store.ErrConflict) {
+			return false, fmt.Errorf("sessions: renew: end the session renewed during RevokeAll: %w", err)
+		}
+		s.end(false)
+		return true, nil
 	case err == nil:
 	case errors.Is(err, store.ErrConflict) && w.key != "":
 		// A tombstone under the new key: a revocation ended the session
@@ -222,6 +240,13 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	return true, nil
 }
 
+// clearedBetween reports whether the store was cleared (RevokeAll on a
+// store.Clearer) between the writes that returned versions a and b.
+func (m *Manager[T]) clearedBetween(a, b store.Version) bool {
+	cl, ok := m.store.(store.Clearer)
+	return ok && !cl.SameGeneration(a, b)
+}
+
 // value applies fn (once per attempt) and encodes the session value.
 func (w *write[T]) value() ([]byte, error) {
 	s := w.s
@@ -238,6 +263,7 @@ func (w *write[T]) value() ([]byte, error) {
 		w.before = append(w.before[:0], before...)
 		if err := s.runUpdate(w.fn); err != nil {
 			s.restore(w.before)
+			w.fnFailed = true
 			return nil, err
 		}
 		w.applied = true
@@ -298,13 +324,16 @@ func (s *session[T]) record(key string, payload []byte) (stored, plain []byte, e
 		size += sealedOverhead
 	}
 	if size > m.cfg.maxSize {
-		return nil, nil, time.Time{}, fmt.Errorf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %w", size, m.cfg.maxSize, store.ErrTooLarge)
+		return nil, nil, time.Time{}, &tooLargeError{size: size, limit: m.cfg.maxSize}
 	}
-	expires = m.expiry(s.deadline, time.Now())
+	now := time.Now()
+	expires = m.expiry(s.deadline, now)
 	plain = appendRecord(make([]byte, 0, recordSize(s.owner, payload)), record{
 		deadline:   s.deadline,
 		expires:    expires,
 		created:    s.created,
+		authAt:     s.authAt,
+		seen:       now,
 		persistent: s.persistent,
 		owner:      s.owner,
 		payload:    payload,
@@ -323,20 +352,32 @@ func (s *session[T]) retire(ctx context.Context, newID string) (store.Version, e
 }
 
 // store writes rec under key until expires, conditionally on version
-// where the store can, and returns the new version.
+// where the store can, and returns the new version. With an event hook it
+// reports what the write confirmed (see eventSink.stored), holding the
+// event lock of key from the write to the last event.
 func (s *session[T]) store(ctx context.Context, key string, rec []byte, expires time.Time, version store.Version) (store.Version, error) {
 	m := s.m
-	ctx, cancel := m.storeContext(ctx)
+	ev := m.ev
+	if ev != nil {
+		defer ev.lock(key).Unlock()
+	}
+	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
+	var newVersion store.Version
+	var err error
 	switch {
 	case m.versioned == nil:
-		return unversioned, m.store.Save(ctx, key, rec, expires)
+		newVersion, err = unversioned, m.store.Save(sctx, key, rec, expires)
 	case m.fast.SaveIf != nil:
 		// rec is new and never modified: the store may keep it.
-		return m.fast.SaveIf(ctx, key, rec, expires, version)
+		newVersion, err = m.fast.SaveIf(sctx, key, rec, expires, version)
 	default:
-		return m.versioned.SaveIf(ctx, key, rec, expires, version)
+		newVersion, err = m.versioned.SaveIf(sctx, key, rec, expires, version)
 	}
+	if ev != nil {
+		ev.stored(ctx, key, s.storedKey(), s.bound, s.owner, len(rec), err)
+	}
+	return newVersion, err
 }
 
 // persistUnversioned is persist for a store without conditional writes:
@@ -405,16 +446,40 @@ func (s *session[T]) slide(ctx context.Context) error {
 		s.refresh = false
 		return nil
 	case err != nil:
+		if ev := s.m.ev; ev != nil {
+			ev.writeFailed(ctx, s.key, s.bound, "refresh", err)
+		}
 		return err
 	}
 	s.saved, s.version, s.refresh = plain[len(plain)-len(s.saved):], version, false
 	return nil
 }
 
-// maxForwards bounds how many forwards reload follows, and how often it
-// waits for the record a forward names (a racing Renew writes it right
-// after the forward).
+// maxForwards bounds how many forwards reload follows.
 const maxForwards = 4
+
+// forwardWait is how long reload waits for the record a forward names
+// before it counts the session as ended: the racing Renew writes that
+// record right after the forward, in one store call that the store
+// timeout bounds. It only runs out when that write failed.
+func (m *Manager[T]) forwardWait() time.Duration {
+	if m.cfg.storeTimeout > 0 {
+		return m.cfg.storeTimeout
+	}
+	return DefaultStoreTimeout
+}
+
+// sleep pauses for d, or returns ctx's error if it ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // reload reads the record again after a conflict and merges into it the
 // fields this request changed (see mergeChanges). A forward is followed to
@@ -425,7 +490,8 @@ const maxForwards = 4
 func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 	m := s.m
 	key := s.key
-	for hops, waits := 0, 0; ; {
+	var waited time.Duration // for the record the last forward names
+	for hops := 0; ; {
 		sctx, cancel := m.storeContext(ctx)
 		l, err := m.loadRecord(sctx, key, time.Time{})
 		cancel()
@@ -436,13 +502,16 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		if l.Found() {
 			rec, err = m.openRecord(key, l.Data)
 		}
-		if !l.Found() && followed && waits < maxForwards {
-			waits++
-			time.Sleep(time.Duration(waits) * time.Millisecond)
+		if !l.Found() && followed && waited < m.forwardWait() {
+			pause := min(max(waited, time.Millisecond), m.forwardWait()-waited)
+			if err := sleep(ctx, pause); err != nil {
+				return false, err
+			}
+			waited += pause
 			continue
 		}
 		if l.Found() && err == nil && rec.forward && hops < maxForwards {
-			hops, followed = hops+1, true
+			hops, followed, waited = hops+1, true, 0
 			key = m.cfg.keyPrefix + string(rec.payload)
 			continue
 		}
@@ -483,6 +552,9 @@ func (s *session[T]) reload(ctx context.Context) (followed bool, err error) {
 		}
 		if !s.ownerSet {
 			s.owner = rec.owner // this request did not bind it
+		}
+		if !s.authSet {
+			s.authAt = rec.authAt
 		}
 		s.bound = rec.owner
 		if !s.dirty {

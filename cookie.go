@@ -35,7 +35,8 @@ type CookieOption func(*cookieConfig)
 
 // CookieName sets the cookie name (default "session"). A name starting with
 // "__Host-" requires [CookieSecure](true), path "/" and no domain; one starting
-// with "__Secure-" requires CookieSecure(true).
+// with "__Secure-" requires CookieSecure(true). The name and the 43-byte
+// token must fit the 4096 bytes browsers keep.
 func CookieName(name string) CookieOption { return func(c *cookieConfig) { c.name = name } }
 
 // CookieDomain sets the Domain attribute (default none: host-only).
@@ -78,6 +79,8 @@ func (c cookieConfig) validate() error {
 	switch {
 	case !validCookieName(c.name):
 		return fmt.Errorf("%w: invalid cookie name %q", ErrInvalidConfig, c.name)
+	case len(c.name)+1+tokenLen > maxCookieNameValue:
+		return fmt.Errorf("%w: a cookie name of %d bytes and a token go over the %d bytes browsers keep", ErrInvalidConfig, len(c.name), maxCookieNameValue)
 	case !strings.HasPrefix(c.path, "/") || strings.ContainsAny(c.path, ";\x7f") || hasControl(c.path):
 		return fmt.Errorf("%w: cookie path %q must start with / and hold no ';' or control characters", ErrInvalidConfig, c.path)
 	case strings.ContainsAny(c.domain, "; \x7f") || hasControl(c.domain):
@@ -93,6 +96,11 @@ func (c cookieConfig) validate() error {
 	}
 	return nil
 }
+
+// maxCookieNameValue is the most a cookie's name and value may hold
+// together for every browser to keep it (RFC 6265 section 6.1; OWASP
+// ASVS 3.3.5).
+const maxCookieNameValue = 4096
 
 // validCookieName reports whether name is an RFC 6265 token.
 func validCookieName(name string) bool {

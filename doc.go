@@ -62,7 +62,11 @@ With the context of a request (or of [Manager.Load]):
   - [Manager.SetPersistent] chooses, for "remember me", between a
     persistent cookie (true) and a browser-session cookie (false).
   - [Manager.SetOwner] binds the session to a user ID. Call it at login,
-    after Renew, to list and revoke the user's sessions later.
+    after Renew, to list and revoke the user's sessions later. It records
+    the time of authentication: [Manager.AuthAge] tells how long ago,
+    [Manager.Reauthenticated] records a new one (the password entered
+    again) with a new token, and [Manager.RequireRecentAuth] guards the
+    routes of sensitive changes with it.
   - [Manager.ID] returns the session's ID, a hash of the token that is safe
     to show: "" for a new session, an error if the session could not be
     loaded.
@@ -70,10 +74,12 @@ With the context of a request (or of [Manager.Load]):
 Across a user's sessions:
 
   - [Manager.Sessions] returns an owner's live sessions, each an [Info]
-    (ID, Created, Expires, Persistent, Current, Data).
+    (ID, Created, Expires, AuthenticatedAt, LastSeen, Persistent,
+    Current, Data).
   - [Manager.Revoke] ends one session by ID, [Manager.RevokeOwner] all of
     an owner's ("sign out everywhere"), and [Manager.RevokeOthers] all of
-    the request's owner's but the request's own.
+    the request's owner's but the request's own. [Manager.RevokeAll]
+    ends every session under the key prefix.
   - [WithOwnerLimit] bounds an owner's sessions: at the limit, SetOwner
     ends the least recently active one ([EvictOldest]) or returns
     [ErrTooManySessions] ([RefuseNew]).

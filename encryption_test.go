@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -572,11 +571,4 @@ func ExampleManager_Rekey() {
 	// Output:
 	// resealed: 1 <nil>
 	// name: ada
-}
-
-// idOf is the ID of the session whose token is token: the base64url
-// SHA-256 of the token.
-func idOf(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
 }

@@ -54,6 +54,9 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 	}()
 	viaForward, want := false, owner
 	for range maxEndSteps {
+		// The session the tombstone ends, as its event names it, and
+		// whether it was live (see tombstone).
+		id, live := m.id(key), true
 		if version == 0 {
 			sctx, cancel := m.storeContext(ctx)
 			l, err := m.loadRecord(sctx, key, time.Time{})
@@ -65,39 +68,36 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 				if !pending && !viaForward {
 					return ended, false, nil
 				}
-				err := m.plantTombstone(ctx, key)
-				if errors.Is(err, store.ErrConflict) {
-					continue // the record appeared meanwhile: end it
+				// The tombstone goes where a SetOwner or a Renew is about
+				// to write: that write fails.
+				id, live = renewedFrom(ended, viaForward), viaForward
+			} else {
+				rec, perr := m.openRecord(key, l.Data)
+				switch {
+				case perr != nil:
+					return ended, false, m.delete(ctx, key)
+				case rec.revoked:
+					return ended, false, nil
+				case pending && rec.owner != want:
+					return nil, false, errOtherOwner
+				case rec.forward:
+					if string(rec.payload) == keep {
+						return ended, false, nil // leads to the session kept: stays
+					}
+					forwards = append(forwards, markedRecord{key, l.Version})
+					ended = append(ended, endedSession{m.id(key), rec.owner})
+					key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
+					continue
+				case !rec.live(time.Now()):
+					m.expiredFound(ctx, key, l.Version, rec.owner)
+					return ended, false, nil
 				}
-				if err != nil {
-					return ended, false, err
-				}
-				return append(ended, endedSession{m.id(key), owner}), viaForward, nil
+				version, owner = l.Version, rec.owner
 			}
-			rec, perr := m.openRecord(key, l.Data)
-			switch {
-			case perr != nil:
-				return ended, false, m.delete(ctx, key)
-			case rec.revoked:
-				return ended, false, nil
-			case pending && rec.owner != want:
-				return nil, false, errOtherOwner
-			case rec.forward:
-				if string(rec.payload) == keep {
-					return ended, false, nil // leads to the session kept: stays
-				}
-				forwards = append(forwards, markedRecord{key, l.Version})
-				ended = append(ended, endedSession{m.id(key), rec.owner})
-				key, owner, viaForward = m.cfg.keyPrefix+string(rec.payload), rec.owner, true
-				continue
-			case !rec.live(time.Now()):
-				return ended, false, nil
-			}
-			version, owner = l.Version, rec.owner
 		}
 		// A tombstone, not a delete: a forward that leads here then reads
 		// as ended, where a missing record would be a Renew in flight.
-		_, err := m.writeMarker(ctx, key, record{revoked: true}, version)
+		err := m.tombstone(ctx, key, version, id, owner)
 		if errors.Is(err, store.ErrConflict) {
 			version = 0 // written meanwhile: read it again
 			continue
@@ -105,7 +105,7 @@ func (m *Manager[T]) endSession(ctx context.Context, key string, version store.V
 		if err != nil {
 			return ended, false, err
 		}
-		return append(ended, endedSession{m.id(key), owner}), true, nil
+		return append(ended, endedSession{m.id(key), owner}), live, nil
 	}
 	return ended, false, fmt.Errorf("%w: the session kept changing while it was being ended", ErrSessionChanged)
 }
@@ -134,13 +134,6 @@ func (m *Manager[T]) deleteIf(ctx context.Context, key string, version store.Ver
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	_, err := m.versioned.SaveIf(sctx, key, nil, time.Unix(1, 0), version)
-	return err
-}
-
-// plantTombstone writes a tombstone under key if no live record is there:
-// a record SetOwner or Renew is about to write there cannot appear.
-func (m *Manager[T]) plantTombstone(ctx context.Context, key string) error {
-	_, err := m.writeMarker(ctx, key, record{revoked: true}, 0)
 	return err
 }
 
@@ -200,8 +193,11 @@ func (s *session[T]) destroy(ctx context.Context) error {
 			if err := m.delete(ctx, s.key); err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
+			if m.ev != nil {
+				m.ev.destroyed(ctx, s.key, s.bound)
+			}
 		} else {
-			ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
+			ended, _, err := m.endSession(m.ending(ctx, "Destroy"), s.key, s.version, s.bound, false, "")
 			if err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
@@ -251,7 +247,7 @@ func (s *session[T]) abandon() {
 	}
 	m := s.m
 	ctx := context.WithoutCancel(s.r.Context())
-	ended, _, err := m.endSession(ctx, s.key, s.version, s.bound, false, "")
+	ended, _, err := m.endSession(m.ending(ctx, "abandon"), s.key, s.version, s.bound, false, "")
 	if err == nil {
 		err = m.unlist(ctx, ended)
 	}

@@ -1,6 +1,11 @@
 package sessions
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sessionkit/sessions/store"
+)
 
 // Errors callers can branch on with [errors.Is].
 var (
@@ -52,3 +57,13 @@ var (
 	// the [RefuseNew] policy. The session stays as it was, not bound.
 	ErrTooManySessions = errors.New("sessions: the owner has too many sessions")
 )
+
+// A tooLargeError refuses a record over the manager's size limit
+// (WithMaxSize): EventRefused reports its size.
+type tooLargeError struct{ size, limit int }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("sessions: session record of %d bytes is over the %d-byte limit (WithMaxSize): %v", e.size, e.limit, store.ErrTooLarge)
+}
+
+func (e *tooLargeError) Unwrap() error { return store.ErrTooLarge }

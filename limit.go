@@ -38,10 +38,9 @@ func (p LimitPolicy) String() string {
 // who has n already, policy decides: [EvictOldest] ends the least recently
 // active one, [RefuseNew] refuses the binding with [ErrTooManySessions].
 //
-// A session's activity is, with [WithIdleTimeout], the last time its
-// record was written (a change, or a slide of its idle timeout on a store
-// that cannot move an expiry as it reads), else the time it was created
-// or renewed. The limit counts the sessions whose records are
+// A session's activity is its [Info].LastSeen: the last request that used
+// it, exact to the idle-refresh window with [WithIdleTimeout], else the
+// last request that changed it. The limit counts the sessions whose records are
 // live and bound to the owner, and the bindings of racing logins not yet
 // written: two logins at once never both pass a full limit. Under the
 // limit a login costs one store round trip more than without it (the
@@ -74,10 +73,13 @@ type ownedSession struct {
 	rec      record
 }
 
-// activity is when the session of rec was last active, as far as its
-// record tells: with an idle timeout its last write, else its creation
-// (or last Renew).
+// activity is when the session of rec was last active: its LastSeen,
+// else (a record of an earlier format) with an idle timeout its last
+// write, else its creation (or last Renew).
 func (m *Manager[T]) activity(rec record) time.Time {
+	if !rec.seen.IsZero() {
+		return rec.seen // Info.LastSeen
+	}
 	if m.cfg.idleTimeout > 0 && rec.expires.Before(rec.deadline) {
 		return rec.expires.Add(-m.cfg.idleTimeout)
 	}

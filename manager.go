@@ -34,6 +34,7 @@ type Manager[T any] struct {
 	keyLocks    [keyLockStripes]chan struct{}   // serialize this process's writes of one session
 	indexLocks  [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
 	keySeed     maphash.Seed
+	ev          eventSink // nil without an event hook (WithEvents)
 	closeOnce   sync.Once
 	closeErr    error
 }
@@ -85,6 +86,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	// for a wrapper that embeds one (instrumentation, a test double): it
 	// may override LoadVersion or SaveIf.
 	m.fast, _ = fastpath.Of(m.store)
+	if cfg.events != nil {
+		m.ev = cfg.events(&cfg, m.store)
+	}
 	if m.cfg.storeTimeout > 0 && !m.fast.NoWait {
 		m.deadlines = newDeadlineClock(m.cfg.storeTimeout)
 	}
@@ -105,6 +109,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 // [store.ErrClosed].
 func (m *Manager[T]) Close() error {
 	m.closeOnce.Do(func() {
+		if m.ev != nil {
+			m.ev.stop()
+		}
 		if m.deadlines != nil {
 			m.deadlines.close()
 		}

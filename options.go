@@ -32,8 +32,9 @@ type config struct {
 	keyPrefix    string
 	errorHandler func(http.ResponseWriter, *http.Request, error)
 	logger       *slog.Logger
-	keys         sealer // WithEncryption's keys; nil keeps records in the clear
-	ownerLimit   int    // WithOwnerLimit's n; 0 is no limit
+	events       func(*config, store.Store) eventSink // WithEvents: creates the manager's eventSink
+	keys         sealer                               // WithEncryption's keys; nil keeps records in the clear
+	ownerLimit   int                                  // WithOwnerLimit's n; 0 is no limit
 	limitPolicy  LimitPolicy
 }
 

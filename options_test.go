@@ -25,6 +25,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"cookie name with DEL":     sessions.WithCookie(sessions.CookieName("a\x7fb")),
 		"cookie name with Latin-1": sessions.WithCookie(sessions.CookieName("caf\xe9")),
 		"cookie name with tab":     sessions.WithCookie(sessions.CookieName("a\tb")),
+		"cookie over 4096 bytes":   sessions.WithCookie(sessions.CookieName(strings.Repeat("n", 4096-43))),
 		"__Host- without Secure":   sessions.WithCookie(sessions.CookieName("__Host-s")),
 		"__Host- with path":        sessions.WithCookie(sessions.CookieName("__Host-s"), sessions.CookieSecure(true), sessions.CookiePath("/app")),
 		"__Host- with domain":      sessions.WithCookie(sessions.CookieName("__Host-s"), sessions.CookieSecure(true), sessions.CookieDomain("example.com")),
@@ -110,8 +111,10 @@ func TestOptionBoundaries(t *testing.T) {
 		opt  sessions.Option
 		ok   bool
 	}{
-		{"max size 28", sessions.WithMaxSize(28), false},
-		{"max size 29", sessions.WithMaxSize(29), true},
+		{"cookie name of 4052 bytes", sessions.WithCookie(sessions.CookieName(strings.Repeat("n", 4052))), true},
+		{"cookie name of 4053 bytes", sessions.WithCookie(sessions.CookieName(strings.Repeat("n", 4053))), false},
+		{"max size 44", sessions.WithMaxSize(44), false},
+		{"max size 45", sessions.WithMaxSize(45), true},
 		{"prefix of 64", sessions.WithKeyPrefix(strings.Repeat("p", 64)), true},
 		{"prefix of 65", sessions.WithKeyPrefix(strings.Repeat("p", 65)), false},
 	} {

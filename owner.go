@@ -24,6 +24,17 @@ type Info[T any] struct {
 	// Expires is the session's absolute deadline. With an idle timeout it
 	// ends earlier unless it keeps being used.
 	Expires time.Time
+	// AuthenticatedAt is when the owner last authenticated in this
+	// session: [Manager.SetOwner] at login, or [Manager.Reauthenticated].
+	// It is zero for a session written before this field existed.
+	AuthenticatedAt time.Time
+	// LastSeen is when a request last used the session, exact to the
+	// refresh window of the idle timeout (a tenth of [WithIdleTimeout], at
+	// most a minute): the session's record is rewritten that often while
+	// in use, and LastSeen costs no write of its own. Without an idle
+	// timeout it is the last request that changed the session. It is
+	// zero for a session written before this field existed.
+	LastSeen time.Time
 	// Persistent reports a persistent ("remember me") cookie: see
 	// [Manager.SetPersistent].
 	Persistent bool
@@ -90,6 +101,10 @@ func (m *Manager[T]) id(key string) string { return key[len(m.cfg.keyPrefix):] }
 // [Manager.Sessions] lists it and [Manager.RevokeOwner] ends it. Call it
 // at login, after [Manager.Renew]. It works on a session that was never saved (it is saved now) and
 // keeps the binding across Renew; an empty owner unbinds the session.
+// It records now as the time the owner authenticated ([Manager.AuthAge],
+// [Info].AuthenticatedAt), and an empty owner clears that time; binding
+// the session again to the owner it has, without a Renew, changes
+// nothing (use [Manager.Reauthenticated] to record a new authentication).
 // Owners are arbitrary strings of up to 4096 bytes; they are stored in the
 // session's record, and hashed, never raw, in store keys.
 //
@@ -125,10 +140,14 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 	if !s.exists && s.started {
 		return ErrResponseStarted // a new session's cookie can no longer be sent
 	}
-	old, oldSet := s.owner, s.ownerSet
+	old, oldSet, oldAuth, oldAuthSet := s.owner, s.ownerSet, s.authAt, s.authSet
 	s.owner, s.ownerSet, s.dirty = owner, true, true
+	s.authAt, s.authSet = time.Time{}, true
+	if owner != "" {
+		s.authAt = time.Now()
+	}
 	if err := s.persist(ctx, nil); err != nil {
-		s.owner, s.ownerSet = old, oldSet
+		s.owner, s.ownerSet, s.authAt, s.authSet = old, oldSet, oldAuth, oldAuthSet
 		return err
 	}
 	if s.ended {
@@ -170,7 +189,8 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 			}
 			continue
 		}
-		info := Info[T]{ID: o.entry.id, Created: o.rec.created, Expires: o.rec.deadline, Persistent: o.rec.persistent}
+		info := Info[T]{ID: o.entry.id, Created: o.rec.created, Expires: o.rec.deadline, Persistent: o.rec.persistent,
+			AuthenticatedAt: o.rec.authAt, LastSeen: o.rec.seen}
 		data := m.newValue()
 		if err := m.decodeValue(o.rec.payload, data); err != nil {
 			continue
@@ -259,7 +279,7 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 	if m.versioned == nil {
 		return fmt.Errorf("sessions: revoke: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
-	ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+id, 0, "", false, "")
+	ended, _, err := m.endSession(m.ending(ctx, "Revoke"), m.cfg.keyPrefix+id, 0, "", false, "")
 	m.endCurrent(ctx, ended)
 	if err != nil {
 		return fmt.Errorf("sessions: revoke: %w", err)
@@ -272,7 +292,7 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 // races it either is ended too or starts after it; no request in flight
 // can bring an ended session back.
 func (m *Manager[T]) RevokeOwner(ctx context.Context, owner string) (int, error) {
-	return m.revokeOwner(ctx, owner, "")
+	return m.revokeOwner(m.ending(ctx, "RevokeOwner"), owner, "")
 }
 
 // RevokeOthers ends every other session of the owner of the request's
@@ -292,7 +312,7 @@ func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
 	if err != nil || owner == "" || !bound {
 		return 0, err
 	}
-	return m.revokeOwner(ctx, owner, m.id(key))
+	return m.revokeOwner(m.ending(ctx, "RevokeOthers"), owner, m.id(key))
 }
 
 // revokeOwner ends owner's sessions but keep: it lists the index, ends
@@ -347,6 +367,13 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 			return n, err
 		}
 	}
+	// A store's own index: under the index's lock in this process, which
+	// every add takes, so that no login of this process binds while the
+	// revocation runs, as with an index in records.
+	native := m.ownerIndex != nil
+	if native {
+		defer unlockKey(m.lockIndex(m.indexKey(owner)))
+	}
 	for round := 1; ; round++ {
 		entries, err := m.listOwned(ctx, owner)
 		if err != nil {
@@ -386,7 +413,13 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 			}
 		}
 		if len(gone) > 0 {
-			if err := m.removeIndex(ctx, owner, gone...); err != nil {
+			remove := m.removeIndex
+			if native {
+				remove = func(ctx context.Context, owner string, ids ...string) error {
+					return m.removeNative(ctx, m.indexKey(owner), ids)
+				}
+			}
+			if err := remove(ctx, owner, gone...); err != nil {
 				return n, err
 			}
 		}

@@ -62,9 +62,11 @@ func (m *Manager[T]) addIndex(ctx context.Context, owner, id string, deadline ti
 	if m.ownerIndex == nil {
 		return m.addChunked(ctx, owner, e, list)
 	}
+	key := m.indexKey(owner)
+	defer unlockKey(m.lockIndex(key)) // see revokeOwner
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	if err := m.ownerIndex.IndexAdd(sctx, m.indexKey(owner), store.IndexEntry{ID: e.id, Deadline: e.deadline, Added: e.added}); err != nil {
+	if err := m.ownerIndex.IndexAdd(sctx, key, store.IndexEntry{ID: e.id, Deadline: e.deadline, Added: e.added}); err != nil {
 		return nil, fmt.Errorf("sessions: add to owner index: %w", err)
 	}
 	return nil, nil
@@ -78,9 +80,17 @@ func (m *Manager[T]) removeIndex(ctx context.Context, owner string, ids ...strin
 	if m.ownerIndex == nil {
 		return m.removeChunked(ctx, owner, ids)
 	}
+	key := m.indexKey(owner)
+	defer unlockKey(m.lockIndex(key))
+	return m.removeNative(ctx, key, ids)
+}
+
+// removeNative is removeIndex on a store's own index, under the index's
+// lock.
+func (m *Manager[T]) removeNative(ctx context.Context, key string, ids []string) error {
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	if err := m.ownerIndex.IndexRemove(sctx, m.indexKey(owner), ids...); err != nil {
+	if err := m.ownerIndex.IndexRemove(sctx, key, ids...); err != nil {
 		return fmt.Errorf("sessions: remove from owner index: %w", err)
 	}
 	return nil

@@ -17,20 +17,28 @@ import (
 //	2      8    absolute deadline, Unix nanoseconds, big endian
 //	10     8    store expiry given with this write, Unix nanoseconds
 //	18     8    creation time, Unix nanoseconds
-//	26     2    length n of the owner, big endian
-//	28     n    owner (SetOwner), any bytes
-//	28+n   -    payload
+//	26     8    time of authentication (SetOwner, Reauthenticated), Unix
+//	            nanoseconds; 0 for never
+//	34     8    time of this write, Unix nanoseconds: the last request
+//	            that changed the session or slid its idle expiry
+//	42     2    length n of the owner, big endian
+//	44     n    owner (SetOwner), any bytes
+//	44+n   -    payload
 //
 // A forward (flagForward) is what Renew leaves under the old key: its
 // payload is the ID of the renewed session and its owner that session's
 // owner. A tombstone (flagRevoked) has no payload. Neither is a session.
 //
-// Version 1 records (no owner, a reserved counter where the creation time
-// is) are still read.
+// Version 2 records (no time of authentication, no time of writing: read
+// as never authenticated, last seen unknown) and version 1 records (no
+// owner either, a reserved counter where the creation time is) are still
+// read.
 type record struct {
 	deadline   time.Time
 	expires    time.Time // when the store was told to drop this write
 	created    time.Time // zero in version 1 records
+	authAt     time.Time // when the owner last authenticated; zero for never (and in older records)
+	seen       time.Time // when the record was written; zero in older records
 	persistent bool
 	revoked    bool // a tombstone: the session was ended before its record was written
 	forward    bool // the session was renewed: payload is the new session's ID
@@ -39,8 +47,9 @@ type record struct {
 }
 
 const (
-	recordVersion    = 2
-	recordHeaderSize = 28 // without the owner
+	recordVersion    = 3
+	recordHeaderSize = 44 // without the owner
+	v2HeaderSize     = 28
 	v1HeaderSize     = 26
 	flagPersistent   = 1 << 0
 	flagRevoked      = 1 << 1
@@ -75,6 +84,8 @@ func appendRecord(dst []byte, r record) []byte {
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.deadline.UnixNano()))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(r.expires.UnixNano()))
 	dst = binary.BigEndian.AppendUint64(dst, uint64(unixNano(r.created)))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(unixNano(r.authAt)))
+	dst = binary.BigEndian.AppendUint64(dst, uint64(unixNano(r.seen)))
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(r.owner)))
 	dst = append(dst, r.owner...)
 	return append(dst, r.payload...)
@@ -86,6 +97,14 @@ func unixNano(t time.Time) int64 {
 		return 0
 	}
 	return t.UnixNano()
+}
+
+// timeOf reads 8 bytes of Unix nanoseconds, with 0 as the zero time.
+func timeOf(b []byte) time.Time {
+	if ns := int64(binary.BigEndian.Uint64(b)); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // parseRecord decodes b. The payload aliases b.
@@ -106,19 +125,24 @@ func parseRecord(b []byte) (record, error) {
 			return record{}, errBadRecord
 		}
 		r.payload = b[v1HeaderSize:]
-	case recordVersion:
-		if len(b) < recordHeaderSize {
+	case 2, recordVersion:
+		header := v2HeaderSize
+		if b[0] == recordVersion {
+			header = recordHeaderSize
+		}
+		if len(b) < header {
 			return record{}, errBadRecord
 		}
-		if c := int64(binary.BigEndian.Uint64(b[18:26])); c != 0 {
-			r.created = time.Unix(0, c)
+		r.created = timeOf(b[18:26])
+		if b[0] == recordVersion {
+			r.authAt, r.seen = timeOf(b[26:34]), timeOf(b[34:42])
 		}
-		n := int(binary.BigEndian.Uint16(b[26:28]))
-		if n > maxOwnerLen || len(b) < recordHeaderSize+n {
+		n := int(binary.BigEndian.Uint16(b[header-2 : header]))
+		if n > maxOwnerLen || len(b) < header+n {
 			return record{}, errBadRecord
 		}
-		r.owner = string(b[recordHeaderSize : recordHeaderSize+n])
-		r.payload = b[recordHeaderSize+n:]
+		r.owner = string(b[header : header+n])
+		r.payload = b[header+n:]
 		if r.forward && (r.revoked || !validToken(string(r.payload))) {
 			return record{}, errBadRecord
 		}
@@ -131,7 +155,13 @@ func parseRecord(b []byte) (record, error) {
 // openRecord opens (see WithEncryption) and parses the record stored
 // under key.
 func (m *Manager[T]) openRecord(key string, stored []byte) (record, error) {
-	plain, err := m.opened(kindSession, key, stored)
+	return openRecord(m.cfg.keys, key, stored)
+}
+
+// openRecord is Manager.openRecord for a manager whose WithEncryption
+// keys are keys (nil without): for code that is not generic.
+func openRecord(keys sealer, key string, stored []byte) (record, error) {
+	plain, err := openStored(keys, kindSession, key, stored)
 	if err != nil {
 		return record{}, err
 	}
@@ -156,13 +186,19 @@ func (m *Manager[T]) sealed(kind byte, key string, plain []byte) ([]byte, error)
 // key: stored itself, or with WithEncryption the record it seals, in a new
 // slice. An error says why it does not open, naming its key ID.
 func (m *Manager[T]) opened(kind byte, key string, stored []byte) ([]byte, error) {
-	if m.cfg.keys == nil {
+	return openStored(m.cfg.keys, kind, key, stored)
+}
+
+// openStored is Manager.opened for a manager whose WithEncryption keys
+// are keys (nil without).
+func openStored(keys sealer, kind byte, key string, stored []byte) ([]byte, error) {
+	if keys == nil {
 		if _, ok := sealedBy(stored); ok {
 			return nil, errSealedClear
 		}
 		return stored, nil
 	}
-	return m.cfg.keys.open(kind, key, stored)
+	return keys.open(kind, key, stored)
 }
 
 // live reports whether r is a session's record, not a tombstone or a

@@ -18,7 +18,7 @@ import (
 // calls Renew (a login step-up, a periodic ID rotation) must not bring
 // the ended session back under a new token.
 func TestRenewCannotResurrectAnEndedSession(t *testing.T) {
-	for _, end := range []string{"destroy", "revokeowner", "revoke"} {
+	for _, end := range []string{"destroy", "revokeowner", "revoke", "revokeall"} {
 		t.Run(end, func(t *testing.T) {
 			m := mustNew[profile](t, sessions.WithLogger(discard()))
 			do, loaded, release := slowRenewServer(t, m, "ann")
@@ -156,9 +156,9 @@ func TestRenewSurvivesARacingModify(t *testing.T) {
 
 // slowRenewServer serves m for the renew races: /login starts a session
 // named "me" (bound to owner, if not empty); /slowrenew loads the session,
-// signals loaded, waits for release and renews; /destroy, /revokeowner
-// (of owner) and /revoke (of the request's own session) end it; /visit
-// changes it.
+// signals loaded, waits for release and renews (/slowvisit changes it
+// instead); /destroy, /revokeowner (of owner), /revoke (of the request's
+// own session) and /revokeall end it; /visit changes it.
 func slowRenewServer(t *testing.T, m *sessions.Manager[profile], owner string) (do func(path, token string) (int, string), loaded, release chan struct{}) {
 	loaded, release = make(chan struct{}), make(chan struct{})
 	do = serve(t, m, func(w http.ResponseWriter, r *http.Request) {
@@ -180,9 +180,71 @@ func slowRenewServer(t *testing.T, m *sessions.Manager[profile], owner string) (
 			m.RevokeOwner(ctx, owner)
 		case "/revoke":
 			m.Revoke(ctx, sessionID(t, m, ctx))
+		case "/revokeall":
+			m.RevokeAll(ctx)
+		case "/slowvisit":
+			m.Get(ctx)
+			loaded <- struct{}{}
+			<-release
+			m.Get(ctx).Visits++
 		case "/visit":
 			m.Get(ctx).Visits++
 		}
 	})
 	return do, loaded, release
+}
+
+// A change that loses its write to a Renew follows the forward to the
+// renewed session even when the renewing request is slow to write it
+// (a loaded machine, a slow store): it waits for the new record up to the
+// store timeout instead of taking the session for ended and dropping the
+// change.
+func TestAChangeWaitsForASlowRenew(t *testing.T) {
+	inner, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Close() })
+	st := &pausingStore{memstoreVersioned: inner, paused: make(chan struct{}), resume: make(chan struct{})}
+	// Two processes on one store: their key locks do not serialize them.
+	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(discard()), sessions.WithStoreTimeout(2*time.Second))
+	other := mustNew[profile](t, sessions.WithStore(st), sessions.WithLogger(discard()), sessions.WithStoreTimeout(2*time.Second))
+	visitLoaded, visitGo := make(chan struct{}), make(chan struct{})
+	visit := serve(t, other, func(w http.ResponseWriter, r *http.Request) {
+		p := other.Get(r.Context())
+		visitLoaded <- struct{}{}
+		<-visitGo
+		p.Visits++
+	})
+	do := serve(t, m, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		switch r.URL.Path {
+		case "/login":
+			m.Get(ctx).Name = "me"
+		case "/renew":
+			m.Renew(ctx)
+		}
+	})
+	_, token := do("/login", "")
+	visited := make(chan int)
+	go func() { code, _ := visit("/visit", token); visited <- code }()
+	<-visitLoaded
+	st.armed.Store(true)
+	renewed := make(chan string)
+	go func() { _, c := do("/renew", token); renewed <- c }()
+	<-st.paused // the old record is a forward now; the new one is not written
+	close(visitGo)
+	time.Sleep(200 * time.Millisecond) // far longer than a Renew's two writes take
+	close(st.resume)
+	if code := <-visited; code != http.StatusOK {
+		t.Errorf("the visit racing a slow Renew answered %d", code)
+	}
+	tok := <-renewed
+	if tok == "" || tok == "-" {
+		t.Fatalf("the slow Renew answered with cookie %q, want a new token", tok)
+	}
+	ctx, _ := m.Load(t.Context(), tok)
+	if p := m.Get(ctx); p.Name != "me" || p.Visits != 1 {
+		t.Errorf("after a visit raced a slow Renew the session holds %+v, want me with the visit", *p)
+	}
 }

@@ -41,21 +41,23 @@ type session[T any] struct {
 	key        string // store key of the session
 	presented  bool   // the request carried a well-formed token
 	forwarded  bool   // a presented token was renewed away by another request
-	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loaded     bool
+	forwardKey string // the key of that token's forward record (Destroy ends what it leads to)
 	loadErr    error
 	data       *T
 	inline     T             // storage for the first value of data (see newData)
-	inlineUsed bool          // inline has been handed out
 	saved      []byte        // payload as last loaded or saved: the change baseline
 	version    store.Version // version of the record under key, for conditional writes
+	inlineUsed bool          // inline has been handed out
 	exists     bool          // a record for key is in the store
 	ended      bool          // another request ended this session: never write it again
 	deadline   time.Time
 	created    time.Time
-	owner      string // the owner the session is to be bound to (SetOwner)
-	bound      string // the owner in the stored record, whose index lists it
-	ownerSet   bool   // SetOwner chose owner in this request
+	authAt     time.Time // when the owner last authenticated (SetOwner, Reauthenticated); zero for never
+	owner      string    // the owner the session is to be bound to (SetOwner)
+	bound      string    // the owner in the stored record, whose index lists it
+	ownerSet   bool      // SetOwner chose owner in this request
+	authSet    bool      // SetOwner or Reauthenticated chose authAt in this request
 	persistent bool
 	next       string // the token Renew chose, written at the next write; "" without a Renew
 	issued     bool   // this request wrote the session under a token it issued
@@ -63,8 +65,8 @@ type session[T any] struct {
 	refresh    bool   // rewrite at commit, unless saved, to slide the idle timeout
 	discardKey string // an unreadable or expired record to delete at commit
 	cookie     cookieAction
-	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
 	started    bool                       // the response has started: the cookie is final
+	reentry    atomic.Pointer[reentry[T]] // set while Update's function runs
 }
 
 // lock takes the session's lock for a call that may change the session.
@@ -117,23 +119,29 @@ func (s *session[T]) load(ctx context.Context) error {
 		s.token, s.key = token, storeKey(s.m.cfg.keyPrefix, token)
 		if err := s.fetch(ctx, now); err != nil {
 			s.loadErr = fmt.Errorf("%w: %w", ErrLoadFailed, err)
-			return s.loadErr
+			break
 		}
 		if s.exists {
-			return nil
+			break
 		}
 	}
-	if s.presented {
-		// Never adopt a token the store does not hold. Expire the cookie,
-		// unless a racing request renewed the session: its response
-		// carries the new token, which this one must not clobber.
-		s.token, s.key = "", ""
-		if !s.forwarded {
-			s.cookie = cookieExpire
+	if s.loadErr == nil && !s.exists {
+		if s.presented {
+			// Never adopt a token the store does not hold. Expire the
+			// cookie, unless a racing request renewed the session: its
+			// response carries the new token, which this one must not
+			// clobber.
+			s.token, s.key = "", ""
+			if !s.forwarded {
+				s.cookie = cookieExpire
+			}
 		}
+		s.reset(now)
 	}
-	s.reset(now)
-	return nil
+	if ev := s.m.ev; ev != nil {
+		ev.loaded(ctx, s.key, s.bound, s.loadErr) // key "" for a new session
+	}
+	return s.loadErr
 }
 
 // fetch reads and decodes the record under s.key.
@@ -166,6 +174,7 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		return nil
 	case !now.Before(rec.deadline):
 		s.discardKey = s.key // past its lifetime: the store may not know yet
+		m.expiredFound(ctx, s.key, l.Version, rec.owner)
 		return nil
 	}
 	data := s.newData()
@@ -176,13 +185,15 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	}
 	s.data, s.saved, s.version, s.exists = data, rec.payload, l.Version, true
 	s.deadline, s.persistent = rec.deadline, rec.persistent
-	s.created, s.owner, s.bound = rec.created, rec.owner, rec.owner
+	s.created, s.owner, s.bound, s.authAt = rec.created, rec.owner, rec.owner, rec.authAt
 	if m.cfg.idleTimeout > 0 {
 		ideal := m.expiry(rec.deadline, now)
 		if l.Touched {
 			// The touch moved the expiry to now+idle; never past the
-			// absolute deadline, so that no record outlives it.
-			s.refresh = touch.After(rec.deadline)
+			// absolute deadline, so that no record outlives it. The
+			// record's time of writing (Info.LastSeen) is brought up to
+			// date once per refresh window.
+			s.refresh = touch.After(rec.deadline) || rec.seen.Before(now.Add(-m.refreshWindow()))
 		} else {
 			// Slide the idle timeout by rewriting the record, but only
 			// once its stored expiry lags the ideal one by more than the
@@ -213,6 +224,7 @@ func (s *session[T]) reset(now time.Time) {
 	s.version = 0
 	s.exists, s.dirty, s.refresh, s.next = false, false, false, ""
 	s.deadline, s.created, s.owner, s.bound, s.ownerSet = s.m.deadline(now), now, "", "", false
+	s.authAt, s.authSet = time.Time{}, false
 	s.persistent = s.m.cfg.cookie.persistent
 }
 

@@ -132,7 +132,7 @@ func TestRecordRoundTrip(t *testing.T) {
 func TestParseRecordRejects(t *testing.T) {
 	good := appendRecord(nil, record{deadline: time.Now(), payload: []byte{1}})
 	long := appendRecord(nil, record{deadline: time.Now(), owner: "abc"})
-	bad := [][]byte{nil, {}, good[:recordHeaderSize-1], append([]byte{3}, good[1:]...), append([]byte{2, 0x80}, good[2:]...),
+	bad := [][]byte{nil, {}, good[:recordHeaderSize-1], append([]byte{4}, good[1:]...), append([]byte{2, 0x80}, good[2:]...),
 		long[:recordHeaderSize+2], // owner cut short
 		append([]byte{1, flagRevoked}, good[2:]...)}
 	for _, b := range bad {

@@ -11,15 +11,17 @@
 # go.sum: internal/backendtests (the backends in containers through
 # testcontainers-go: the end-to-end, fault and failover tests, the Redis
 # store's tests, and the other stores' tests that need a server), bench
-# (scs, gorilla), examples/login (chromedp) and examples/frameworks (chi,
-# gin, echo). `go test ./...` at the root enters none of them.
+# (scs, gorilla), examples/login (chromedp), examples/frameworks (chi,
+# gin, echo) and otel (the OpenTelemetry instrumentation, so that the
+# library itself depends on no OpenTelemetry package). `go test ./...` at
+# the root enters none of them.
 #
 # Every module is tested even when one fails; the exit status is non-zero
 # if any did.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-modules=(. internal/backendtests bench examples/login examples/frameworks)
+modules=(. internal/backendtests bench examples/login examples/frameworks otel)
 
 if [ "${1:-}" = --list ]; then
 	printf '%s\n' "${modules[@]}"

@@ -19,7 +19,8 @@
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
 // [store.ExpiredDeleter], [store.Versioned], [store.Scanner],
-// [store.OwnerIndex], [store.MultiLoader]) that the store implements.
+// [store.Clearer], [store.OwnerIndex], [store.MultiLoader]) that the store
+// implements.
 // Each failure names the rule the store broke.
 //
 // For [store.Versioned] the suite checks insert-if-absent, that every Save
@@ -35,6 +36,13 @@
 // that 2,000 entries list and remove, and that racing adds and removes
 // lose nothing; for [store.MultiLoader], that LoadVersions returns what
 // LoadVersion does, key by key and in order, as copies.
+//
+// For [store.Clearer] it checks that Clear ends every record, Saved or
+// written with SaveIf, that a SaveIf with a version read before Clear
+// brings no record back, that writes after Clear are records as usual,
+// and that SameGeneration tells versions on either side of a Clear apart.
+// Clear ends every record of the store: give each store newStore returns
+// records of its own.
 //
 // Some rules need real time to pass: records are saved with deadlines about
 // 3 s ahead (room for a slow server under load), and the store must stop

@@ -41,6 +41,9 @@ type mapStore struct {
 	last    store.Version            // the last version given out
 	deleted map[string]store.Version // for bugSaveIfResurrects
 	writes  map[string]store.Version // for bugVersionReused
+	gen     uint64                   // the generation (Clear)
+	gens    map[store.Version]uint64 // the generation of each version given out
+	cleared map[string]store.Version // for bugClearResurrects
 	indexes map[string]map[string]store.IndexEntry
 }
 
@@ -84,6 +87,10 @@ const (
 	bugScanIgnoresPrefix   = "scanIgnoresPrefix"   // Scan returns every key
 	bugScanPrefixAsPattern = "scanPrefixAsPattern" // Scan reads '*' in the prefix as any bytes
 
+	bugClearKeepsRecords   = "clearKeepsRecords"   // Clear leaves the records
+	bugClearResurrects     = "clearResurrects"     // SaveIf with a version from before Clear brings its record back
+	bugClearSameGeneration = "clearSameGeneration" // SameGeneration is always true
+
 	bugIndexNoReplace    = "indexNoReplace"    // IndexAdd keeps the entry an ID has
 	bugIndexListsExpired = "indexListsExpired" // IndexList returns entries past their deadline
 	bugIndexRacyAdd      = "indexRacyAdd"      // IndexAdd copies the index and writes it back in two critical sections
@@ -99,6 +106,8 @@ func newMapStore(bug string) *mapStore {
 		m:       make(map[string]record),
 		deleted: make(map[string]store.Version),
 		writes:  make(map[string]store.Version),
+		gens:    make(map[store.Version]uint64),
+		cleared: make(map[string]store.Version),
 		indexes: make(map[string]map[string]store.IndexEntry),
 	}
 }
@@ -150,6 +159,7 @@ func (s *mapStore) newVersion(key string) store.Version {
 		return s.writes[key]
 	}
 	s.last++
+	s.gens[s.last] = s.gen
 	return s.last
 }
 
@@ -357,6 +367,8 @@ func (s *mapStore) SaveIf(ctx context.Context, key string, data []byte, expiresA
 		match = true
 	case bugSaveIfResurrects:
 		match = match || !ok && v == s.deleted[key]
+	case bugClearResurrects:
+		match = match || !ok && v != 0 && v == s.cleared[key]
 	case bugRacySaveIf:
 		// Let the other writers check too before writing.
 		s.mu.Unlock()
@@ -398,6 +410,32 @@ func (s *mapStore) Scan(ctx context.Context, prefix, cursor string, limit int) (
 		return keys, "", nil
 	}
 	return keys, "k" + keys[limit-1], nil
+}
+
+// Clear ends every record (store.Clearer): they go, and the generation
+// moves on.
+func (s *mapStore) Clear(ctx context.Context) error {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	s.gen++
+	if s.bug == bugClearKeepsRecords {
+		return nil
+	}
+	for k, r := range s.m {
+		s.cleared[k] = r.version
+		s.remove(k)
+	}
+	return nil
+}
+
+// SameGeneration reports whether no Clear came between the writes of
+// versions a and b (store.Clearer).
+func (s *mapStore) SameGeneration(a, b store.Version) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bug == bugClearSameGeneration || s.gens[a] == s.gens[b]
 }
 
 // IndexAdd adds e to the index under key.

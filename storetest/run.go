@@ -14,7 +14,9 @@ import (
 // t.Cleanup. The subtests run concurrently, so newStore is called from
 // several goroutines at once. Every subtest uses its own random keys, so
 // the stores may share one backend as long as newStore does not wipe
-// records that other calls' stores hold.
+// records that other calls' stores hold. For a store.Clearer, whose Clear
+// ends every record of the store, each call's store must have records of
+// its own (a key prefix, a database, a namespace of the store's own).
 //
 // Run returns when every subtest has finished.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
@@ -56,6 +58,7 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store, isolate isolator
 			{"store.ExpiredDeleter", is[store.ExpiredDeleter](s), group{"ExpiredDeleter", expiredDeleterChecks}},
 			{"store.Versioned", is[store.Versioned](s), group{"Versioned", versionedChecks}},
 			{"store.Scanner", is[store.Scanner](s), group{"Scanner", scannerChecks}},
+			{"store.Clearer", is[store.Clearer](s), group{"Clearer", clearerChecks}},
 			{"store.OwnerIndex", is[store.OwnerIndex](s), group{"OwnerIndex", ownerIndexChecks}},
 			{"store.MultiLoader", is[store.MultiLoader](s) && is[store.Versioned](s), group{"MultiLoader", multiLoaderChecks}},
 		} {

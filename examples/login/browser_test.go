@@ -153,6 +153,8 @@ func TestBrowser(t *testing.T) {
 	b.wantContains("#sessions .session.current", "remembered until ")
 	b.wantContains("#sessions .session.current", " CET")
 	b.wantContains("#sessions .session:not(.current)", "until the browser closes")
+	b.wantContains("#sessions .session.current .last-seen", "Last seen ")
+	b.wantContains("#sessions .session.current .last-seen", " CET")
 
 	b.step("sign out my other sessions")
 	if status := b.click("sign-out-others"); status != http.StatusOK {
@@ -178,6 +180,77 @@ func TestBrowser(t *testing.T) {
 	if c := b.cookie(); c != nil {
 		b.fatalf("after sign-out the browser still has %s", describe(c))
 	}
+}
+
+// TestBrowserPasswordChange changes the password in a real Chromium: at
+// once after signing in it needs nothing more; once the sign-in is older
+// than the limit the password is asked for again (a wrong one is
+// refused, the right one brings a new token); after the change the page
+// offers to sign out every other session, which ends a second browser's.
+func TestBrowserPasswordChange(t *testing.T) {
+	chrome := findChrome(t)
+	const recent = 2 * time.Second
+	srv := startBrowserAppConfig(t, config{Location: cet, RecentAuth: recent})
+	b := newBrowser(t, chrome, srv.URL, false)
+	other := newBrowser(t, chrome, srv.URL, false)
+
+	other.step("second browser: sign in")
+	other.open("/")
+	other.signIn("Bea", "secret", false)
+	other.wantText("#user", "Bea")
+
+	b.step("sign in, then the password page at once")
+	b.open("/")
+	b.signIn("Bea", "secret", false)
+	if status := b.click("password-link"); status != http.StatusOK {
+		b.fatalf("the password page answered %d", status)
+	}
+	b.wantText("h1", "Change your password")
+	b.wantCount("#new", 1)
+
+	b.step("the password page once the sign-in is old")
+	time.Sleep(recent + 500*time.Millisecond)
+	b.reload()
+	b.wantText("h1", "Confirm your password")
+	b.wantCount("#new", 0)
+
+	b.step("a wrong password")
+	b.run("fill in the password", chromedp.SendKeys(chromedp.ID("current"), "wrong"))
+	b.click("confirm")
+	b.wantText("#flash", "Wrong password.")
+	b.wantText("h1", "Confirm your password")
+
+	b.step("the right password")
+	token := b.wantSessionCookie(false).Value
+	b.run("fill in the password", chromedp.SendKeys(chromedp.ID("current"), "secret"))
+	b.click("confirm")
+	b.wantText("h1", "Change your password")
+	b.wantCount("#new", 1)
+	if c := b.wantSessionCookie(false); c.Value == token {
+		b.fatalf("entering the password again kept the token %q: Reauthenticated must issue a new one", token)
+	}
+
+	b.step("change the password")
+	b.run("fill in the new password", chromedp.SendKeys(chromedp.ID("new"), "hunter22"))
+	b.click("change")
+	b.wantText("#flash", "Your password was changed.")
+	b.wantContains("#offer", "Sign out everywhere else")
+
+	b.step("sign out my other sessions")
+	b.click("sign-out-others")
+	b.wantText("#flash", "Signed out 1 other session.")
+	b.wantCount("#sessions .session", 1)
+	b.wantContains("#sessions .session.current .last-seen", "Last seen ")
+
+	other.step("second browser: reload after being signed out")
+	other.reload()
+	other.wantText("h1", "Sign in")
+
+	other.step("second browser: the old password no longer signs in")
+	other.signIn("Bea", "secret", false)
+	other.wantText("#flash", "Wrong name or password.")
+	other.signIn("Bea", "hunter22", false)
+	other.wantText("#user", "Bea")
 }
 
 // TestBrowserSecure signs in over HTTPS, with the app configured for
@@ -215,7 +288,14 @@ func TestBrowserSecure(t *testing.T) {
 // startBrowserApp serves the app for a browser test, over HTTPS with
 // Secure cookies when secure is set.
 func startBrowserApp(t *testing.T, secure bool) *httptest.Server {
-	app, err := newServer(config{Secure: secure, Location: cet})
+	return startBrowserAppConfig(t, config{Secure: secure, Location: cet})
+}
+
+// startBrowserAppConfig serves the app configured by cfg for a browser
+// test, over HTTPS when cfg.Secure is set.
+func startBrowserAppConfig(t *testing.T, cfg config) *httptest.Server {
+	secure := cfg.Secure
+	app, err := newServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,14 @@
 // Command login is a small sign-in app built on sessions: Renew at login
 // (a new token defeats session fixation), "remember me" as a persistent or a
 // browser-session cookie, a one-time flash message, CSRF protection with
-// net/http's CrossOriginProtection, Destroy at logout, and a "Your sessions"
-// page that lists where the user is signed in and signs out the others
-// (SetOwner at login, Sessions, Revoke, RevokeOthers).
+// net/http's CrossOriginProtection, Destroy at logout, a "Your sessions"
+// page that lists where the user is signed in, and when each was last
+// seen, and signs out the others (SetOwner at login, Sessions, Revoke,
+// RevokeOthers), and a password change that asks for the password again
+// when the sign-in is more than five minutes old (RequireRecentAuth,
+// Reauthenticated) and then offers to sign out every other session. Its
+// session events (sign-ins, sign-outs, revocations, expiries) go to an
+// audit log through sessions.SlogEvents, one line each on standard error.
 //
 //	go -C examples/login run .                        # then open http://localhost:8080 (any name, password "secret")
 //	go -C examples/login run . -addr 127.0.0.1:9000   # listen on another address
@@ -31,16 +36,19 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"html/template"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"slices"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 	_ "time/tzdata" // -tz works where the system has no zoneinfo
@@ -53,6 +61,9 @@ const (
 	lifetime = 30 * 24 * time.Hour
 	// idleTimeout signs out a session that goes unused this long.
 	idleTimeout = 7 * 24 * time.Hour
+	// recentAuth is how recent the last sign-in (or entry of the password)
+	// must be to change the password without entering it again.
+	recentAuth = 5 * time.Minute
 )
 
 // account is the session data: typed fields, no map[string]any.
@@ -80,16 +91,47 @@ func (a *account) takeFlash() flash {
 
 // config is what main (or a test) chooses about the app.
 type config struct {
-	Secure   bool           // Secure cookie: the app is served over HTTPS
-	Location *time.Location // time zone of the dates shown; nil is time.Local
+	Secure     bool           // Secure cookie: the app is served over HTTPS
+	Location   *time.Location // time zone of the dates shown; nil is time.Local
+	RecentAuth time.Duration  // how recent a sign-in a password change needs; 0 is recentAuth
+	Audit      *slog.Logger   // the audit log of session events; nil is slog.Default()
 }
 
 // server is the login app: the session manager and the routes, behind
 // CSRF protection. It is an http.Handler; Close closes the manager.
 type server struct {
-	mgr     *sessions.Manager[account]
-	loc     *time.Location
-	handler http.Handler
+	mgr       *sessions.Manager[account]
+	loc       *time.Location
+	passwords passwords
+	handler   http.Handler
+}
+
+// passwords are the users' passwords: "secret" until a user changes it.
+// (A real app keeps password hashes in its database.)
+type passwords struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// check reports whether password is user's.
+func (p *passwords) check(user, password string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	want, ok := p.m[user]
+	if !ok {
+		want = "secret"
+	}
+	return subtle.ConstantTimeCompare([]byte(password), []byte(want)) == 1
+}
+
+// set changes user's password.
+func (p *passwords) set(user, password string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]string{}
+	}
+	p.m[user] = password
 }
 
 // newServer builds the app. Close it when done.
@@ -102,6 +144,10 @@ func newServer(cfg config) (*server, error) {
 			sessions.CookiePersistent(false),
 			sessions.CookieSecure(cfg.Secure),
 		),
+		// An audit log: a line for each sign-in (renewed, owner_bound),
+		// sign-out (destroyed), revocation and expiry, with the session's
+		// ID (a hash, never the token) and the user.
+		sessions.WithEvents(sessions.SlogEvents(cfg.Audit)),
 	)
 	if err != nil {
 		return nil, err
@@ -118,6 +164,17 @@ func newServer(cfg config) (*server, error) {
 	mux.HandleFunc("GET /sessions", s.sessions)
 	mux.HandleFunc("POST /sessions/sign-out-others", s.signOutOthers)
 	mux.HandleFunc("POST /sessions/sign-out", s.signOutOne)
+	mux.HandleFunc("POST /confirm", s.confirm)
+	// Changing the password needs a sign-in (or an entry of the password)
+	// of the last five minutes; after that, the password is asked for
+	// again first.
+	maxAge := cfg.RecentAuth
+	if maxAge <= 0 {
+		maxAge = recentAuth
+	}
+	recent := mgr.RequireRecentAuth(maxAge, http.HandlerFunc(s.askPassword))
+	mux.Handle("GET /password", recent(http.HandlerFunc(s.passwordForm)))
+	mux.Handle("POST /password", recent(http.HandlerFunc(s.changePassword)))
 
 	// CrossOriginProtection rejects state-changing requests that another
 	// site makes the browser send (Sec-Fetch-Site, or Origin against Host),
@@ -166,7 +223,7 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	user := r.PostFormValue("user")
-	if user == "" || r.PostFormValue("password") != "secret" {
+	if user == "" || !s.passwords.check(user, r.PostFormValue("password")) {
 		s.mgr.Get(r.Context()).Flash = flash{"error", "Wrong name or password."}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
@@ -293,6 +350,80 @@ func (s *server) signOutOne(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
 }
 
+// passwordView is what the password pages show.
+type passwordView struct {
+	User    string
+	Flash   flash
+	Changed bool // the password was just changed
+}
+
+// askPassword asks for the password again before a sensitive change
+// (RequireRecentAuth serves it when the sign-in is too old): the form
+// posts to /confirm, which comes back to the password page.
+func (s *server) askPassword(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if err := confirmPage.Execute(w, passwordView{User: a.User, Flash: a.takeFlash()}); err != nil {
+		log.Print(err)
+	}
+}
+
+// confirm checks the password entered again and records the new
+// authentication (a new token too), then goes back to the password page.
+func (s *server) confirm(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if !s.passwords.check(a.User, r.PostFormValue("password")) {
+		a.Flash = flash{"error", "Wrong password."}
+		http.Redirect(w, r, "/password", http.StatusSeeOther)
+		return
+	}
+	if err := s.mgr.Reauthenticated(r.Context()); err != nil {
+		log.Print(err)
+		http.Error(w, "could not confirm your password", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/password", http.StatusSeeOther)
+}
+
+// passwordForm shows the form for a new password, or, right after a
+// change, the offer to sign out every other session.
+func (s *server) passwordForm(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	v := passwordView{User: a.User, Flash: a.takeFlash(), Changed: r.URL.Query().Has("changed")}
+	if err := passwordPage.Execute(w, v); err != nil {
+		log.Print(err)
+	}
+}
+
+// changePassword sets the new password.
+func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {
+	a := s.mgr.Get(r.Context())
+	if a.User == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	password := r.PostFormValue("new")
+	if len(password) < 6 {
+		a.Flash = flash{"error", "Choose a password of at least 6 characters."}
+		http.Redirect(w, r, "/password", http.StatusSeeOther)
+		return
+	}
+	s.passwords.set(a.User, password)
+	a.Flash = flash{"info", "Your password was changed."}
+	http.Redirect(w, r, "/password?changed", http.StatusSeeOther)
+}
+
 // layout is what every page shares: the head, the style and the flash
 // message. Each page defines "title" and "body".
 var layout = template.Must(template.New("layout").Funcs(template.FuncMap{
@@ -339,6 +470,7 @@ var homePage = page(`{{define "title"}}{{if .User}}Signed in{{else}}Sign in{{end
   <p id="remembered">This browser does not remember you: closing it signs you out.</p>
   {{end}}
   <p><a id="sessions-link" href="/sessions">Your sessions</a>: where you are signed in.</p>
+  <p><a id="password-link" href="/password">Change your password</a></p>
   <form method="post" action="/logout"><button id="logout">Sign out</button></form>
 {{else}}
   <h1>Sign in</h1>
@@ -365,6 +497,7 @@ var sessionsPage = page(`{{define "title"}}Your sessions{{end}}
       {{if .Current}}<span class="tag">This browser</span><br>{{end}}
       Signed in <time datetime="{{iso .Created}}">{{$.Date .Created}}</time>;
       {{if .Persistent}}remembered until <time datetime="{{iso .Expires}}">{{$.Date .Expires}}</time>.{{else}}until the browser closes.{{end}}
+      {{if not .LastSeen.IsZero}}<br><span class="last-seen">Last seen <time datetime="{{iso .LastSeen}}">{{$.Date .LastSeen}}</time></span>{{end}}
       {{if not .Current}}<form method="post" action="/sessions/sign-out"><input type="hidden" name="id" value="{{.ID}}"><button class="sign-out">Sign out</button></form>{{end}}
     </li>
   {{end}}
@@ -373,6 +506,36 @@ var sessionsPage = page(`{{define "title"}}Your sessions{{end}}
   <form method="post" action="/sessions/sign-out-others"><button id="sign-out-others">Sign out my other sessions</button></form>
   {{else}}
   <p id="only" class="muted">You are not signed in anywhere else.</p>
+  {{end}}
+  <p><a id="home" href="/">Back</a></p>
+{{end}}`)
+
+var confirmPage = page(`{{define "title"}}Confirm your password{{end}}
+{{define "body"}}
+  <h1>Confirm your password</h1>
+  <p id="confirm-why">You signed in a while ago: enter your password again to change it.</p>
+  <form method="post" action="/confirm">
+    <input type="text" name="user" value="{{.User}}" autocomplete="username" hidden>
+    <label for="current">Password</label>
+    <input type="password" id="current" name="password" autocomplete="current-password" required>
+    <button id="confirm">Continue</button>
+  </form>
+  <p><a id="home" href="/">Back</a></p>
+{{end}}`)
+
+var passwordPage = page(`{{define "title"}}Change your password{{end}}
+{{define "body"}}
+  <h1>Change your password</h1>
+  {{if .Changed}}
+  <p id="offer">Someone else may know your old password. Sign out everywhere else, so that only this browser stays signed in?</p>
+  <form method="post" action="/sessions/sign-out-others"><button id="sign-out-others">Sign out my other sessions</button></form>
+  {{else}}
+  <form method="post" action="/password">
+    <input type="text" name="user" value="{{.User}}" autocomplete="username" hidden>
+    <label for="new">New password</label>
+    <input type="password" id="new" name="new" autocomplete="new-password" minlength="6" required>
+    <button id="change">Change password</button>
+  </form>
   {{end}}
   <p><a id="home" href="/">Back</a></p>
 {{end}}`)

@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -350,4 +357,136 @@ func TestGracefulShutdown(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after cancel")
 	}
+}
+
+// TestChangePassword: the password page asks for the password again once
+// the sign-in is older than the limit (RequireRecentAuth), a right one
+// (Reauthenticated, a new token) lets the change through, and after it
+// the page offers to sign out every other session.
+func TestChangePassword(t *testing.T) {
+	const recent = 300 * time.Millisecond
+	srv := startApp(t, config{Location: time.FixedZone("CET", 3600), RecentAuth: recent})
+	c := signIn(t, srv.URL, "cid", false)
+	other := signIn(t, srv.URL, "cid", false)
+
+	if _, body := c.do("GET", "/", nil, nil); !strings.Contains(body, `id="password-link" href="/password"`) {
+		t.Fatalf("no link to the password page:\n%s", body)
+	}
+	if _, body := c.do("GET", "/password", nil, nil); !strings.Contains(body, `id="new"`) {
+		t.Fatalf("just signed in: want the new-password form:\n%s", body)
+	}
+	time.Sleep(recent + 100*time.Millisecond)
+	_, body := c.do("GET", "/password", nil, nil)
+	if !strings.Contains(body, `id="confirm-why"`) || strings.Contains(body, `id="new"`) {
+		t.Fatalf("signed in %v ago: want the password asked for again:\n%s", recent, body)
+	}
+	// A change posted with an old sign-in is not made.
+	_, body = c.do("POST", "/password", url.Values{"new": {"sneaky1"}}, nil)
+	if !strings.Contains(body, `id="confirm-why"`) {
+		t.Fatalf("a change posted with an old sign-in: want the password asked for:\n%s", body)
+	}
+	_, body = c.do("POST", "/confirm", url.Values{"password": {"wrong"}}, nil)
+	if !strings.Contains(body, `role="status">Wrong password.</p>`) || !strings.Contains(body, `id="confirm-why"`) {
+		t.Fatalf("a wrong password: want it refused:\n%s", body)
+	}
+	before := c.session()
+	_, body = c.do("POST", "/confirm", url.Values{"password": {"secret"}}, nil)
+	if !strings.Contains(body, `id="new"`) {
+		t.Fatalf("the right password: want the new-password form:\n%s", body)
+	}
+	if after := c.session(); after == before || after == "" {
+		t.Errorf("entering the password again must issue a new token: before %q, after %q", before, after)
+	}
+	_, body = c.do("POST", "/password", url.Values{"new": {"hunter22"}}, nil)
+	if !strings.Contains(body, "Your password was changed.") || !strings.Contains(body, `id="offer"`) {
+		t.Fatalf("after the change: want the flash and the offer to sign out the others:\n%s", body)
+	}
+	_, body = c.do("POST", "/sessions/sign-out-others", url.Values{}, nil)
+	if !strings.Contains(body, `role="status">Signed out 1 other session.</p>`) || signedIn(other) || !signedIn(c) {
+		t.Fatalf("signing out the others after the change:\n%s", body)
+	}
+	if !strings.Contains(body, `<span class="last-seen">Last seen <time`) {
+		t.Errorf("the sessions page shows no last seen:\n%s", body)
+	}
+	fresh := newClient(t, srv.URL)
+	if _, body := fresh.do("POST", "/login", url.Values{"user": {"cid"}, "password": {"secret"}}, nil); !strings.Contains(body, "Wrong name or password.") {
+		t.Errorf("the old password still signs in:\n%s", body)
+	}
+	form := url.Values{"user": {"cid"}, "password": {"hunter22"}}
+	if _, body := fresh.do("POST", "/login", form, nil); !strings.Contains(body, `Hello, <span id="user">cid</span>`) {
+		t.Errorf("the new password does not sign in:\n%s", body)
+	}
+}
+
+// The audit log has a line for each sign-in, sign-out and revocation,
+// naming the session by its ID and the user, and never a token.
+func TestAuditLog(t *testing.T) {
+	var buf syncBuffer
+	srv := startApp(t, config{Audit: slog.New(slog.NewJSONHandler(&buf, nil))})
+	c := newClient(t, srv.URL)
+	c.do("POST", "/login", url.Values{"user": {"ann"}, "password": {"nope"}}, nil) // a session for the flash
+	anon := c.session()
+	c.do("POST", "/login", url.Values{"user": {"ann"}, "password": {"secret"}}, nil)
+	first := c.session()
+	other := signIn(t, srv.URL, "ann", false)
+	second := other.session()
+	other.do("POST", "/sessions/sign-out-others", url.Values{}, nil)
+	other.do("POST", "/logout", url.Values{}, nil)
+
+	type line struct {
+		Event    string `json:"session_event"`
+		ID       string `json:"session_id"`
+		Previous string `json:"previous_session_id"`
+		Owner    string `json:"owner"`
+		Cause    string `json:"cause"`
+	}
+	var got []line
+	for l := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		for _, token := range []string{anon, first, second} {
+			if strings.Contains(l, token) {
+				t.Errorf("the audit log shows a token: %s", l)
+			}
+		}
+		var x line
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		got = append(got, x)
+	}
+	want := []line{
+		{Event: "created", ID: idOf(anon)},
+		{Event: "renewed", ID: idOf(first), Previous: idOf(anon), Owner: "ann"},
+		{Event: "owner_bound", ID: idOf(first), Owner: "ann"},
+		{Event: "created", ID: idOf(second), Owner: "ann"},
+		{Event: "owner_bound", ID: idOf(second), Owner: "ann"},
+		{Event: "revoked", ID: idOf(first), Owner: "ann", Cause: "RevokeOthers"},
+		{Event: "destroyed", ID: idOf(second), Owner: "ann", Cause: "Destroy"},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit log:\n%s\nwant events %+v", buf.String(), want)
+	}
+}
+
+// idOf is the ID of the session whose token is token: a hash.
+func idOf(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

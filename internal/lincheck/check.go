@@ -240,7 +240,10 @@ func (h *history) metadata(o *op) string {
 	if o.client >= 0 {
 		notes = append(notes, fmt.Sprintf("client %d", o.client))
 	}
-	if k := o.faulted.Load(); k != 0 {
+	switch k := o.faulted.Load(); {
+	case k == int32(storeError)+1:
+		notes = append(notes, "a store call failed (not injected)")
+	case k != 0:
 		notes = append(notes, fmt.Sprintf("fault %v at store call %d", faultKind(k-1), o.plan.fault.call))
 	}
 	if o.plan.panics {

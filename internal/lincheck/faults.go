@@ -13,14 +13,16 @@ import (
 type faultKind uint8
 
 const (
-	failBefore    faultKind = iota // the call fails without reaching the store
-	failAfter                      // the call reaches the store, then reports a failure
-	timeoutBefore                  // the call hangs past the store timeout and fails without reaching the store
-	timeoutAfter                   // the call hangs past the store timeout, reaches the store anyway, and fails
-	numFaultKinds
+	failBefore    faultKind     = iota // the call fails without reaching the store
+	failAfter                          // the call reaches the store, then reports a failure
+	timeoutBefore                      // the call hangs past the store timeout and fails without reaching the store
+	timeoutAfter                       // the call hangs past the store timeout, reaches the store anyway, and fails
+	numInjected                        // the kinds above are injected; the one below is not
+	storeError    = numInjected        // a call failed of itself: a loaded machine made it miss the store timeout, say
+	numFaultKinds = numInjected + 1
 )
 
-var faultNames = [...]string{"fail-before", "fail-after", "timeout-before", "timeout-after"}
+var faultNames = [...]string{"fail-before", "fail-after", "timeout-before", "timeout-after", "store error"}
 
 func (k faultKind) String() string { return faultNames[k] }
 
@@ -29,6 +31,14 @@ func (k faultKind) String() string { return faultNames[k] }
 type faultPlan struct {
 	call int
 	kind faultKind
+}
+
+// failed reports whether err, from a store call, is a failure of the
+// store: not one of the answers the contract defines (a conflicting
+// conditional write, a record over the store's size limit), nor the end
+// of a request whose client hung up, which the model knows of already.
+func failed(err error) bool {
+	return err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrTooLarge) && !errors.Is(err, context.Canceled)
 }
 
 // errInjected is the failure of an injected fault.
@@ -51,11 +61,14 @@ var _ store.Versioned = (*faultStore)(nil)
 // for this call, if any.
 func (f *faultStore) do(ctx context.Context, perform func(context.Context) error) error {
 	o := opFrom(ctx)
-	if o == nil || o.plan.fault == nil {
-		return perform(ctx)
-	}
-	if int(o.storeCalls.Add(1)) != o.plan.fault.call {
-		return perform(ctx)
+	if o == nil || o.plan.fault == nil || int(o.storeCalls.Add(1)) != o.plan.fault.call {
+		err := perform(ctx)
+		if o != nil && failed(err) {
+			// The operation met a store fault all the same, which the
+			// model must allow for as for an injected one.
+			o.faulted.CompareAndSwap(0, int32(storeError)+1)
+		}
+		return err
 	}
 	kind := o.plan.fault.kind
 	o.faulted.Store(int32(kind) + 1)

@@ -56,7 +56,7 @@ func newPlans(cfg Config, seed uint64) [][][]plan {
 					p.hangUp = true
 				}
 				if chance(cfg.FaultRate) {
-					p.fault = &faultPlan{call: 1 + rng.IntN(4), kind: faultKind(rng.IntN(int(numFaultKinds)))}
+					p.fault = &faultPlan{call: 1 + rng.IntN(4), kind: faultKind(rng.IntN(int(numInjected)))}
 				}
 				if rng.IntN(2) == 0 {
 					p.jitter = time.Duration(rng.Int64N(int64(2 * time.Millisecond)))

@@ -346,11 +346,11 @@ func (r *report) diagnosisReport() string {
 
 func (r *report) String() string {
 	var faults []string
-	for k, n := range r.faults {
+	for k, n := range r.faults[:numInjected] {
 		faults = append(faults, fmt.Sprintf("%v %d", faultKind(k), n))
 	}
 	return fmt.Sprintf("%d histories, %d operations (%d history entries); injected: %s, handler panics %d, early responses %d, hang-ups %d; "+
-		"outcomes known %d, panicked %d, unknown %d; %d violations in %d histories",
-		r.histories, r.ops, r.entries, strings.Join(faults, ", "), r.panics, r.early, r.hungUp,
+		"operations that met a store error not injected %d; outcomes known %d, panicked %d, unknown %d; %d violations in %d histories",
+		r.histories, r.ops, r.entries, strings.Join(faults, ", "), r.panics, r.early, r.hungUp, r.faults[storeError],
 		r.outcomes[known], r.outcomes[panicked], r.outcomes[unknown], r.violations, r.failed)
 }

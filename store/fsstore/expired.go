@@ -37,8 +37,19 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 }
 
 // deleteExpired walks the shard directories, and those of the format-1
-// layout, under the root.
+// layout, under the root. While a function is registered with
+// ReportExpired it runs the pass that reports instead.
 func (d *disk) deleteExpired(ctx context.Context) (int, error) {
+	if reported := d.rep.Sweep(); reported != nil {
+		return reported(ctx)
+	}
+	return d.clean(ctx, nil)
+}
+
+// clean is deleteExpired's pass. With seen, each record the pass removes
+// is passed to seen before its removal, and the function seen returns (if
+// not nil) is called after it.
+func (d *disk) clean(ctx context.Context, seen func(path, name string) (removed func())) (int, error) {
 	n := 0
 	err := eachEntry(ctx, d.root, func(e fs.DirEntry) error {
 		var m int
@@ -47,11 +58,11 @@ func (d *disk) deleteExpired(ctx context.Context) (int, error) {
 		case !e.IsDir():
 			removeIfStale(filepath.Join(d.root, name), e)
 		case shardOf(name) >= 0:
-			m, err = d.cleanShard(ctx, shardOf(name))
+			m, err = d.cleanShard(ctx, shardOf(name), seen)
 		case isLegacyDir(name):
 			m, err = cleanLegacy(ctx, filepath.Join(d.root, name), 2)
 		case name == ownersDir:
-			m, err = d.cleanIndexes(ctx)
+			_, err = d.cleanIndexes(ctx) // entries, not records: not counted
 		}
 		n += m
 		return err
@@ -61,8 +72,8 @@ func (d *disk) deleteExpired(ctx context.Context) (int, error) {
 
 // cleanShard deletes the expired and damaged records of a shard. A record
 // that looks removable is checked again under the shard lock, so that a
-// record a writer has just replaced is never deleted.
-func (d *disk) cleanShard(ctx context.Context, shard int) (int, error) {
+// record a writer has just replaced is never deleted. seen is clean's.
+func (d *disk) cleanShard(ctx context.Context, shard int, seen func(path, name string) (removed func())) (int, error) {
 	dir := d.shardDirs[shard]
 	n := 0
 	err := eachEntry(ctx, dir, func(e fs.DirEntry) error {
@@ -81,8 +92,15 @@ func (d *disk) cleanShard(ctx context.Context, shard int) (int, error) {
 		defer unlock()
 		ok, err := removable(path)
 		if ok && err == nil {
+			var removed func()
+			if seen != nil {
+				removed = seen(path, e.Name())
+			}
 			if err = os.Remove(path); err == nil {
 				n++
+				if removed != nil {
+					removed()
+				}
 			}
 		}
 		return ignoreNotExist(err)

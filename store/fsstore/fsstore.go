@@ -48,10 +48,10 @@ import (
 )
 
 // Store is a store.Store on a directory. It also implements
-// store.Versioned, store.Toucher, store.ExpiredDeleter and store.Scanner
-// (for keys stored under their own name: see Scan). Create it with New and
-// stop it with Close; all methods are safe for concurrent use, also by
-// several processes.
+// store.Versioned, store.Toucher, store.ExpiredDeleter,
+// store.ExpiredReporter and store.Scanner (for keys stored under their own
+// name: see Scan). Create it with New and stop it with Close; all methods
+// are safe for concurrent use, also by several processes.
 type Store struct {
 	d       *disk
 	closed  atomic.Bool
@@ -79,6 +79,7 @@ type disk struct {
 	shardDirs [shardCount]string
 	lockPaths [shardCount]string
 	sems      [shardCount]chan struct{} // the shard locks within the process
+	rep       cleanup.Reporters         // ReportExpired
 }
 
 // New returns a store on dir, creating dir (mode 0700) if it does not

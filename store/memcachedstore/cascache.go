@@ -25,7 +25,8 @@ type casKey struct {
 
 type casEntry struct {
 	cas      uint64
-	deadline int64 // Unix nanoseconds
+	deadline int64  // Unix nanoseconds
+	gen      uint64 // the generation of the value read
 }
 
 // put remembers e for the write id under key. When the cache is full it

@@ -15,7 +15,9 @@
 // The sessions manager slides idle timeouts by rewriting records when due.
 // Nor does it implement store.Scanner: memcached cannot list its keys, so
 // sessions.Manager.Rekey is unsupported on it (keep previous encryption
-// keys for the session lifetime instead).
+// keys for the session lifetime instead). It implements store.Clearer
+// instead, with a generation number (see Clear), so that
+// sessions.Manager.RevokeAll works on it.
 //
 // Gomemcache takes no context, so every call runs its round trips in a
 // goroutine of its own and returns as soon as ctx ends; the abandoned
@@ -39,41 +41,62 @@ import (
 // store.Versioned. It is safe for concurrent use.
 type Store struct {
 	client *memcache.Client
-	prefix string // set only by the package's tests, to keep runs apart
+	prefix string // WithNamespace
 	closed atomic.Bool
 	cas    casCache // CAS ids of the versions LoadVersion returned
+	gens   genCache // the generation this Store last read (Clear)
 }
 
 // Interface checks.
 var (
 	_ store.Store       = (*Store)(nil)
 	_ store.Versioned   = (*Store)(nil)
+	_ store.Clearer     = (*Store)(nil)
 	_ store.OwnerIndex  = (*Store)(nil)
 	_ store.MultiLoader = (*Store)(nil)
 )
 
 // New returns a Store that uses client. The client stays the caller's:
-// Close does not close it. The store has no options: it does no
-// background work, and the sessions manager prefixes its keys itself
-// (sessions.WithKeyPrefix), which also keeps the sessions of several
-// applications apart on one server.
-func New(client *memcache.Client) (*Store, error) {
+// Close does not close it. The store does no background work, and the
+// sessions manager prefixes its keys itself (sessions.WithKeyPrefix),
+// which keeps the sessions of several applications apart on one server;
+// give each its own namespace too (WithNamespace) when one of them may
+// call Clear (sessions.Manager.RevokeAll).
+func New(client *memcache.Client, opts ...Option) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("memcachedstore: nil client")
 	}
-	return &Store{client: client}, nil
+	s := &Store{client: client}
+	for _, o := range opts {
+		if o != nil {
+			o(s)
+		}
+	}
+	return s, nil
 }
 
-// Load returns the record stored under key, one get.
+// An Option configures a Store. A nil Option is ignored.
+type Option func(*Store)
+
+// WithNamespace keeps the Store's items apart from those of Stores with
+// other namespaces on the same server: ns goes in front of every key (a
+// key that gets too long or holds bytes memcached rejects is hashed, as
+// always), and Clear ends only the records of Stores with this namespace.
+// Without it, Clear ends the records of every Store on the server that
+// has none.
+func WithNamespace(ns string) Option { return func(s *Store) { s.prefix = ns } }
+
+// Load returns the record stored under key, one get (of the record and
+// the generation, see Clear).
 func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	var data []byte
 	var found bool
 	err := s.run(ctx, "load", func() error {
-		it, err := s.client.Get(s.serverKey(key))
-		if err != nil {
-			return ignoreMiss(err)
+		it, gen, err := s.get(s.serverKey(key))
+		if err != nil || it == nil {
+			return err
 		}
-		_, data, found = decodeLive(it.Value, time.Now())
+		_, data, found = decodeLive(it.Value, time.Now(), gen)
 		return nil
 	})
 	if err != nil {
@@ -82,18 +105,24 @@ func (s *Store) Load(ctx context.Context, key string) ([]byte, bool, error) {
 	return data, found, nil
 }
 
-// Save stores data under key until expiresAt, one set. An expiresAt that
+// Save stores data under key until expiresAt, one set (and, at most once
+// a second, a get of the generation first: see Clear). An expiresAt that
 // is not in the future deletes the record instead. A value bigger than the
 // server's item size limit (memcached -I) gives an error wrapping
 // store.ErrTooLarge.
 func (s *Store) Save(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
 	k := s.serverKey(key)
-	value := encode(data, expiresAt, newWriteID()) // a copy: the round trip may outlive this call
+	value, _ := encode(data, expiresAt, 0) // a copy: the round trip may outlive this call
 	return s.run(ctx, "save", func() error {
 		exp, ok := expiration(expiresAt, time.Now())
 		if !ok {
 			return ignoreMiss(s.client.Delete(k))
 		}
+		gen, err := s.currentGen()
+		if err != nil {
+			return err
+		}
+		stamp(value, gen)
 		return tooLarge(s.client.Set(&memcache.Item{Key: k, Value: value, Expiration: exp}))
 	})
 }

@@ -226,8 +226,9 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 	return list, nil
 }
 
-// LoadVersions reads the records under keys with one get of many keys
-// (one round trip per server; store.MultiLoader).
+// LoadVersions reads the records under keys and the generation (see
+// Clear) with one get of many keys (one round trip per server;
+// store.MultiLoader).
 func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
 	server := make([]string, len(keys))
 	for i, k := range keys {
@@ -235,17 +236,19 @@ func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded
 	}
 	out := make([]store.Loaded, len(keys))
 	err := s.run(ctx, "load versions", func() error {
-		items, err := s.client.GetMulti(server)
+		gk := s.genKey()
+		items, err := s.client.GetMulti(append(server[:len(server):len(server)], gk))
 		if err != nil {
 			return err
 		}
+		gen := s.gens.see(parseGen(items[gk]))
 		now := time.Now()
 		for i, k := range server {
 			it := items[k]
 			if it == nil {
 				continue
 			}
-			h, data, live := decodeLive(it.Value, now)
+			h, data, live := decodeLive(it.Value, now, gen)
 			if !live {
 				continue
 			}

@@ -8,16 +8,20 @@ import (
 )
 
 // A stored value is a header followed by the record's data. The header is
-// a format byte, the record's exact deadline in Unix nanoseconds and the
-// ID of the write that stored it, both big endian:
+// a format byte, the record's exact deadline in Unix nanoseconds, the ID
+// of the write that stored it and the generation it belongs to (see
+// Clear), all big endian:
 //
-//	format 2 | deadline (8 bytes) | write ID (8 bytes) | data
+//	format 3 | deadline (8 bytes) | write ID (8 bytes) | generation (8 bytes) | data
 //
-// The write ID is the record's version. Format 1, written by earlier
-// versions of this package, has no write ID and is still read.
+// The write ID is the record's version. Formats 2 (no generation: the
+// first, 0) and 1 (no write ID either), written by earlier versions of
+// this package, are still read.
 const (
-	format      = 2
-	headerLen   = 1 + 8 + 8
+	format      = 3
+	headerLen   = 1 + 8 + 8 + 8
+	formatV2    = 2
+	headerLenV2 = 1 + 8 + 8
 	formatV1    = 1
 	headerLenV1 = 1 + 8
 )
@@ -34,12 +38,20 @@ const maxRelative = 30 * 24 * 60 * 60
 // maxDeadline is the latest expiry the header can hold (year 2262).
 var maxDeadline = time.Unix(0, math.MaxInt64)
 
-// newWriteID returns a random write ID: 63 random bits and idBit.
-func newWriteID() uint64 { return rand.Uint64() | idBit }
+// genBits is how many low bits of a write ID are those of the generation
+// it was written in (SameGeneration); the others are random.
+const (
+	genBits = 16
+	genMask = 1<<genBits - 1
+)
 
-// encode returns a new value holding expiresAt, the write ID id and a copy
-// of data.
-func encode(data []byte, expiresAt time.Time, id uint64) []byte {
+// newWriteID returns a random write ID of generation gen: idBit, 47 random
+// bits and the low bits of gen.
+func newWriteID(gen uint64) uint64 { return rand.Uint64()&^genMask | idBit | gen&genMask }
+
+// encode returns a new value holding expiresAt, a copy of data, and a
+// write ID of generation gen, which it also returns.
+func encode(data []byte, expiresAt time.Time, gen uint64) ([]byte, uint64) {
 	v := make([]byte, headerLen+len(data))
 	v[0] = format
 	ns := int64(math.MaxInt64)
@@ -47,15 +59,24 @@ func encode(data []byte, expiresAt time.Time, id uint64) []byte {
 		ns = expiresAt.UnixNano()
 	}
 	binary.BigEndian.PutUint64(v[1:9], uint64(ns))
-	binary.BigEndian.PutUint64(v[9:17], id)
 	copy(v[headerLen:], data)
-	return v
+	return v, stamp(v, gen)
+}
+
+// stamp gives the encoded value v a new write ID of generation gen, and
+// returns the ID.
+func stamp(v []byte, gen uint64) uint64 {
+	id := newWriteID(gen)
+	binary.BigEndian.PutUint64(v[9:17], id)
+	binary.BigEndian.PutUint64(v[17:25], gen)
+	return id
 }
 
 // A header is what decode reads from the front of a value.
 type header struct {
 	deadline int64  // Unix nanoseconds
 	id       uint64 // the write ID; 0 in format 1
+	gen      uint64 // the generation; 0 in formats 1 and 2
 }
 
 // live reports whether the record is live at now.
@@ -66,8 +87,11 @@ func (h header) live(now time.Time) bool { return now.UnixNano() < h.deadline }
 func decode(v []byte) (header, []byte, bool) {
 	switch {
 	case len(v) >= headerLen && v[0] == format:
-		h := header{int64(binary.BigEndian.Uint64(v[1:9])), binary.BigEndian.Uint64(v[9:17])}
+		h := header{int64(binary.BigEndian.Uint64(v[1:9])), binary.BigEndian.Uint64(v[9:17]), binary.BigEndian.Uint64(v[17:25])}
 		return h, v[headerLen:], true
+	case len(v) >= headerLenV2 && v[0] == formatV2:
+		h := header{deadline: int64(binary.BigEndian.Uint64(v[1:9])), id: binary.BigEndian.Uint64(v[9:17])}
+		return h, v[headerLenV2:], true
 	case len(v) >= headerLenV1 && v[0] == formatV1:
 		return header{deadline: int64(binary.BigEndian.Uint64(v[1:9]))}, v[headerLenV1:], true
 	}
@@ -75,10 +99,11 @@ func decode(v []byte) (header, []byte, bool) {
 }
 
 // decodeLive returns the header and data of the value v, and false when v
-// is expired at now, too short, or not in a format of this package.
-func decodeLive(v []byte, now time.Time) (header, []byte, bool) {
+// is expired at now, of a generation before gen (a Clear ended it), too
+// short, or not in a format of this package.
+func decodeLive(v []byte, now time.Time, gen uint64) (header, []byte, bool) {
 	h, data, ok := decode(v)
-	if !ok || !h.live(now) {
+	if !ok || !h.live(now) || h.gen < gen {
 		return header{}, nil, false
 	}
 	return h, data, true

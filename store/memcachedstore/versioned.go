@@ -16,7 +16,7 @@ import (
 const maxAddTries = 3
 
 // LoadVersion returns the record stored under key with its version, one
-// gets. The version is the ID of the write that stored the record, kept in
+// gets (of the record and the generation, see Clear). The version is the ID of the write that stored the record, kept in
 // the value's header (for a value written by an earlier version of this
 // package, which has none, it is the item's CAS id, and SaveIf with it
 // takes two round trips). LoadVersion also remembers the item's CAS id for
@@ -32,11 +32,11 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 	k := s.serverKey(key)
 	var l store.Loaded
 	err := s.run(ctx, "load version", func() error {
-		it, err := s.client.Get(k)
-		if err != nil {
-			return ignoreMiss(err)
+		it, gen, err := s.get(k)
+		if err != nil || it == nil {
+			return err
 		}
-		h, data, live := decodeLive(it.Value, time.Now())
+		h, data, live := decodeLive(it.Value, time.Now(), gen)
 		if !live {
 			return nil
 		}
@@ -47,7 +47,7 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 			l = store.Loaded{Data: data, Version: store.Version(it.CasID)}
 			return nil
 		}
-		s.cas.put(k, h.id, casEntry{cas: it.CasID, deadline: h.deadline})
+		s.cas.put(k, h.id, casEntry{cas: it.CasID, deadline: h.deadline, gen: h.gen})
 		l = store.Loaded{Data: data, Version: store.Version(h.id)}
 		return nil
 	})
@@ -64,7 +64,13 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 // until the next write. An expiresAt that is not in the future stores the
 // item already expired, which removes the record, and returns 0.
 //
-// Round trips: version 0 is an add. A version that this Store's LoadVersion
+// A write with a version keeps the generation of the value it replaces
+// (see Clear): a write of a record loaded before a Clear leaves a value
+// that reads as missing. Version 0 writes a value of the current
+// generation.
+//
+// Round trips: version 0 is an add (and, at most once a second, a get of
+// the generation first). A version that this Store's LoadVersion
 // returned is a cas with the CAS id it read. Memcached does not say which
 // CAS id a write gave the item (only its meta protocol, which gomemcache
 // does not speak, can), so for any other version (one that SaveIf
@@ -83,22 +89,28 @@ func (s *Store) LoadVersion(ctx context.Context, key string, _ time.Time) (store
 func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error) {
 	k := s.serverKey(key)
 	var saved store.Version
-	// Encoded here, a copy: the round trip may outlive this call (see run).
-	id := newWriteID()
+	// Encoded here, a copy: the round trip may outlive this call. The
+	// write ID and the generation are stamped in the round trip, once
+	// the generation is known.
 	it := &memcache.Item{Key: k}
 	exp, live := expiration(expiresAt, time.Now())
 	if live {
-		it.Value, it.Expiration = encode(data, expiresAt, id), exp
+		it.Value, _ = encode(data, expiresAt, 0)
+		it.Expiration = exp
 	} else {
 		// Memcached reads a negative expiration as expired at once.
-		it.Value, it.Expiration = encode(nil, expiresAt, id), -1
+		it.Value, _ = encode(nil, expiresAt, 0)
+		it.Expiration = -1
 	}
 	err := s.run(ctx, "save if", func() error {
-		var err error
+		var (
+			id  uint64
+			err error
+		)
 		if version == 0 {
-			err = s.add(it)
+			id, err = s.add(it)
 		} else {
-			err = s.replace(it, uint64(version))
+			id, err = s.replace(it, uint64(version))
 		}
 		if err != nil {
 			return tooLarge(err)
@@ -114,68 +126,77 @@ func (s *Store) SaveIf(ctx context.Context, key string, data []byte, expiresAt t
 	return saved, nil
 }
 
-// add stores it if memcached holds no live record under its key: an add,
-// and if memcached still holds an item whose deadline has passed, a gets
-// and a cas that replace it.
-func (s *Store) add(it *memcache.Item) error {
+// add stores it, stamped with the current generation, if memcached holds
+// no live record under its key: an add, and if memcached still holds an
+// item whose deadline has passed or whose generation is over, a gets and
+// a cas that replace it. It returns the write ID.
+func (s *Store) add(it *memcache.Item) (uint64, error) {
+	gen, err := s.currentGen()
+	if err != nil {
+		return 0, err
+	}
+	id := stamp(it.Value, gen)
 	for range maxAddTries {
 		err := s.client.Add(it)
 		if !errors.Is(err, memcache.ErrNotStored) {
-			return err
+			return id, err
 		}
-		old, err := s.client.Get(it.Key)
-		if errors.Is(err, memcache.ErrCacheMiss) {
+		old, gen, err := s.get(it.Key)
+		if err != nil {
+			return 0, err
+		}
+		if old == nil {
 			continue // dropped since the add: add again
 		}
-		if err != nil {
-			return err
-		}
-		if _, _, live := decodeLive(old.Value, time.Now()); live {
-			return store.ErrConflict
+		if _, _, live := decodeLive(old.Value, time.Now(), gen); live {
+			return 0, store.ErrConflict
 		}
 		if err := checkCAS(old.CasID); err != nil {
-			return err
+			return 0, err
 		}
+		id = stamp(it.Value, gen)
 		it.CasID = old.CasID
 		err = s.client.CompareAndSwap(it)
 		if errors.Is(err, memcache.ErrCacheMiss) || errors.Is(err, memcache.ErrNotStored) {
 			continue
 		}
-		return conflict(err)
+		return id, conflict(err)
 	}
-	return fmt.Errorf("%w: the expired item was dropped and rewritten %d times", store.ErrConflict, maxAddTries)
+	return 0, fmt.Errorf("%w: the expired item was dropped and rewritten %d times", store.ErrConflict, maxAddTries)
 }
 
 // replace stores it if the live item under its key has version v: a cas
 // with the CAS id LoadVersion read, or a gets then a cas when the Store has
-// none.
-func (s *Store) replace(it *memcache.Item, v uint64) error {
+// none. The value keeps the generation of the one it replaces. It returns
+// the write ID.
+func (s *Store) replace(it *memcache.Item, v uint64) (uint64, error) {
 	e, ok := s.cas.take(it.Key, v)
 	if !ok {
-		old, err := s.client.Get(it.Key)
-		if errors.Is(err, memcache.ErrCacheMiss) {
-			return store.ErrConflict
-		}
+		old, gen, err := s.get(it.Key)
 		if err != nil {
-			return err
+			return 0, err
+		}
+		if old == nil {
+			return 0, store.ErrConflict
 		}
 		h, _, valid := decode(old.Value)
 		// A format 1 value has no write ID: its version is its CAS id.
-		if !valid || (h.id != v && (h.id != 0 || old.CasID != v)) {
-			return store.ErrConflict
+		if !valid || (h.id != v && (h.id != 0 || old.CasID != v)) || h.gen < gen {
+			return 0, store.ErrConflict
 		}
 		if err := checkCAS(old.CasID); err != nil {
-			return err
+			return 0, err
 		}
-		e = casEntry{cas: old.CasID, deadline: h.deadline}
+		e = casEntry{cas: old.CasID, deadline: h.deadline, gen: h.gen}
 	}
 	// The item had version v and this deadline when its CAS id was e.cas;
 	// the cas succeeds only if it has not changed since.
 	if !(header{deadline: e.deadline}).live(time.Now()) {
-		return store.ErrConflict
+		return 0, store.ErrConflict
 	}
+	id := stamp(it.Value, e.gen)
 	it.CasID = e.cas
-	return conflict(s.client.CompareAndSwap(it))
+	return id, conflict(s.client.CompareAndSwap(it))
 }
 
 // conflict turns the errors of a cas whose item changed or went away into

@@ -341,7 +341,8 @@ func TestRaces(t *testing.T) {
 // did.
 func setV1(t *testing.T, s *Store, key, data string, deadline time.Time) {
 	t.Helper()
-	v := append(encode(nil, deadline, 0)[:headerLenV1], data...)
+	enc, _ := encode(nil, deadline, 0)
+	v := append(enc[:headerLenV1], data...)
 	v[0] = formatV1
 	exp, _ := expiration(deadline, time.Now())
 	if err := s.client.Set(&memcache.Item{Key: s.serverKey(key), Value: v, Expiration: exp}); err != nil {

@@ -29,10 +29,10 @@ import (
 )
 
 // Store is an in-memory store.Store. It also implements store.Versioned,
-// store.Toucher, store.LoadToucher, store.ExpiredDeleter, store.Scanner,
-// store.OwnerIndex and store.MultiLoader.
-// Create it with New and stop it with Close; all methods are safe for
-// concurrent use.
+// store.Toucher, store.LoadToucher, store.ExpiredDeleter,
+// store.ExpiredReporter, store.Scanner, store.OwnerIndex and
+// store.MultiLoader. Create it with New and stop it with Close; all
+// methods are safe for concurrent use.
 type Store struct {
 	shards  []shard
 	mask    uint64
@@ -40,6 +40,8 @@ type Store struct {
 	indexes *indexes // the owner indexes (store.OwnerIndex)
 	closed  atomic.Bool
 	cleaner *cleanup.Cleaner // nil when background cleanup is off
+	// rep are the functions ReportExpired registered.
+	rep *cleanup.Reporters
 }
 
 // Interface checks.
@@ -66,18 +68,19 @@ func New(opts ...Option) (*Store, error) {
 		shards:  make([]shard, n),
 		mask:    uint64(n - 1),
 		seed:    maphash.MakeSeed(),
+		rep:     &cleanup.Reporters{},
 		indexes: newIndexes(),
 	}
 	for i := range s.shards {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
 	}
-	shards, indexes := s.shards, s.indexes // the cleanup holds these, never s
+	shards, rep, indexes := s.shards, s.rep, s.indexes // the cleanup holds these, never s
 	s.cleaner = cleanup.Start(s, cleanup.Task{
 		Store:    "memstore",
 		Interval: cfg.cleanupInterval,
 		Logger:   cfg.logger,
 		Clean: func(ctx context.Context) (int, error) {
-			n, err := sweep(ctx, shards)
+			n, err := sweep(ctx, shards, rep)
 			if err == nil {
 				_, err = indexes.sweep(ctx)
 			}

@@ -68,7 +68,8 @@ func TestMemcached(t *testing.T) {
 	c := pooledMemcache(memcache.New(testbackend.Memcached(t)))
 	t.Cleanup(func() { c.Close() })
 	e2etest.Run(t, func(t *testing.T) store.Store {
-		s, err := memcachedstore.New(c)
+		// A namespace each: RevokeAll (Clear) ends the records of one.
+		s, err := memcachedstore.New(c, memcachedstore.WithNamespace("e2e:"+rand.Text()+":"))
 		if err != nil {
 			t.Fatal(err)
 		}

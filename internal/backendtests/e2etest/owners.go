@@ -25,7 +25,8 @@ var owner = strings.Repeat("ü:/", 256) + "\x00\xff end"
 
 // owners runs the scenarios of sessions bound to an owner (SetOwner at
 // login): listing them, revoking one, all or the others, a revocation
-// racing a modify, an index that stays small, and the token transport. It
+// racing a modify, an index that stays small, the token transport, and
+// RevokeAll with modifies in flight. It
 // logs one line with the numbers.
 func owners(t *testing.T, newStore func(t *testing.T) store.Store) {
 	var line []string
@@ -35,6 +36,7 @@ func owners(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("logins racing RevokeOwner", func(t *testing.T) { line = append(line, ownerLoginRace(t, newStore(t))) })
 	t.Run("index stays small", func(t *testing.T) { line = append(line, ownerIndexSmall(t, newStore(t))) })
 	t.Run("token transport", func(t *testing.T) { line = append(line, ownerTransport(t, newStore(t))) })
+	t.Run("revoke all", func(t *testing.T) { line = append(line, revokeAll(t, newStore(t))) })
 	t.Logf("owners: %s", strings.Join(line, "; "))
 }
 
@@ -103,6 +105,11 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 		case "/others":
 			var n int
 			if n, err = m.RevokeOthers(ctx); err == nil {
+				fmt.Fprint(w, n)
+			}
+		case "/revokeall":
+			var n int
+			if n, err = m.RevokeAll(ctx); err == nil {
 				fmt.Fprint(w, n)
 			}
 		}

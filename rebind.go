@@ -9,16 +9,17 @@ import (
 
 // A rebinder does the parts of a session's writes that only a new owner
 // or a new token of a stored session needs (see write.attempt): the owner
-// index entries and the owner limit (WithOwnerLimit), the forward that retires the renewed record, and the
-// ending of a session whose new token was never sent (see abandon). The
-// calls that can ask for them, renew and persist (Renew, SetOwner,
-// Reauthenticated, Update), create the Manager's (useRebinder) before
-// the session's next write: without them a write keeps the session's
-// owner, and gives a token only to a new session, which has no owner. So
-// a program that never calls them links none of this code, and a session
-// carries nothing for it. Its method names are its own: a method of core (or
-// of any type in an interface) with one of these names and signatures
-// would be linked wherever they are called.
+// index entries and the owner limit (WithOwnerLimit), the forward that
+// retires the renewed record, and the ending of a session whose new token
+// was never sent (see abandon). The calls that can ask for them, renew
+// and persist (Renew, SetOwner, Reauthenticated, Update), create the
+// Manager's (useRebinder) before the session's next write: without them a
+// write keeps the session's owner, and gives a token only to a new
+// session, which has no owner. So a program that never calls them links
+// none of this code (nor the owner indexes' and the limit's), and a
+// session carries nothing for it. Its method names are its own: a method
+// of core (or of any type in an interface) with one of these names and
+// signatures would be linked wherever they are called.
 type rebinder interface {
 	addIndexEntry(ctx context.Context, owner, id string, deadline time.Time, limited bool) (bool, error)
 	dropIndexEntry(ctx context.Context, owner, id string)

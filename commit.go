@@ -173,10 +173,14 @@ func (w *write[T]) attempt(ctx context.Context) (done bool, err error) {
 	// removal of the old entry need a SetOwner or a new token for a stored
 	// session, whose calls set m.rebind (see rebinder).
 	if id := m.id(target); s.owner != "" && (w.key != "" || s.owner != s.bound) && (w.indexed != s.owner || w.indexedID != id) {
-		if err := m.rebind.addIndexEntry(ctx, s.owner, id, s.deadline); err != nil {
+		limited := m.cfg.ownerLimit > 0 && s.owner != s.bound // a new binding, not a Renew of one
+		added, err := m.rebind.addIndexEntry(ctx, s.owner, id, s.deadline, limited)
+		if added {
+			w.indexed, w.indexedID = s.owner, id // on an error, the caller removes it
+		}
+		if err != nil {
 			return false, err
 		}
-		w.indexed, w.indexedID = s.owner, id
 	}
 	renewing := s.exists && w.key != ""
 	var forward store.Version
@@ -307,7 +311,7 @@ func (w *write[T]) unindex(ctx context.Context) {
 // forget removes id from owner's index; a failure only leaves an entry
 // that Sessions prunes later.
 func (m *core) forget(ctx context.Context, owner, id string) {
-	if err := m.updateIndex(ctx, owner, withoutEntries(id)); err != nil {
+	if err := m.removeIndex(ctx, owner, id); err != nil {
 		m.logAt(ctx, slog.LevelWarn, "sessions: removing a session from its owner's index failed; it is pruned later", "", err)
 	}
 }

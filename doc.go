@@ -80,6 +80,9 @@ Across a user's sessions:
     an owner's ("sign out everywhere"), and [Manager.RevokeOthers] all of
     the request's owner's but the request's own. [Manager.RevokeAll]
     ends every session under the key prefix.
+  - [WithOwnerLimit] bounds an owner's sessions: at the limit, SetOwner
+    ends the least recently active one ([EvictOldest]) or returns
+    [ErrTooManySessions] ([RefuseNew]).
 
 Without cookies (API tokens, WebSockets, gRPC), [Manager.Load] starts a
 session from a token carried in a header or message, and [Manager.Commit]

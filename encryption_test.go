@@ -62,6 +62,13 @@ func newSharedMemstore(t *testing.T) *memstore.Store {
 	return st
 }
 
+// recordIndexed hides the memory store's owner index (store.OwnerIndex),
+// so that the manager keeps owner indexes in records, which it seals.
+type recordIndexed struct {
+	store.Versioned
+	store.Scanner
+}
+
 // rawRecords returns every record under prefix in st, by key.
 func rawRecords(t *testing.T, st store.Store, prefix string) map[string][]byte {
 	t.Helper()
@@ -148,7 +155,7 @@ func TestEncryptionSealsEverything(t *testing.T) {
 	}{{"cbor", sessions.CBOR()}, {"json", sessions.JSON()}} {
 		t.Run(codec.name, func(t *testing.T) {
 			st := newSharedMemstore(t)
-			m := mustNew[profile](t, sessions.WithStore(st), sessions.WithCodec(codec.codec), sessions.WithEncryption(newEncryptionKey()))
+			m := mustNew[profile](t, sessions.WithStore(recordIndexed{st, st}), sessions.WithCodec(codec.codec), sessions.WithEncryption(newEncryptionKey()))
 			const marker, owner = "marker-value-7f3a", "alice@example.com"
 			ctx := ownedSession(t, m, owner)
 			m.Get(ctx).Name = marker
@@ -345,7 +352,7 @@ func TestEncryptionPreviousKeyOpensAndResealsOnWrite(t *testing.T) {
 func TestRekey(t *testing.T) {
 	st := newSharedMemstore(t)
 	k1, k2 := newEncryptionKey(), newEncryptionKey()
-	old := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k1))
+	old := mustNew[profile](t, sessions.WithStore(recordIndexed{st, st}), sessions.WithEncryption(k1))
 	const n = 230 // over two batches
 	tokens := make([]string, n)
 	for i := range tokens {
@@ -357,13 +364,13 @@ func TestRekey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	clearToken := savedSession(t, mustNew[profile](t, sessions.WithStore(st), sessions.WithKeyPrefix("other:")), "other app")
+	clearToken := savedSession(t, mustNew[profile](t, sessions.WithStore(recordIndexed{st, st}), sessions.WithKeyPrefix("other:")), "other app")
 	records := len(rawRecords(t, st, "session:"))
 	if records != n+3 {
 		t.Fatalf("%d records, want %d", records, n+3)
 	}
 
-	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k2, k1))
+	m := mustNew[profile](t, sessions.WithStore(recordIndexed{st, st}), sessions.WithEncryption(k2, k1))
 	got, err := m.Rekey(t.Context())
 	if err != nil || got != records {
 		t.Fatalf("Rekey = %d, %v; want %d", got, err, records)
@@ -375,7 +382,7 @@ func TestRekey(t *testing.T) {
 		t.Fatalf("second Rekey = %d, %v; want 0", got, err)
 	}
 
-	only := mustNew[profile](t, sessions.WithStore(st), sessions.WithEncryption(k2))
+	only := mustNew[profile](t, sessions.WithStore(recordIndexed{st, st}), sessions.WithEncryption(k2))
 	for i, token := range tokens {
 		ctx, err := only.Load(t.Context(), token)
 		if err != nil {

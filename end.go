@@ -162,7 +162,7 @@ func (m *core) unlist(ctx context.Context, ended []endedSession) error {
 		}
 	}
 	for owner, ids := range byOwner {
-		if err := m.updateIndex(ctx, owner, withoutEntries(ids...)); err != nil {
+		if err := m.removeIndex(ctx, owner, ids...); err != nil {
 			return err
 		}
 	}

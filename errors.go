@@ -51,6 +51,11 @@ var (
 	// in the [CBOR] and [JSON] docs. The save fails before anything is
 	// written, and the stored session stays as it was.
 	ErrNotEncodable = errors.New("sessions: session value not encodable")
+
+	// ErrTooManySessions reports a [Manager.SetOwner] refused because the
+	// owner already has as many sessions as [WithOwnerLimit] allows, with
+	// the [RefuseNew] policy. The session stays as it was, not bound.
+	ErrTooManySessions = errors.New("sessions: the owner has too many sessions")
 )
 
 // A tooLargeError refuses a record over the manager's size limit

@@ -25,7 +25,7 @@ func TestSweptReportsOnlySessions(t *testing.T) {
 	}{
 		{"session:" + id, appendRecord(nil, record{forward: true, payload: []byte(other)})},
 		{"session:" + id, appendRecord(nil, record{revoked: true})},
-		{m.indexKey("ann"), appendIndex(nil, []indexEntry{{id: id, deadline: deadline}})},
+		{m.indexKey("ann"), appendIndex(nil, indexChunk{chunks: 1, entries: []indexEntry{{id: id, deadline: deadline}}})},
 		{"other:" + id, live},
 		{"session:" + id, []byte("garbage")},
 		{"session:" + id, live},

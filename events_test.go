@@ -352,10 +352,16 @@ func TestEventsOfExpiry(t *testing.T) {
 			id := sessionID(t, m, ctx)
 			savedSession(t, m, "anonymous")
 			log.take()
-			// Two sessions and ann's index; a slow machine may write the
-			// last of them late, so sweep until all three expired.
+			// Two sessions and ann's index (unless the store keeps owner
+			// indexes in its own structures, store.OwnerIndex); a slow
+			// machine may write the last of them late, so sweep until all
+			// expired.
+			want := 3
+			if _, ok := st.(store.OwnerIndex); ok {
+				want = 2
+			}
 			n := 0
-			for deadline := time.Now().Add(5 * time.Second); n < 3 && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(5 * time.Second); n < want && time.Now().Before(deadline); {
 				time.Sleep(60 * time.Millisecond)
 				k, err := st.DeleteExpired(t.Context())
 				if err != nil {
@@ -363,8 +369,8 @@ func TestEventsOfExpiry(t *testing.T) {
 				}
 				n += k
 			}
-			if n != 3 {
-				t.Fatalf("DeleteExpired removed %d records, want 3", n)
+			if n != want {
+				t.Fatalf("DeleteExpired removed %d records, want %d", n, want)
 			}
 			events, states := log.take()
 			var bound int

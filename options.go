@@ -36,6 +36,8 @@ type config struct {
 	keys         sealer                                 // WithEncryption's keys; nil keeps records in the clear
 	lastWriter   lastWriting                            // WithStore's, for a store without conditional writes; else nil
 	newClock     func(timeout time.Duration) storeClock // WithStore's (newStoreClock); nil for the memory store, which never waits
+	ownerLimit   int                                    // WithOwnerLimit's n; 0 is no limit
+	refuseNew    bool                                   // WithOwnerLimit's policy is RefuseNew, not EvictOldest
 }
 
 func defaultConfig() config {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/sessionkit/sessions/store"
 )
 
 // Info describes one of an owner's sessions, for a "your devices" page or
@@ -158,36 +160,48 @@ func (m *Manager[T]) SetOwner(ctx context.Context, owner string) error {
 // Sessions returns owner's live sessions, oldest first. With a ctx from a
 // request (or [Manager.Load]), the request's own session is marked
 // Current, and a failure to load it is returned as [Manager.ID] returns
-// it. It costs one store round trip for the owner's index and one per
-// session, and prunes the index of sessions that ended.
+// it. It prunes the index of sessions that ended. Its cost: one store
+// round trip for the owner's index (two on a built-in store, which also
+// reads the index format of version 0.1), then the sessions in one round
+// trip per 500 on stores with [store.MultiLoader] (every built-in store;
+// the filesystem store reads one file each), else one per session.
 func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], error) {
 	current, stored, err := m.currentIDs(ctx)
 	if err != nil && !errors.Is(err, ErrNoSession) {
 		return nil, err
 	}
-	entries, _, err := m.loadIndex(ctx, m.indexKey(owner))
+	entries, err := m.listOwned(ctx, owner)
 	if err != nil {
-		return nil, fmt.Errorf("sessions: load owner index: %w", err)
+		return nil, err
+	}
+	owned, err := m.owned(ctx, owner, entries)
+	if err != nil {
+		return nil, err
 	}
 	var (
 		list  []Info[T]
 		stale []string
 		now   = time.Now()
 	)
-	for _, e := range entries {
-		info, live, err := m.info(ctx, owner, e.id, now)
-		if err != nil {
-			return nil, err
+	for _, o := range owned {
+		if !o.live {
+			if m.stale(o.entry, now) {
+				stale = append(stale, o.entry.id)
+			}
+			continue
 		}
-		if live {
-			info.Current = e.id == current || e.id == stored
-			list = append(list, info)
-		} else if m.stale(e, now) {
-			stale = append(stale, e.id)
+		info := Info[T]{ID: o.entry.id, Created: o.rec.created, Expires: o.rec.deadline, Persistent: o.rec.persistent,
+			AuthenticatedAt: o.rec.authAt, LastSeen: o.rec.seen}
+		data := m.newValue()
+		if err := m.decodeValue(o.rec.payload, data); err != nil {
+			continue
 		}
+		info.Data = *data
+		info.Current = o.entry.id == current || o.entry.id == stored
+		list = append(list, info)
 	}
 	if len(stale) > 0 {
-		if err := m.updateIndex(ctx, owner, withoutEntries(stale...)); err != nil {
+		if err := m.removeIndex(ctx, owner, stale...); err != nil {
 			m.logAt(ctx, slog.LevelWarn, "sessions: pruning an owner index failed", "", err)
 		}
 	}
@@ -195,30 +209,61 @@ func (m *Manager[T]) Sessions(ctx context.Context, owner string) ([]Info[T], err
 	return list, nil
 }
 
-// info reads the session with the given ID, live and bound to owner.
-func (m *Manager[T]) info(ctx context.Context, owner, id string, now time.Time) (Info[T], bool, error) {
-	sctx, cancel := m.storeContext(ctx)
-	l, err := m.loadRecord(sctx, m.cfg.keyPrefix+id, time.Time{})
-	cancel()
-	if err != nil {
-		return Info[T]{}, false, fmt.Errorf("sessions: load session: %w", err)
+// multiBatch is how many records one LoadVersions call reads.
+const multiBatch = 500
+
+// owned reads the records the entries of owner's index name, in batches
+// of multiBatch where the store has store.MultiLoader, and says which are
+// live sessions of owner, and which are bindings still in flight.
+func (m *core) owned(ctx context.Context, owner string, entries []indexEntry) ([]ownedSession, error) {
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i] = m.cfg.keyPrefix + e.id
 	}
-	if !l.Found() {
-		return Info[T]{}, false, nil
+	loaded := make([]store.Loaded, 0, len(keys))
+	ml := m.multi()
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), multiBatch)]
+		keys = keys[len(batch):]
+		if ml != nil {
+			sctx, cancel := m.storeContext(ctx)
+			ls, err := ml.LoadVersions(sctx, batch)
+			cancel()
+			if err == nil && len(ls) != len(batch) {
+				err = fmt.Errorf("LoadVersions returned %d records for %d keys", len(ls), len(batch))
+			}
+			if err != nil {
+				return nil, fmt.Errorf("sessions: load sessions: %w", err)
+			}
+			loaded = append(loaded, ls...)
+			continue
+		}
+		for _, key := range batch {
+			sctx, cancel := m.storeContext(ctx)
+			l, err := m.loadRecord(sctx, key, time.Time{})
+			cancel()
+			if err != nil {
+				return nil, fmt.Errorf("sessions: load session: %w", err)
+			}
+			loaded = append(loaded, l)
+		}
 	}
-	rec, err := m.openRecord(m.cfg.keyPrefix+id, l.Data)
-	if err != nil || !rec.live(now) || rec.owner != owner {
-		return Info[T]{}, false, nil // not (or not yet) the owner's session
+	now := time.Now()
+	owned := make([]ownedSession, len(entries))
+	for i, e := range entries {
+		o := ownedSession{entry: e}
+		if !loaded[i].Found() {
+			o.pending = !m.stale(e, now)
+			o.activity = e.added
+		} else if rec, err := m.openRecord(keyOf(m, e), loaded[i].Data); err == nil && rec.live(now) && rec.owner == owner {
+			o.live, o.rec, o.activity = true, rec, m.activity(rec)
+		}
+		owned[i] = o
 	}
-	info := Info[T]{ID: id, Created: rec.created, Expires: rec.deadline, Persistent: rec.persistent,
-		AuthenticatedAt: rec.authAt, LastSeen: rec.seen}
-	data := m.newValue()
-	if err := m.decodeValue(rec.payload, data); err != nil {
-		return Info[T]{}, false, nil
-	}
-	info.Data = *data
-	return info, true, nil
+	return owned, nil
 }
+
+func keyOf(m *core, e indexEntry) string { return m.cfg.keyPrefix + e.id }
 
 // Revoke ends the session with the given ID (from [Info].ID or
 // [Manager.ID]) at once, with every session a racing [Manager.Renew]
@@ -272,24 +317,35 @@ func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
 	return m.revokeOwner(m.ending(ctx, "RevokeOthers"), owner, m.id(key))
 }
 
-// revokeOwner ends owner's sessions but keep: each entry of the index is
-// ended (see endSession) inside one conditional update of the index, so
-// an entry a racing login adds is ended too, or comes after.
+// revokeOwner ends owner's sessions but keep: it lists the index, ends
+// each session listed (see endSession) and removes it from the index, and
+// lists again until a list names no session it has not ended. A login
+// that races it adds its entry before it writes its record, so it is
+// either in a list, and ended, or starts after the last list. An entry
+// whose record is not (yet) the owner's is looked at again in each list.
+// An index in a single record (the fallback, for an owner with fewer than
+// thousands of sessions) is instead emptied in one conditional update,
+// with every session it lists ended inside it.
 func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, error) {
-	done := map[string]bool{}
+	done := map[string]bool{} // ended, by this call or along a forward
 	var all []endedSession
+	defer func() { m.endCurrent(ctx, all) }()
 	n := 0
-	err := m.updateIndex(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
-		var kept []indexEntry
-		for _, e := range entries {
-			switch {
-			case e.id == keep:
-				kept = append(kept, e)
-			case !done[e.id]:
+	if m.ownIndex() == nil && m.versioned != nil {
+		// The index in records, a single one: every session it lists
+		// ends inside one conditional update of it.
+		err := m.updateHead(ctx, owner, func(entries []indexEntry) ([]indexEntry, error) {
+			var kept []indexEntry
+			for _, e := range entries {
+				if e.id == keep {
+					kept = append(kept, e)
+					continue
+				}
+				if done[e.id] {
+					continue
+				}
 				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
 				if errors.Is(err, errOtherOwner) {
-					// Not (or not yet) the owner's: a SetOwner in flight
-					// keeps its entry; a failed one's entry goes.
 					if !m.stale(e, time.Now()) {
 						kept = append(kept, e)
 					}
@@ -307,11 +363,75 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 					n++
 				}
 			}
+			return kept, nil
+		})
+		if !errors.Is(err, errChunked) {
+			return n, err
 		}
-		return kept, nil
-	})
-	m.endCurrent(ctx, all)
-	return n, err
+	}
+	// A store's own index: under the index's lock in this process, which
+	// every add takes, so that no login of this process binds while the
+	// revocation runs, as with an index in records.
+	native := m.ownIndex() != nil
+	if native {
+		defer unlockKey(m.lockIndex(m.indexKey(owner)))
+	}
+	for round := 1; ; round++ {
+		entries, err := m.listOwned(ctx, owner)
+		if err != nil {
+			return n, err
+		}
+		var gone []string
+		fresh := false
+		for _, e := range entries {
+			switch {
+			case e.id == keep:
+				continue
+			case done[e.id]:
+				gone = append(gone, e.id)
+				continue
+			}
+			ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
+			if errors.Is(err, errOtherOwner) {
+				// Not (or not yet) the owner's: a SetOwner in flight
+				// keeps its entry; a failed one's entry goes.
+				if m.stale(e, time.Now()) {
+					gone = append(gone, e.id)
+				}
+				continue
+			}
+			fresh = true
+			done[e.id] = true
+			for _, x := range ended {
+				done[x.id] = true
+			}
+			all = append(all, ended...)
+			if err != nil {
+				return n, fmt.Errorf("sessions: revoke: %w", err)
+			}
+			gone = append(gone, e.id)
+			if live {
+				n++
+			}
+		}
+		if len(gone) > 0 {
+			remove := m.removeIndex
+			if native {
+				remove = func(ctx context.Context, owner string, ids ...string) error {
+					return m.removeNative(ctx, m.indexKey(owner), ids)
+				}
+			}
+			if err := remove(ctx, owner, gone...); err != nil {
+				return n, err
+			}
+		}
+		if !fresh {
+			return n, nil
+		}
+		if round == maxWriteAttempts {
+			return n, fmt.Errorf("sessions: revoke: %w: the owner's index kept changing", ErrSessionChanged)
+		}
+	}
 }
 
 // endCurrent marks the request's session as ended if it is one of ended:

@@ -4,27 +4,21 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sessionkit/sessions/store"
 )
 
-// An owner index lists the sessions SetOwner bound to one owner. It is a
-// record of its own under a key derived from a hash of the owner, written
-// only with conditional writes, so concurrent logins and revocations never
-// lose an entry. It holds session IDs (hashes of tokens), never tokens.
-//
-//	offset size field
-//	0      5    "sidx1"
-//	5      -    entries of 59 bytes: ID (43), deadline and time added
-//	            (Unix nanoseconds, 8 each, big endian)
-const indexMagic = "sidx1"
-
-const indexEntrySize = tokenLen + 16
+// An owner index lists the sessions SetOwner bound to one owner, under a
+// key derived from a hash of the owner. It holds session IDs (hashes of
+// tokens), never tokens. A store that implements store.OwnerIndex keeps
+// it in the backend's own structures (see nativeIndex); on any other
+// store it is a chain of records written with conditional writes (see
+// indexchunk.go), so that concurrent logins and revocations never lose an
+// entry.
 
 // An indexEntry is one session in an owner index.
 type indexEntry struct {
@@ -57,104 +51,162 @@ func (m *core) stale(e indexEntry, now time.Time) bool {
 	return now.Sub(e.added) > m.pendingGrace() || !now.Before(e.deadline)
 }
 
-func appendIndex(dst []byte, entries []indexEntry) []byte {
-	dst = append(dst, indexMagic...)
-	for _, e := range entries {
-		dst = append(dst, e.id...)
-		dst = binary.BigEndian.AppendUint64(dst, uint64(e.deadline.UnixNano()))
-		dst = binary.BigEndian.AppendUint64(dst, uint64(e.added.UnixNano()))
+// addIndex adds (or replaces) the entry for id in owner's index. With
+// list, it also returns the index's live entries (the new one included)
+// when it can tell them without another round trip, else nil.
+func (m *core) addIndex(ctx context.Context, owner, id string, deadline time.Time, list bool) ([]indexEntry, error) {
+	if err := m.indexable(); err != nil {
+		return nil, err
 	}
-	return dst
-}
-
-var errBadIndex = errors.New("sessions: malformed owner index")
-
-func parseIndex(b []byte) ([]indexEntry, error) {
-	if len(b) < len(indexMagic) || string(b[:len(indexMagic)]) != indexMagic || (len(b)-len(indexMagic))%indexEntrySize != 0 {
-		return nil, errBadIndex
+	e := indexEntry{id: id, deadline: deadline, added: time.Now()}
+	oi := m.ownIndex()
+	if oi == nil {
+		return m.addChunked(ctx, owner, e, list)
 	}
-	b = b[len(indexMagic):]
-	entries := make([]indexEntry, 0, len(b)/indexEntrySize)
-	for ; len(b) > 0; b = b[indexEntrySize:] {
-		e := indexEntry{
-			id:       string(b[:tokenLen]),
-			deadline: time.Unix(0, int64(binary.BigEndian.Uint64(b[tokenLen:]))),
-			added:    time.Unix(0, int64(binary.BigEndian.Uint64(b[tokenLen+8:]))),
-		}
-		if !validToken(e.id) {
-			return nil, errBadIndex
-		}
-		entries = append(entries, e)
-	}
-	return entries, nil
-}
-
-// loadIndex reads owner's index and its version.
-func (m *core) loadIndex(ctx context.Context, key string) ([]indexEntry, store.Version, error) {
+	key := m.indexKey(owner)
+	defer unlockKey(m.lockIndex(key)) // see revokeOwner
 	sctx, cancel := m.storeContext(ctx)
-	l, err := m.loadRecord(sctx, key, time.Time{})
-	cancel()
-	if err != nil || !l.Found() {
-		return nil, 0, err
+	defer cancel()
+	if err := oi.IndexAdd(sctx, key, store.IndexEntry{ID: e.id, Deadline: e.deadline, Added: e.added}); err != nil {
+		return nil, fmt.Errorf("sessions: add to owner index: %w", err)
 	}
-	plain, err := m.opened(kindIndex, key, l.Data)
-	var entries []indexEntry
-	if err == nil {
-		entries, err = parseIndex(plain)
-	}
-	if err != nil {
-		m.logAt(ctx, slog.LevelWarn, "sessions: discarding an owner index that does not parse", "", err)
-	}
-	return entries, l.Version, nil
+	return nil, nil
 }
 
-// updateIndex applies change to owner's index and writes it back
-// conditionally, rereading and reapplying on a conflict. Entries past
-// their deadline are dropped on the way. change may be called more than
-// once.
-func (m *core) updateIndex(ctx context.Context, owner string, change func([]indexEntry) ([]indexEntry, error)) error {
-	if m.versioned == nil {
-		return fmt.Errorf("sessions: owner index: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
+// removeIndex removes ids from owner's index.
+func (m *core) removeIndex(ctx context.Context, owner string, ids ...string) error {
+	if err := m.indexable(); err != nil {
+		return err
+	}
+	if m.ownIndex() == nil {
+		return m.removeChunked(ctx, owner, ids)
 	}
 	key := m.indexKey(owner)
 	defer unlockKey(m.lockIndex(key))
-	for attempt := 1; ; attempt++ {
-		entries, version, err := m.loadIndex(ctx, key)
-		if err != nil {
-			return fmt.Errorf("sessions: load owner index: %w", err)
-		}
-		if entries, err = change(entries); err != nil {
-			return err
-		}
-		now := time.Now()
-		var expires time.Time // the latest deadline; zero removes the index
-		live := entries[:0]
-		for _, e := range entries {
-			if now.Before(e.deadline) {
-				live = append(live, e)
-				expires = later(expires, e.deadline)
-			}
-		}
-		if version == 0 && len(live) == 0 {
-			return nil // nothing stored, nothing to store
-		}
-		stored, err := m.sealed(kindIndex, key, appendIndex(nil, live))
-		if err != nil {
-			return err
-		}
-		sctx, cancel := m.storeContext(ctx)
-		_, err = m.versioned.SaveIf(sctx, key, stored, expires, version)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, store.ErrConflict) {
-			return fmt.Errorf("sessions: save owner index: %w", err)
-		}
-		if attempt == maxWriteAttempts {
-			return fmt.Errorf("sessions: save owner index: %w after %d attempts", ErrSessionChanged, attempt)
+	return m.removeNative(ctx, key, ids)
+}
+
+// removeNative is removeIndex on a store's own index, under the index's
+// lock.
+func (m *core) removeNative(ctx context.Context, key string, ids []string) error {
+	sctx, cancel := m.storeContext(ctx)
+	defer cancel()
+	if err := m.ownIndex().IndexRemove(sctx, key, ids...); err != nil {
+		return fmt.Errorf("sessions: remove from owner index: %w", err)
+	}
+	return nil
+}
+
+// listIndex returns the entries of owner's index that are before their
+// deadline, one per ID.
+func (m *core) listIndex(ctx context.Context, owner string) ([]indexEntry, error) {
+	if err := m.indexable(); err != nil {
+		return nil, err
+	}
+	oi := m.ownIndex()
+	if oi == nil {
+		return m.listChunked(ctx, owner)
+	}
+	sctx, cancel := m.storeContext(ctx)
+	list, err := oi.IndexList(sctx, m.indexKey(owner))
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("sessions: list owner index: %w", err)
+	}
+	now := time.Now()
+	entries := make([]indexEntry, 0, len(list))
+	for _, e := range list {
+		if validToken(e.ID) && now.Before(e.Deadline) {
+			entries = append(entries, indexEntry{id: e.ID, deadline: e.Deadline, added: e.Added})
 		}
 	}
+	// Oldest first, as the chunked index keeps them: a revocation then
+	// meets a session before the ID a Renew in flight moves it to.
+	slices.SortStableFunc(entries, func(a, b indexEntry) int { return a.added.Compare(b.added) })
+	return dedupe(entries), nil
+}
+
+// listOwned is listIndex for Sessions and the revocations: on a store
+// with store.OwnerIndex it first moves into the store's index the entries
+// of an index record that version 0.1, which kept every index in records,
+// wrote.
+func (m *core) listOwned(ctx context.Context, owner string) ([]indexEntry, error) {
+	if m.ownIndex() != nil {
+		if err := m.migrateIndex(ctx, owner); err != nil {
+			return nil, err
+		}
+	}
+	return m.listIndex(ctx, owner)
+}
+
+// migrateIndex moves the entries of owner's index record, if there is
+// one, into the store's index, and deletes the record.
+func (m *core) migrateIndex(ctx context.Context, owner string) error {
+	key := m.indexKey(owner)
+	c, version, err := m.loadChunk(ctx, key)
+	if err != nil || version == 0 {
+		return err
+	}
+	for _, e := range liveEntries(c.entries, time.Now()) {
+		sctx, cancel := m.storeContext(ctx)
+		err := m.ownIndex().IndexAdd(sctx, key, store.IndexEntry{ID: e.id, Deadline: e.deadline, Added: e.added})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("sessions: move an owner index record into the store's index: %w", err)
+		}
+	}
+	if err := m.deleteIf(ctx, key, version); err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("sessions: move an owner index record into the store's index: %w", err)
+	}
+	return nil
+}
+
+// ownIndex returns the store's own owner index (store.OwnerIndex), or nil:
+// owner indexes are then chunked records (indexchunk.go). It is looked up
+// where used, not kept in the Manager: a program that never uses an owner
+// index then links none of a store's index code.
+func (m *core) ownIndex() store.OwnerIndex {
+	if m.versioned == nil {
+		return nil
+	}
+	oi, _ := m.store.(store.OwnerIndex)
+	return oi
+}
+
+// multi returns the store's store.MultiLoader, or nil when it reads one
+// record per round trip (looked up where used, as ownIndex).
+func (m *core) multi() store.MultiLoader {
+	if m.versioned == nil {
+		return nil
+	}
+	ml, _ := m.store.(store.MultiLoader)
+	return ml
+}
+
+// indexable reports why the store cannot keep owner indexes.
+func (m *core) indexable() error {
+	if m.versioned == nil {
+		return fmt.Errorf("sessions: owner index: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
+	}
+	return nil
+}
+
+// dedupe keeps one entry per ID, the one added last, in the order of
+// their first appearance.
+func dedupe(entries []indexEntry) []indexEntry {
+	at := make(map[string]int, len(entries))
+	out := entries[:0]
+	for _, e := range entries {
+		if i, ok := at[e.id]; ok {
+			if e.added.After(out[i].added) {
+				out[i] = e
+			}
+			continue
+		}
+		at[e.id] = len(out)
+		out = append(out, e)
+	}
+	return out
 }
 
 func later(a, b time.Time) time.Time {
@@ -162,19 +214,6 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// withEntry returns an index change that adds (or replaces) id.
-func withEntry(id string, deadline time.Time) func([]indexEntry) ([]indexEntry, error) {
-	return func(entries []indexEntry) ([]indexEntry, error) {
-		entries = withoutIDs(entries, id)
-		return append(entries, indexEntry{id: id, deadline: deadline, added: time.Now()}), nil
-	}
-}
-
-// withoutEntries returns an index change that removes ids.
-func withoutEntries(ids ...string) func([]indexEntry) ([]indexEntry, error) {
-	return func(entries []indexEntry) ([]indexEntry, error) { return withoutIDs(entries, ids...), nil }
 }
 
 func withoutIDs(entries []indexEntry, ids ...string) []indexEntry {

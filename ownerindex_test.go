@@ -17,10 +17,11 @@ func TestIndexRoundTrip(t *testing.T) {
 			deadline: base.Add(time.Duration(i) * time.Hour),
 			added:    base.Add(time.Duration(i) * time.Minute),
 		})
-		got, err := parseIndex(appendIndex(nil, entries[:i]))
+		c, err := parseIndex(appendIndex(nil, indexChunk{chunks: 1, entries: entries[:i]}))
 		if err != nil {
 			t.Fatalf("index of %d entries: %v", i, err)
 		}
+		got := c.entries
 		if !slices.EqualFunc(got, entries[:i], func(a, b indexEntry) bool {
 			return a.id == b.id && a.deadline.Equal(b.deadline) && a.added.Equal(b.added)
 		}) {
@@ -28,6 +29,9 @@ func TestIndexRoundTrip(t *testing.T) {
 		}
 		if cap(got) != i {
 			t.Errorf("index of %d entries parsed into a slice of capacity %d", i, cap(got))
+		}
+		if c.chunks != 1 {
+			t.Errorf("index of %d entries read back with %d chunks, want 1", i, c.chunks)
 		}
 	}
 }

@@ -9,18 +9,19 @@ import (
 
 // A rebinder does the parts of a session's writes that only a new owner
 // or a new token of a stored session needs (see write.attempt): the owner
-// index entries, the forward that retires the renewed record, and the
-// ending of a session whose new token was never sent (see abandon). The
-// calls that can ask for them, renew and persist (Renew, SetOwner,
-// Reauthenticated, Update), create the Manager's (useRebinder) before
-// the session's next write: without them a write keeps the session's
-// owner, and gives a token only to a new session, which has no owner. So
-// a program that never calls them links none of this code, and a session
-// carries nothing for it. Its method names are its own: a method of core (or
-// of any type in an interface) with one of these names and signatures
-// would be linked wherever they are called.
+// index entries and the owner limit (WithOwnerLimit), the forward that
+// retires the renewed record, and the ending of a session whose new token
+// was never sent (see abandon). The calls that can ask for them, renew
+// and persist (Renew, SetOwner, Reauthenticated, Update), create the
+// Manager's (useRebinder) before the session's next write: without them a
+// write keeps the session's owner, and gives a token only to a new
+// session, which has no owner. So a program that never calls them links
+// none of this code (nor the owner indexes' and the limit's), and a
+// session carries nothing for it. Its method names are its own: a method
+// of core (or of any type in an interface) with one of these names and
+// signatures would be linked wherever they are called.
 type rebinder interface {
-	addIndexEntry(ctx context.Context, owner, id string, deadline time.Time) error
+	addIndexEntry(ctx context.Context, owner, id string, deadline time.Time, limited bool) (bool, error)
 	dropIndexEntry(ctx context.Context, owner, id string)
 	putMarker(ctx context.Context, key string, r record, version store.Version) (store.Version, error)
 	removeForward(ctx context.Context, key string, version store.Version)
@@ -37,9 +38,20 @@ func (m *core) useRebinder() {
 	m.rebindOnce.Do(func() { m.rebind = (*rebinding)(m) })
 }
 
-// addIndexEntry adds id, a session with the given deadline, to owner's index.
-func (r *rebinding) addIndexEntry(ctx context.Context, owner, id string, deadline time.Time) error {
-	return (*core)(r).updateIndex(ctx, owner, withEntry(id, deadline))
+// addIndexEntry adds id, a session with the given deadline, to owner's
+// index (see addIndex), and reports whether it did. With limited, the
+// binding is a new one, to which WithOwnerLimit applies (see
+// enforceLimit): an error then may follow an add.
+func (r *rebinding) addIndexEntry(ctx context.Context, owner, id string, deadline time.Time, limited bool) (bool, error) {
+	m := (*core)(r)
+	entries, err := m.addIndex(ctx, owner, id, deadline, limited)
+	if err != nil {
+		return false, err
+	}
+	if limited {
+		return true, m.enforceLimit(ctx, owner, id, entries)
+	}
+	return true, nil
 }
 
 func (r *rebinding) dropIndexEntry(ctx context.Context, owner, id string) {

@@ -85,7 +85,7 @@ func (m *core) reseal(ctx context.Context, key string) (bool, error) {
 		return false, nil // a store that lists more than it was asked for
 	case len(rest) == tokenLen:
 		kind = kindSession
-	case strings.HasPrefix(rest, ownerKeyInfix):
+	case strings.HasPrefix(rest, ownerKeyInfix) && m.ownIndex() == nil:
 		kind = kindIndex
 	default:
 		return false, nil // not a key of this manager's
@@ -146,13 +146,11 @@ func (m *core) rekeyExpiry(kind byte, plain []byte, now time.Time) (time.Time, b
 			expires = m.expiry(rec.deadline, now)
 		}
 	default:
-		entries, err := parseIndex(plain)
+		c, err := parseIndex(plain)
 		if err != nil {
 			return time.Time{}, false
 		}
-		for _, e := range entries {
-			expires = later(expires, e.deadline)
-		}
+		expires = c.expiry // the latest deadline, or later for a head
 	}
 	return expires, now.Before(expires)
 }

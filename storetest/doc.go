@@ -19,7 +19,8 @@
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
 // [store.ExpiredDeleter], [store.Versioned], [store.Scanner],
-// [store.Clearer]) that the store implements.
+// [store.Clearer], [store.OwnerIndex], [store.MultiLoader]) that the store
+// implements.
 // Each failure names the rule the store broke.
 //
 // For [store.Versioned] the suite checks insert-if-absent, that every Save
@@ -28,6 +29,13 @@
 // that of many SaveIfs racing on one version exactly one wins, that
 // increments by LoadVersion and SaveIf lose nothing, and that
 // LoadVersion's Touched is true exactly when the expiry moved.
+//
+// For [store.OwnerIndex] it checks that an add replaces the entry with the
+// same ID, that removes and deadlines take entries out of lists, that an
+// index is separate from the record under its key and from other indexes,
+// that 2,000 entries list and remove, and that racing adds and removes
+// lose nothing; for [store.MultiLoader], that LoadVersions returns what
+// LoadVersion does, key by key and in order, as copies.
 //
 // For [store.Clearer] it checks that Clear ends every record, Saved or
 // written with SaveIf, that a SaveIf with a version read before Clear

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -43,6 +44,7 @@ type mapStore struct {
 	gen     uint64                   // the generation (Clear)
 	gens    map[store.Version]uint64 // the generation of each version given out
 	cleared map[string]store.Version // for bugClearResurrects
+	indexes map[string]map[string]store.IndexEntry
 }
 
 type record struct {
@@ -88,6 +90,14 @@ const (
 	bugClearKeepsRecords   = "clearKeepsRecords"   // Clear leaves the records
 	bugClearResurrects     = "clearResurrects"     // SaveIf with a version from before Clear brings its record back
 	bugClearSameGeneration = "clearSameGeneration" // SameGeneration is always true
+
+	bugIndexNoReplace    = "indexNoReplace"    // IndexAdd keeps the entry an ID has
+	bugIndexListsExpired = "indexListsExpired" // IndexList returns entries past their deadline
+	bugIndexRacyAdd      = "indexRacyAdd"      // IndexAdd copies the index and writes it back in two critical sections
+	bugIndexInRecords    = "indexInRecords"    // Delete of a record deletes the index under its key too
+	bugIndexListCap      = "indexListCap"      // IndexList returns at most 1,000 entries
+	bugMultiSkipsMissing = "multiSkipsMissing" // LoadVersions leaves out the records it does not find
+	bugMultiAlias        = "multiAlias"        // LoadVersions returns the stored slices
 )
 
 func newMapStore(bug string) *mapStore {
@@ -98,6 +108,7 @@ func newMapStore(bug string) *mapStore {
 		writes:  make(map[string]store.Version),
 		gens:    make(map[store.Version]uint64),
 		cleared: make(map[string]store.Version),
+		indexes: make(map[string]map[string]store.IndexEntry),
 	}
 }
 
@@ -254,6 +265,9 @@ func (s *mapStore) Delete(ctx context.Context, key string) error {
 	defer s.mu.Unlock()
 	if s.bug != bugNoDelete {
 		s.remove(key)
+	}
+	if s.bug == bugIndexInRecords {
+		delete(s.indexes, key)
 	}
 	return nil
 }
@@ -422,4 +436,85 @@ func (s *mapStore) SameGeneration(a, b store.Version) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.bug == bugClearSameGeneration || s.gens[a] == s.gens[b]
+}
+
+// IndexAdd adds e to the index under key.
+func (s *mapStore) IndexAdd(ctx context.Context, key string, e store.IndexEntry) error {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	idx := s.indexes[key]
+	if s.bug == bugIndexRacyAdd {
+		// Copy, let the others copy too, then write the copy back.
+		idx = maps.Clone(idx)
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+	}
+	if idx == nil {
+		idx = make(map[string]store.IndexEntry)
+	}
+	if _, ok := idx[e.ID]; !ok || s.bug != bugIndexNoReplace {
+		idx[e.ID] = e
+	}
+	s.indexes[key] = idx
+	return nil
+}
+
+// IndexRemove removes ids from the index under key.
+func (s *mapStore) IndexRemove(ctx context.Context, key string, ids ...string) error {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.indexes[key], id)
+	}
+	return nil
+}
+
+// IndexList returns the live entries of the index under key.
+func (s *mapStore) IndexList(ctx context.Context, key string) ([]store.IndexEntry, error) {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var list []store.IndexEntry
+	for id, e := range s.indexes[key] {
+		switch {
+		case s.bug == bugIndexListCap && len(list) == 1000:
+			return list, nil
+		case !time.Now().Before(e.Deadline) && s.bug != bugIndexListsExpired:
+			delete(s.indexes[key], id)
+		default:
+			list = append(list, e)
+		}
+	}
+	return list, nil
+}
+
+// LoadVersions returns the records under keys, as LoadVersion does.
+func (s *mapStore) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	out := make([]store.Loaded, 0, len(keys))
+	for _, key := range keys {
+		if s.bug == bugFoldsCase {
+			key = strings.ToLower(key)
+		}
+		r, ok := s.live(key)
+		switch {
+		case !ok && s.bug == bugMultiSkipsMissing:
+		case !ok:
+			out = append(out, store.Loaded{})
+		case s.bug == bugMultiAlias:
+			out = append(out, store.Loaded{Data: r.data, Version: r.version})
+		default:
+			out = append(out, store.Loaded{Data: s.out(r.data), Version: r.version})
+		}
+	}
+	return out, nil
 }

@@ -59,6 +59,8 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store, isolate isolator
 			{"store.Versioned", is[store.Versioned](s), group{"Versioned", versionedChecks}},
 			{"store.Scanner", is[store.Scanner](s), group{"Scanner", scannerChecks}},
 			{"store.Clearer", is[store.Clearer](s), group{"Clearer", clearerChecks}},
+			{"store.OwnerIndex", is[store.OwnerIndex](s), group{"OwnerIndex", ownerIndexChecks}},
+			{"store.MultiLoader", is[store.MultiLoader](s) && is[store.Versioned](s), group{"MultiLoader", multiLoaderChecks}},
 		} {
 			if c.has {
 				groups = append(groups, c.g)

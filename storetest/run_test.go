@@ -111,6 +111,13 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugClearKeepsRecords, "Clearer/Ends"},
 		{bugClearResurrects, "Clearer/NoResurrection"},
 		{bugClearSameGeneration, "Clearer/SameGeneration"},
+		{bugIndexNoReplace, "OwnerIndex/Replace"},
+		{bugIndexListsExpired, "OwnerIndex/Expiry"},
+		{bugIndexRacyAdd, "OwnerIndex/Concurrent"},
+		{bugIndexInRecords, "OwnerIndex/SeparateFromRecords"},
+		{bugIndexListCap, "OwnerIndex/Many"},
+		{bugMultiSkipsMissing, "MultiLoader/Order"},
+		{bugMultiAlias, "MultiLoader/Copies"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

@@ -4,7 +4,8 @@
 // net/http's CrossOriginProtection, Destroy at logout, a "Your sessions"
 // page that lists where the user is signed in, and when each was last
 // seen, and signs out the others (SetOwner at login, Sessions, Revoke,
-// RevokeOthers), and a password change that asks for the password again
+// RevokeOthers), at most five sessions per user (WithOwnerLimit: a sixth
+// sign-in signs out the least recently active one), and a password change that asks for the password again
 // when the sign-in is more than five minutes old (RequireRecentAuth,
 // Reauthenticated) and then offers to sign out every other session. Its
 // session events (sign-ins, sign-outs, revocations, expiries) go to an
@@ -64,6 +65,9 @@ const (
 	// recentAuth is how recent the last sign-in (or entry of the password)
 	// must be to change the password without entering it again.
 	recentAuth = 5 * time.Minute
+	// maxSessions is how many sessions one user may have at once: a
+	// sign-in beyond it signs out the user's least recently active one.
+	maxSessions = 5
 )
 
 // account is the session data: typed fields, no map[string]any.
@@ -148,6 +152,9 @@ func newServer(cfg config) (*server, error) {
 		// sign-out (destroyed), revocation and expiry, with the session's
 		// ID (a hash, never the token) and the user.
 		sessions.WithEvents(sessions.SlogEvents(cfg.Audit)),
+		// At most maxSessions sessions per user (SetOwner at sign-in):
+		// the least recently active one is signed out to make room.
+		sessions.WithOwnerLimit(maxSessions, sessions.EvictOldest),
 	)
 	if err != nil {
 		return nil, err

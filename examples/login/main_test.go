@@ -274,6 +274,30 @@ func TestYourSessions(t *testing.T) {
 	}
 }
 
+// A sixth sign-in of one user signs out the least recently active of the
+// five before it (WithOwnerLimit with EvictOldest), and no other user's.
+func TestSessionLimit(t *testing.T) {
+	srv := startApp(t, config{})
+	ann := signIn(t, srv.URL, "ann", false)
+	var bob []*client
+	for range maxSessions {
+		bob = append(bob, signIn(t, srv.URL, "bob", false))
+	}
+	newest := signIn(t, srv.URL, "bob", false)
+	if signedIn(bob[0]) {
+		t.Fatal("bob's first session is still signed in after a sign-in over the limit")
+	}
+	for i, c := range append(bob[1:], newest, ann) {
+		if !signedIn(c) {
+			t.Errorf("session %d was signed out; only bob's first should be", i+2)
+		}
+	}
+	_, body := newest.do("GET", "/sessions", nil, nil)
+	if ids, cur := sessionRows(t, body); len(ids) != maxSessions || cur != ids[len(ids)-1] {
+		t.Errorf("bob's sessions page: want %d sessions, the newest current; got %d, current %q:\n%s", maxSessions, len(ids), cur, body)
+	}
+}
+
 func TestRememberMeCookie(t *testing.T) {
 	srv := startApp(t, config{})
 	for _, remember := range []bool{false, true} {

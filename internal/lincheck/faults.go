@@ -130,3 +130,52 @@ func (f *faultStore) SaveIf(ctx context.Context, key string, data []byte, expire
 	})
 	return v, err
 }
+
+// indexedFaultStore is faultStore for a store that also keeps owner
+// indexes and loads many records at once: those calls get faults too.
+type indexedFaultStore struct {
+	*faultStore
+	index store.OwnerIndex
+	multi store.MultiLoader
+}
+
+var (
+	_ store.OwnerIndex  = indexedFaultStore{}
+	_ store.MultiLoader = indexedFaultStore{}
+)
+
+// wrapFaults wraps vst in the fault store with the capabilities it has
+// that the manager uses for owner indexes.
+func wrapFaults(vst store.Versioned, hang time.Duration) store.Versioned {
+	f := &faultStore{inner: vst, hang: hang}
+	index, ok := vst.(store.OwnerIndex)
+	multi, ok2 := vst.(store.MultiLoader)
+	if !ok || !ok2 {
+		return f
+	}
+	return indexedFaultStore{f, index, multi}
+}
+
+func (f indexedFaultStore) IndexAdd(ctx context.Context, key string, e store.IndexEntry) error {
+	return f.do(ctx, func(ctx context.Context) error { return f.index.IndexAdd(ctx, key, e) })
+}
+
+func (f indexedFaultStore) IndexRemove(ctx context.Context, key string, ids ...string) error {
+	return f.do(ctx, func(ctx context.Context) error { return f.index.IndexRemove(ctx, key, ids...) })
+}
+
+func (f indexedFaultStore) IndexList(ctx context.Context, key string) (list []store.IndexEntry, err error) {
+	err = f.do(ctx, func(ctx context.Context) (err error) {
+		list, err = f.index.IndexList(ctx, key)
+		return err
+	})
+	return list, err
+}
+
+func (f indexedFaultStore) LoadVersions(ctx context.Context, keys []string) (ls []store.Loaded, err error) {
+	err = f.do(ctx, func(ctx context.Context) (err error) {
+		ls, err = f.multi.LoadVersions(ctx, keys)
+		return err
+	})
+	return ls, err
+}

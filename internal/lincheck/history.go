@@ -110,7 +110,7 @@ func runHistory(t *testing.T, st store.Store, cfg Config, seed uint64) *history 
 		t.Fatalf("lincheck needs a store with conditional writes (store.Versioned); got %T", st)
 	}
 	m, err := sessions.New[Value](
-		sessions.WithStore(&faultStore{inner: vst, hang: 4 * cfg.StoreTimeout}),
+		sessions.WithStore(wrapFaults(vst, 4*cfg.StoreTimeout)),
 		// A key prefix of its own: histories on one server never share
 		// an owner's index.
 		sessions.WithKeyPrefix(fmt.Sprintf("lincheck:%016x:", rand.Uint64())),

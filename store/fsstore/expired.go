@@ -61,6 +61,8 @@ func (d *disk) clean(ctx context.Context, seen func(path, name string) (removed 
 			m, err = d.cleanShard(ctx, shardOf(name), seen)
 		case isLegacyDir(name):
 			m, err = cleanLegacy(ctx, filepath.Join(d.root, name), 2)
+		case name == ownersDir:
+			_, err = d.cleanIndexes(ctx) // entries, not records: not counted
 		}
 		n += m
 		return err

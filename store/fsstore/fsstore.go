@@ -65,6 +65,8 @@ var (
 	_ store.Toucher        = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 	_ store.Scanner        = (*Store)(nil)
+	_ store.OwnerIndex     = (*Store)(nil)
+	_ store.MultiLoader    = (*Store)(nil)
 )
 
 // disk is the directory: what the Store shares with its background

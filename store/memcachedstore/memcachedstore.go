@@ -49,9 +49,11 @@ type Store struct {
 
 // Interface checks.
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.Versioned = (*Store)(nil)
-	_ store.Clearer   = (*Store)(nil)
+	_ store.Store       = (*Store)(nil)
+	_ store.Versioned   = (*Store)(nil)
+	_ store.Clearer     = (*Store)(nil)
+	_ store.OwnerIndex  = (*Store)(nil)
+	_ store.MultiLoader = (*Store)(nil)
 )
 
 // New returns a Store that uses client. The client stays the caller's:

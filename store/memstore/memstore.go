@@ -30,12 +30,14 @@ import (
 
 // Store is an in-memory store.Store. It also implements store.Versioned,
 // store.Toucher, store.LoadToucher, store.ExpiredDeleter,
-// store.ExpiredReporter and store.Scanner. Create it with New and stop it
-// with Close; all methods are safe for concurrent use.
+// store.ExpiredReporter, store.Scanner, store.OwnerIndex and
+// store.MultiLoader. Create it with New and stop it with Close; all
+// methods are safe for concurrent use.
 type Store struct {
 	shards  []shard
 	mask    uint64
 	seed    maphash.Seed
+	indexes *lazyIndexes // the owner indexes (store.OwnerIndex)
 	closed  atomic.Bool
 	cleaner *cleanup.Cleaner // nil when background cleanup is off
 	// rep are the functions ReportExpired registered.
@@ -50,6 +52,8 @@ var (
 	_ store.LoadToucher    = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 	_ store.Scanner        = (*Store)(nil)
+	_ store.OwnerIndex     = (*Store)(nil)
+	_ store.MultiLoader    = (*Store)(nil)
 )
 
 // New returns an empty store and starts its background cleanup. It fails
@@ -61,20 +65,27 @@ func New(opts ...Option) (*Store, error) {
 	}
 	n := shardCount(cfg.maxEntries)
 	s := &Store{
-		shards: make([]shard, n),
-		mask:   uint64(n - 1),
-		seed:   maphash.MakeSeed(),
-		rep:    &cleanup.Reporters{},
+		shards:  make([]shard, n),
+		mask:    uint64(n - 1),
+		seed:    maphash.MakeSeed(),
+		rep:     &cleanup.Reporters{},
+		indexes: &lazyIndexes{},
 	}
 	for i := range s.shards {
 		s.shards[i].init(shardCapacity(cfg.maxEntries, n, i))
 	}
-	shards, rep := s.shards, s.rep // the cleanup holds these, never s
+	shards, rep, indexes := s.shards, s.rep, s.indexes // the cleanup holds these, never s
 	s.cleaner = cleanup.Start(s, cleanup.Task{
 		Store:    "memstore",
 		Interval: cfg.cleanupInterval,
 		Logger:   cfg.logger,
-		Clean:    func(ctx context.Context) (int, error) { return sweep(ctx, shards, rep) },
+		Clean: func(ctx context.Context) (int, error) {
+			n, err := sweep(ctx, shards, rep)
+			if err == nil {
+				_, err = indexes.sweep(ctx) // through an interface: see lazyIndexes
+			}
+			return n, err
+		},
 	})
 	return s, nil
 }

@@ -49,7 +49,11 @@ func (s *Store) DeleteExpired(ctx context.Context) (int, error) {
 	if err := s.check("delete expired"); err != nil {
 		return 0, err
 	}
-	return deleteExpired(ctx, s.coll, s.locks, s.now())
+	n, err := deleteExpired(ctx, s.coll, s.locks, s.now())
+	if err == nil {
+		err = deleteExpiredEntries(ctx, s.owners, s.now())
+	}
+	return n, err
 }
 
 // deleteExpired removes the documents of coll that expired at now, under

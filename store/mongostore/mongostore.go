@@ -58,13 +58,16 @@ import (
 const maxDocumentSize = 16 << 20
 
 // Store keeps sessions in a MongoDB collection. It implements store.Store,
-// store.Versioned, store.Toucher, store.LoadToucher, store.ExpiredDeleter
-// and store.Scanner, and is safe for concurrent use.
+// store.Versioned, store.Toucher, store.LoadToucher, store.ExpiredDeleter,
+// store.Scanner, store.OwnerIndex (in a second collection, named after
+// coll with "_owners") and store.MultiLoader, and is safe for concurrent
+// use.
 type Store struct {
 	coll     *mongo.Collection
-	ttlIndex bool             // the server removes expired documents itself
-	cleaner  *cleanup.Cleaner // nil unless the store cleans up itself
-	now      func() time.Time // the clock; tests replace it
+	owners   *mongo.Collection // the owner index entries (ownerindex.go)
+	ttlIndex bool              // the server removes expired documents itself
+	cleaner  *cleanup.Cleaner  // nil unless the store cleans up itself
+	now      func() time.Time  // the clock; tests replace it
 	closed   atomic.Bool
 
 	// locks serializes the writes to each key on FerretDB, whose updates
@@ -80,6 +83,8 @@ var (
 	_ store.LoadToucher    = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 	_ store.Scanner        = (*Store)(nil)
+	_ store.OwnerIndex     = (*Store)(nil)
+	_ store.MultiLoader    = (*Store)(nil)
 )
 
 // record is the document stored for one session.
@@ -113,7 +118,11 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{coll: coll, ttlIndex: ttl, now: time.Now}
+	owners := ownersOf(coll)
+	if err := ensureOwnerIndexes(ctx, owners, ttl); err != nil {
+		return nil, err
+	}
+	s := &Store{coll: coll, owners: owners, ttlIndex: ttl, now: time.Now}
 	if ferret {
 		s.locks = &writeLocker{namespace: coll.Database().Name() + "." + coll.Name()}
 	}
@@ -124,7 +133,11 @@ func New(ctx context.Context, coll *mongo.Collection, opts ...Option) (*Store, e
 			Interval: cfg.cleanupInterval,
 			Logger:   cfg.logger,
 			Clean: func(ctx context.Context) (int, error) {
-				return deleteExpired(ctx, coll, locks, time.Now())
+				n, err := deleteExpired(ctx, coll, locks, time.Now())
+				if err == nil {
+					err = deleteExpiredEntries(ctx, owners, time.Now())
+				}
+				return n, err
 			},
 		})
 	}

@@ -52,6 +52,8 @@ var (
 	_ store.Toucher     = (*Store)(nil)
 	_ store.LoadToucher = (*Store)(nil)
 	_ store.Scanner     = (*Store)(nil)
+	_ store.OwnerIndex  = (*Store)(nil)
+	_ store.MultiLoader = (*Store)(nil)
 )
 
 // New returns a Store that uses client: a standalone, Cluster or Sentinel

@@ -19,7 +19,12 @@
 // Keys are case-sensitive byte strings of valid UTF-8 without NUL bytes, at
 // most 255 bytes long (MaxKeyLen); other keys are rejected with an error.
 //
-// New creates the table and its index unless WithoutSchemaCreation is given;
+// Owner indexes (store.OwnerIndex) live in a second table, named after
+// the first with "_owners": a row per entry, with the index key, the
+// session ID (together the primary key), the deadline (Unix microseconds,
+// indexed) and the time added.
+//
+// New creates the tables and their indexes unless WithoutSchemaCreation is given;
 // creation is idempotent on every dialect. Expired rows are never returned
 // and are deleted by DeleteExpired, which a background goroutine runs every
 // five minutes (WithCleanupInterval) until Close, or until the Store is

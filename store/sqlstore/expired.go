@@ -35,6 +35,21 @@ func (t *table) deleteExpired(ctx context.Context) (int, error) {
 		}
 		total += int(n)
 		if n < int64(t.batch) {
+			break
+		}
+	}
+	// The owner index entries past their deadline, not counted: they
+	// are not records.
+	for {
+		res, err := t.db.ExecContext(ctx, t.q.indexExpired, now, t.batch)
+		if err != nil {
+			return total, wrap(ctx, "delete expired owner index entries", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, wrap(ctx, "delete expired owner index entries", err)
+		}
+		if n < int64(t.batch) {
 			return total, nil
 		}
 	}

@@ -26,6 +26,13 @@ type queries struct {
 	// (included, or not), in key order.
 	scanFrom  string // key, now, limit
 	scanAfter string // key, now, limit
+
+	// The owner indexes: a row per entry.
+	indexAdd     string // owner_key, id, deadline, added
+	indexRemove  string // owner_key, ids (bun.List)
+	indexList    string // owner_key, now
+	indexExpired string // now, limit: removes entries past their deadline
+	loadVersions string // keys (bun.List), now
 }
 
 // newQueries builds the statements for table on dialect d, whose
@@ -45,6 +52,11 @@ func newQueries(d dialect.Name, q func(string) string, table string) queries {
 		scanFrom:  "SELECT " + key + " FROM " + t + " WHERE " + key + " >= ? AND " + exp + " > ? ORDER BY " + key + " LIMIT ?",
 		scanAfter: "SELECT " + key + " FROM " + t + " WHERE " + key + " > ? AND " + exp + " > ? ORDER BY " + key + " LIMIT ?",
 	}
+	ot, owner, id, deadline, added := q(table+ownersSuffix), q("owner_key"), q("id"), q("deadline"), q("added")
+	qs.indexRemove = "DELETE FROM " + ot + " WHERE " + owner + " = ? AND " + id + " IN (?)"
+	qs.indexList = "SELECT " + id + ", " + deadline + ", " + added + " FROM " + ot + " WHERE " + owner + " = ? AND " + deadline + " > ?"
+	qs.loadVersions = "SELECT " + key + ", " + data + ", " + ver + " FROM " + t + " WHERE " + key + " IN (?) AND " + exp + " > ?"
+	indexInsert := "INSERT INTO " + ot + " (" + owner + ", " + id + ", " + deadline + ", " + added + ") VALUES (?, ?, ?, ?)"
 	insert := "INSERT INTO " + t + " (" + key + ", " + data + ", " + exp + ", " + ver + ") VALUES (?, ?, ?, ?)"
 	if d == dialect.MySQL {
 		qs.save = insert + " ON DUPLICATE KEY UPDATE " +
@@ -60,6 +72,8 @@ func newQueries(d dialect.Name, q func(string) string, table string) queries {
 		qs.insert = insert + " ON DUPLICATE KEY UPDATE " + expired(data) + ", " + expired(ver) + ", " + expired(exp)
 		qs.insertNows = 3
 		qs.deleteExpired = "DELETE FROM " + t + " WHERE " + exp + " <= ? ORDER BY " + exp + " LIMIT ?"
+		qs.indexAdd = indexInsert + " ON DUPLICATE KEY UPDATE " + deadline + " = VALUES(" + deadline + "), " + added + " = VALUES(" + added + ")"
+		qs.indexExpired = "DELETE FROM " + ot + " WHERE " + deadline + " <= ? ORDER BY " + deadline + " LIMIT ?"
 		return qs
 	}
 	set := " ON CONFLICT (" + key + ") DO UPDATE SET " +
@@ -70,5 +84,9 @@ func newQueries(d dialect.Name, q func(string) string, table string) queries {
 	qs.loadAndTouch = qs.touch + " RETURNING " + data + ", " + ver
 	qs.deleteExpired = "DELETE FROM " + t + " WHERE " + key + " IN (SELECT " + key +
 		" FROM " + t + " WHERE " + exp + " <= ? LIMIT ?)"
+	qs.indexAdd = indexInsert + " ON CONFLICT (" + owner + ", " + id + ") DO UPDATE SET " +
+		deadline + " = EXCLUDED." + deadline + ", " + added + " = EXCLUDED." + added
+	qs.indexExpired = "DELETE FROM " + ot + " WHERE (" + owner + ", " + id + ") IN (SELECT " + owner + ", " + id +
+		" FROM " + ot + " WHERE " + deadline + " <= ? LIMIT ?)"
 	return qs
 }

@@ -12,8 +12,14 @@ import (
 // within every dialect's identifier limit (63 bytes on PostgreSQL).
 const maxTableLen = 48
 
-// Schema returns the statements that create the table and its index on the
-// dialect d, as New runs them. Each statement is idempotent.
+// ownersSuffix follows the table's name in the name of the table of owner
+// indexes (store.OwnerIndex): a row per entry.
+const ownersSuffix = "_owners"
+
+// Schema returns the statements that create the table and its index, and
+// the table of owner indexes (named after the table, with "_owners") and
+// its index, on the dialect d, as New runs them. Each statement is
+// idempotent.
 //
 // A table created by an earlier release has no version column. New adds it
 // unless WithoutSchemaCreation is given; applications that manage their
@@ -29,6 +35,9 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 	}
 	t, idx := q(table), q(table+"_expires_at_idx")
 	key, data, exp, ver := q("key"), q("data"), q("expires_at"), q("version")
+	ot, oidx := q(table+ownersSuffix), q(table+ownersSuffix+"_dl")
+	owner, id, deadline, added := q("owner_key"), q("id"), q("deadline"), q("added")
+	ownerCols := owner + ", " + id
 	switch d {
 	case dialect.PG:
 		return []string{
@@ -38,6 +47,13 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 				exp + " BIGINT NOT NULL, " +
 				ver + " BIGINT NOT NULL)",
 			"CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + exp + ")",
+			"CREATE TABLE IF NOT EXISTS " + ot + " (" +
+				owner + ` TEXT COLLATE "C" NOT NULL, ` +
+				id + ` TEXT COLLATE "C" NOT NULL, ` +
+				deadline + " BIGINT NOT NULL, " +
+				added + " BIGINT NOT NULL, " +
+				"PRIMARY KEY (" + ownerCols + "))",
+			"CREATE INDEX IF NOT EXISTS " + oidx + " ON " + ot + " (" + deadline + ")",
 		}, nil
 	case dialect.SQLite:
 		return []string{
@@ -47,6 +63,13 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 				exp + " INTEGER NOT NULL, " +
 				ver + " INTEGER NOT NULL)",
 			"CREATE INDEX IF NOT EXISTS " + idx + " ON " + t + " (" + exp + ")",
+			"CREATE TABLE IF NOT EXISTS " + ot + " (" +
+				owner + " TEXT NOT NULL, " +
+				id + " TEXT NOT NULL, " +
+				deadline + " INTEGER NOT NULL, " +
+				added + " INTEGER NOT NULL, " +
+				"PRIMARY KEY (" + ownerCols + ")) WITHOUT ROWID",
+			"CREATE INDEX IF NOT EXISTS " + oidx + " ON " + ot + " (" + deadline + ")",
 		}, nil
 	default: // dialect.MySQL: quoter rejected every other dialect
 		// MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has), so the
@@ -60,6 +83,13 @@ func Schema(d dialect.Name, table string) ([]string, error) {
 				ver + " BIGINT NOT NULL, " +
 				"PRIMARY KEY (" + key + "), " +
 				"INDEX " + idx + " (" + exp + "))",
+			"CREATE TABLE IF NOT EXISTS " + ot + " (" +
+				owner + " VARBINARY(255) NOT NULL, " +
+				id + " VARBINARY(255) NOT NULL, " +
+				deadline + " BIGINT NOT NULL, " +
+				added + " BIGINT NOT NULL, " +
+				"PRIMARY KEY (" + ownerCols + "), " +
+				"INDEX " + oidx + " (" + deadline + "))",
 		}, nil
 	}
 }
@@ -73,7 +103,12 @@ func createSchema(ctx context.Context, db *bun.DB, table string) error {
 	}
 	for _, stmt := range stmts {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			return wrap(ctx, "create schema", err)
+			// Two processes creating one table at once: PostgreSQL's
+			// IF NOT EXISTS can fail on the loser, whose second try
+			// finds the table.
+			if _, again := db.ExecContext(ctx, stmt); again != nil {
+				return wrap(ctx, "create schema", err)
+			}
 		}
 	}
 	return addVersionColumn(ctx, db, table)

@@ -23,8 +23,9 @@ import (
 const MaxKeyLen = 255
 
 // Store keeps sessions in an SQL table. It implements store.Store,
-// store.Versioned, store.Toucher, store.ExpiredDeleter and store.Scanner
-// on every dialect;
+// store.Versioned, store.Toucher, store.ExpiredDeleter, store.Scanner,
+// store.OwnerIndex (a second table, see Schema) and store.MultiLoader on
+// every dialect;
 // it does not implement store.LoadToucher (LoadVersion reports whether it
 // touched). Create it with New and stop it with Close; all methods are safe
 // for concurrent use.
@@ -53,6 +54,8 @@ var (
 	_ store.Toucher        = (*Store)(nil)
 	_ store.ExpiredDeleter = (*Store)(nil)
 	_ store.Scanner        = (*Store)(nil)
+	_ store.OwnerIndex     = (*Store)(nil)
+	_ store.MultiLoader    = (*Store)(nil)
 )
 
 // New returns a Store that keeps sessions in a table of db, creating the

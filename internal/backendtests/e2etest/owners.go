@@ -410,22 +410,39 @@ func ownerIndexSmall(t *testing.T, st store.Store) string {
 	if n := len(list(a, owner, "")); n != 1 {
 		t.Errorf("one login after the logouts: %d sessions listed, want 1", n)
 	}
-	raw, found, err := st.Load(t.Context(), indexKey(st, owner))
-	if err != nil || !found {
-		t.Fatalf("owner index under %q: found %v, %v", indexKey(st, owner), found, err)
+	var entries int
+	if x, own := st.(store.OwnerIndex); own {
+		// The store's own index: its entries, IDs and times only.
+		list, err := x.IndexList(t.Context(), indexKey(st, owner))
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = len(list)
+		for _, e := range list {
+			for _, tok := range tokens {
+				if e.ID == tok {
+					t.Fatal("the owner index holds a session token")
+				}
+			}
+		}
+	} else {
+		raw, found, err := st.Load(t.Context(), indexKey(st, owner))
+		if err != nil || !found {
+			t.Fatalf("owner index under %q: found %v, %v", indexKey(st, owner), found, err)
+		}
+		const magic, header, entrySize = "sidx2", 17, 59
+		if !bytes.HasPrefix(raw, []byte(magic)) || (len(raw)-header)%entrySize != 0 {
+			t.Fatalf("owner index of %d bytes is not %q, a header and entries of %d bytes", len(raw), magic, entrySize)
+		}
+		entries = (len(raw) - header) / entrySize
+		for _, tok := range tokens {
+			if bytes.Contains(raw, []byte(tok)) {
+				t.Fatal("the owner index holds a session token")
+			}
+		}
 	}
-	const magic, entrySize = "sidx1", 59
-	if !bytes.HasPrefix(raw, []byte(magic)) || (len(raw)-len(magic))%entrySize != 0 {
-		t.Fatalf("owner index of %d bytes is not %q and entries of %d bytes", len(raw), magic, entrySize)
-	}
-	entries := (len(raw) - len(magic)) / entrySize
 	if entries > 3 {
 		t.Errorf("after %d logins and logouts and one login, the owner index holds %d entries, want at most 3", logins, entries)
-	}
-	for _, tok := range tokens {
-		if bytes.Contains(raw, []byte(tok)) {
-			t.Fatal("the owner index holds a session token")
-		}
 	}
 	return fmt.Sprintf("after %d logouts listed %d, index %d entries after one more login", logins, afterLogouts, entries)
 }

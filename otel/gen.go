@@ -17,7 +17,7 @@ import (
 
 // The embedded types of the optional interfaces, in the order of their
 // cap bits (see store.go).
-var optional = []string{"versionedOnly", "toucher", "loadToucher", "expiredDeleter", "expiredReporter", "closer", "scanner", "clearer"}
+var optional = []string{"versionedOnly", "toucher", "loadToucher", "expiredDeleter", "expiredReporter", "closer", "scanner", "clearer", "ownerIndex", "multiLoader"}
 
 func main() {
 	var b bytes.Buffer

@@ -24,11 +24,15 @@ const (
 	opDeleteExpired
 	opScan
 	opClear
+	opIndexAdd
+	opIndexRemove
+	opIndexList
+	opLoadVersions
 	numOps
 )
 
 var (
-	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan", "clear"}
+	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan", "clear", "index_add", "index_remove", "index_list", "load_versions"}
 	spanNames = func() (n [numOps]string) {
 		for i, op := range opNames {
 			n[i] = "sessions.store." + op
@@ -43,8 +47,8 @@ var (
 // in its context. The result has exactly the optional interfaces of st
 // that the sessions manager and its tools look for (store.Versioned,
 // store.Toucher, store.LoadToucher, store.ExpiredDeleter,
-// store.ExpiredReporter, store.Scanner, store.Clearer and io.Closer), so
-// the manager uses it as it
+// store.ExpiredReporter, store.Scanner, store.Clearer, store.OwnerIndex,
+// store.MultiLoader and io.Closer), so the manager uses it as it
 // would use st; only the built-in stores' allocation-free internal paths
 // are not taken through a wrapper. Close, if st has it, closes st. A nil
 // st gives nil.
@@ -78,6 +82,12 @@ func (in *Instrumentation) Store(st store.Store) store.Store {
 	if cl, ok := st.(store.Clearer); ok {
 		b.cl, caps = cl, caps|capClearer
 	}
+	if oi, ok := st.(store.OwnerIndex); ok {
+		b.oi, caps = oi, caps|capOwnerIndex
+	}
+	if ml, ok := st.(store.MultiLoader); ok {
+		b.ml, caps = ml, caps|capMultiLoader
+	}
 	return wrap(b, caps)
 }
 
@@ -94,6 +104,8 @@ const (
 	capCloser
 	capScanner
 	capClearer
+	capOwnerIndex
+	capMultiLoader
 	numCaps = iota
 )
 
@@ -114,6 +126,8 @@ type (
 	expiredReporter = store.ExpiredReporter
 	closer          = io.Closer
 	scanner         = store.Scanner
+	ownerIndex      = store.OwnerIndex
+	multiLoader     = store.MultiLoader
 )
 
 // base has every method; the wrappers wrap generates expose those of the
@@ -129,6 +143,8 @@ type base struct {
 	c  io.Closer
 	sc store.Scanner
 	cl store.Clearer
+	oi store.OwnerIndex
+	ml store.MultiLoader
 }
 
 // begin starts the span of a call to op.
@@ -241,6 +257,34 @@ func (b *base) Clear(ctx context.Context) error {
 
 // SameGeneration makes no call to the store: it is not instrumented.
 func (b *base) SameGeneration(x, y store.Version) bool { return b.cl.SameGeneration(x, y) }
+
+func (b *base) IndexAdd(ctx context.Context, key string, e store.IndexEntry) error {
+	ctx, span, start := b.begin(ctx, opIndexAdd)
+	err := b.oi.IndexAdd(ctx, key, e)
+	b.end(ctx, span, start, opIndexAdd, err, -1)
+	return err
+}
+
+func (b *base) IndexRemove(ctx context.Context, key string, ids ...string) error {
+	ctx, span, start := b.begin(ctx, opIndexRemove)
+	err := b.oi.IndexRemove(ctx, key, ids...)
+	b.end(ctx, span, start, opIndexRemove, err, -1)
+	return err
+}
+
+func (b *base) IndexList(ctx context.Context, key string) ([]store.IndexEntry, error) {
+	ctx, span, start := b.begin(ctx, opIndexList)
+	entries, err := b.oi.IndexList(ctx, key)
+	b.end(ctx, span, start, opIndexList, err, -1)
+	return entries, err
+}
+
+func (b *base) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
+	ctx, span, start := b.begin(ctx, opLoadVersions)
+	loaded, err := b.ml.LoadVersions(ctx, keys)
+	b.end(ctx, span, start, opLoadVersions, err, -1)
+	return loaded, err
+}
 
 func (b *base) LoadAndTouch(ctx context.Context, key string, expiresAt time.Time) ([]byte, bool, error) {
 	ctx, span, start := b.begin(ctx, opLoadAndTouch)

@@ -2054,6 +2054,7174 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b, b, b}
+	case 256:
+		return struct {
+			store.Store
+			ownerIndex
+		}{b, b}
+	case 257:
+		return struct {
+			store.Store
+			versionedOnly
+			ownerIndex
+		}{b, b, b}
+	case 258:
+		return struct {
+			store.Store
+			toucher
+			ownerIndex
+		}{b, b, b}
+	case 259:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			ownerIndex
+		}{b, b, b, b}
+	case 260:
+		return struct {
+			store.Store
+			loadToucher
+			ownerIndex
+		}{b, b, b}
+	case 261:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			ownerIndex
+		}{b, b, b, b}
+	case 262:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			ownerIndex
+		}{b, b, b, b}
+	case 263:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			ownerIndex
+		}{b, b, b, b, b}
+	case 264:
+		return struct {
+			store.Store
+			expiredDeleter
+			ownerIndex
+		}{b, b, b}
+	case 265:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b}
+	case 266:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b}
+	case 267:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 268:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b}
+	case 269:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 270:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 271:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 272:
+		return struct {
+			store.Store
+			expiredReporter
+			ownerIndex
+		}{b, b, b}
+	case 273:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b}
+	case 274:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b}
+	case 275:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 276:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b}
+	case 277:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 278:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 279:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 280:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b}
+	case 281:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 282:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 283:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 284:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b}
+	case 285:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 286:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 287:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 288:
+		return struct {
+			store.Store
+			closer
+			ownerIndex
+		}{b, b, b}
+	case 289:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			ownerIndex
+		}{b, b, b, b}
+	case 290:
+		return struct {
+			store.Store
+			toucher
+			closer
+			ownerIndex
+		}{b, b, b, b}
+	case 291:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 292:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			ownerIndex
+		}{b, b, b, b}
+	case 293:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 294:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 295:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 296:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b}
+	case 297:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 298:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 299:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 300:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 301:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 302:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 303:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 304:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b}
+	case 305:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 306:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 307:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 308:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 309:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 310:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 311:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 312:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 313:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 314:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 315:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 316:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 317:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 318:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 319:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 320:
+		return struct {
+			store.Store
+			scanner
+			ownerIndex
+		}{b, b, b}
+	case 321:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			ownerIndex
+		}{b, b, b, b}
+	case 322:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			ownerIndex
+		}{b, b, b, b}
+	case 323:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 324:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			ownerIndex
+		}{b, b, b, b}
+	case 325:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 326:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 327:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 328:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b}
+	case 329:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 330:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 331:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 332:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 333:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 334:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 335:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 336:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b}
+	case 337:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 338:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 339:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 340:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 341:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 342:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 343:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 344:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 345:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 346:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 347:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 348:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 349:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 350:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 351:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 352:
+		return struct {
+			store.Store
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b}
+	case 353:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 354:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 355:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 356:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 357:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 358:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 359:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 360:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 361:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 362:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 363:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 364:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 365:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 366:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 367:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 368:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b}
+	case 369:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 370:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 371:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 372:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 373:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 374:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 375:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 376:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 377:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 378:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 379:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 380:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 381:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 382:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 383:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 384:
+		return struct {
+			store.Store
+			clearer
+			ownerIndex
+		}{b, b, b}
+	case 385:
+		return struct {
+			store.Store
+			versionedOnly
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 386:
+		return struct {
+			store.Store
+			toucher
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 387:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 388:
+		return struct {
+			store.Store
+			loadToucher
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 389:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 390:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 391:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 392:
+		return struct {
+			store.Store
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 393:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 394:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 395:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 396:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 397:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 398:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 399:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 400:
+		return struct {
+			store.Store
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 401:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 402:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 403:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 404:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 405:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 406:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 407:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 408:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 409:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 410:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 411:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 412:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 413:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 414:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 415:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 416:
+		return struct {
+			store.Store
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 417:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 418:
+		return struct {
+			store.Store
+			toucher
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 419:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 420:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 421:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 422:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 423:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 424:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 425:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 426:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 427:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 428:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 429:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 430:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 431:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 432:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 433:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 434:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 435:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 436:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 437:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 438:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 439:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 440:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 441:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 442:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 443:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 444:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 445:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 446:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 447:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 448:
+		return struct {
+			store.Store
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b}
+	case 449:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 450:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 451:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 452:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 453:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 454:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 455:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 456:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 457:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 458:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 459:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 460:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 461:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 462:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 463:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 464:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 465:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 466:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 467:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 468:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 469:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 470:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 471:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 472:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 473:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 474:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 475:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 476:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 477:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 478:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 479:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 480:
+		return struct {
+			store.Store
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b}
+	case 481:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 482:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 483:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 484:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 485:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 486:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 487:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 488:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 489:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 490:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 491:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 492:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 493:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 494:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 495:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 496:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b}
+	case 497:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 498:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 499:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 500:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 501:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 502:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 503:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 504:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b}
+	case 505:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 506:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 507:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 508:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b}
+	case 509:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 510:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b}
+	case 511:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 512:
+		return struct {
+			store.Store
+			multiLoader
+		}{b, b}
+	case 513:
+		return struct {
+			store.Store
+			versionedOnly
+			multiLoader
+		}{b, b, b}
+	case 514:
+		return struct {
+			store.Store
+			toucher
+			multiLoader
+		}{b, b, b}
+	case 515:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			multiLoader
+		}{b, b, b, b}
+	case 516:
+		return struct {
+			store.Store
+			loadToucher
+			multiLoader
+		}{b, b, b}
+	case 517:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			multiLoader
+		}{b, b, b, b}
+	case 518:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			multiLoader
+		}{b, b, b, b}
+	case 519:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			multiLoader
+		}{b, b, b, b, b}
+	case 520:
+		return struct {
+			store.Store
+			expiredDeleter
+			multiLoader
+		}{b, b, b}
+	case 521:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b}
+	case 522:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b}
+	case 523:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b, b}
+	case 524:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b}
+	case 525:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b, b}
+	case 526:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b, b}
+	case 527:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 528:
+		return struct {
+			store.Store
+			expiredReporter
+			multiLoader
+		}{b, b, b}
+	case 529:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			multiLoader
+		}{b, b, b, b}
+	case 530:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			multiLoader
+		}{b, b, b, b}
+	case 531:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b}
+	case 532:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			multiLoader
+		}{b, b, b, b}
+	case 533:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b}
+	case 534:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b}
+	case 535:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 536:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b}
+	case 537:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b}
+	case 538:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b}
+	case 539:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 540:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b}
+	case 541:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 542:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 543:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 544:
+		return struct {
+			store.Store
+			closer
+			multiLoader
+		}{b, b, b}
+	case 545:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			multiLoader
+		}{b, b, b, b}
+	case 546:
+		return struct {
+			store.Store
+			toucher
+			closer
+			multiLoader
+		}{b, b, b, b}
+	case 547:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 548:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			multiLoader
+		}{b, b, b, b}
+	case 549:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 550:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 551:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 552:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b}
+	case 553:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 554:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 555:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 556:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 557:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 558:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 559:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 560:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b}
+	case 561:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 562:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 563:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 564:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 565:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 566:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 567:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 568:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b}
+	case 569:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 570:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 571:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 572:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 573:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 574:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 575:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 576:
+		return struct {
+			store.Store
+			scanner
+			multiLoader
+		}{b, b, b}
+	case 577:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			multiLoader
+		}{b, b, b, b}
+	case 578:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			multiLoader
+		}{b, b, b, b}
+	case 579:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 580:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			multiLoader
+		}{b, b, b, b}
+	case 581:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 582:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 583:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 584:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b}
+	case 585:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 586:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 587:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 588:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 589:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 590:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 591:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 592:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b}
+	case 593:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 594:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 595:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 596:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 597:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 598:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 599:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 600:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 601:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 602:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 603:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 604:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 605:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 606:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 607:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 608:
+		return struct {
+			store.Store
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b}
+	case 609:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 610:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 611:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 612:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 613:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 614:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 615:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 616:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 617:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 618:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 619:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 620:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 621:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 622:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 623:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 624:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b}
+	case 625:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 626:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 627:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 628:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 629:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 630:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 631:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 632:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 633:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 634:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 635:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 636:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 637:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 638:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 639:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 640:
+		return struct {
+			store.Store
+			clearer
+			multiLoader
+		}{b, b, b}
+	case 641:
+		return struct {
+			store.Store
+			versionedOnly
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 642:
+		return struct {
+			store.Store
+			toucher
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 643:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 644:
+		return struct {
+			store.Store
+			loadToucher
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 645:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 646:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 647:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 648:
+		return struct {
+			store.Store
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 649:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 650:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 651:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 652:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 653:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 654:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 655:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 656:
+		return struct {
+			store.Store
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 657:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 658:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 659:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 660:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 661:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 662:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 663:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 664:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 665:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 666:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 667:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 668:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 669:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 670:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 671:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 672:
+		return struct {
+			store.Store
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 673:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 674:
+		return struct {
+			store.Store
+			toucher
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 675:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 676:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 677:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 678:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 679:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 680:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 681:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 682:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 683:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 684:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 685:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 686:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 687:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 688:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 689:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 690:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 691:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 692:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 693:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 694:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 695:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 696:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 697:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 698:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 699:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 700:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 701:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 702:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 703:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 704:
+		return struct {
+			store.Store
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b}
+	case 705:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 706:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 707:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 708:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 709:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 710:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 711:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 712:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 713:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 714:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 715:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 716:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 717:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 718:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 719:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 720:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 721:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 722:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 723:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 724:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 725:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 726:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 727:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 728:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 729:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 730:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 731:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 732:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 733:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 734:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 735:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 736:
+		return struct {
+			store.Store
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b}
+	case 737:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 738:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 739:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 740:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 741:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 742:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 743:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 744:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 745:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 746:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 747:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 748:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 749:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 750:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 751:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 752:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 753:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 754:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 755:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 756:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 757:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 758:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 759:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 760:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 761:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 762:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 763:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 764:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 765:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 766:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 767:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 768:
+		return struct {
+			store.Store
+			ownerIndex
+			multiLoader
+		}{b, b, b}
+	case 769:
+		return struct {
+			store.Store
+			versionedOnly
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 770:
+		return struct {
+			store.Store
+			toucher
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 771:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 772:
+		return struct {
+			store.Store
+			loadToucher
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 773:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 774:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 775:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 776:
+		return struct {
+			store.Store
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 777:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 778:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 779:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 780:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 781:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 782:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 783:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 784:
+		return struct {
+			store.Store
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 785:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 786:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 787:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 788:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 789:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 790:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 791:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 792:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 793:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 794:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 795:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 796:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 797:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 798:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 799:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 800:
+		return struct {
+			store.Store
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 801:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 802:
+		return struct {
+			store.Store
+			toucher
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 803:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 804:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 805:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 806:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 807:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 808:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 809:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 810:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 811:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 812:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 813:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 814:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 815:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 816:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 817:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 818:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 819:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 820:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 821:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 822:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 823:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 824:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 825:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 826:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 827:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 828:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 829:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 830:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 831:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 832:
+		return struct {
+			store.Store
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 833:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 834:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 835:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 836:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 837:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 838:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 839:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 840:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 841:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 842:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 843:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 844:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 845:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 846:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 847:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 848:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 849:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 850:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 851:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 852:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 853:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 854:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 855:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 856:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 857:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 858:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 859:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 860:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 861:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 862:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 863:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 864:
+		return struct {
+			store.Store
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 865:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 866:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 867:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 868:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 869:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 870:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 871:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 872:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 873:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 874:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 875:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 876:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 877:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 878:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 879:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 880:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 881:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 882:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 883:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 884:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 885:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 886:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 887:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 888:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 889:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 890:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 891:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 892:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 893:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 894:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 895:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 896:
+		return struct {
+			store.Store
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b}
+	case 897:
+		return struct {
+			store.Store
+			versionedOnly
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 898:
+		return struct {
+			store.Store
+			toucher
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 899:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 900:
+		return struct {
+			store.Store
+			loadToucher
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 901:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 902:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 903:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 904:
+		return struct {
+			store.Store
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 905:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 906:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 907:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 908:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 909:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 910:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 911:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 912:
+		return struct {
+			store.Store
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 913:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 914:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 915:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 916:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 917:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 918:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 919:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 920:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 921:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 922:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 923:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 924:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 925:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 926:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 927:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 928:
+		return struct {
+			store.Store
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 929:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 930:
+		return struct {
+			store.Store
+			toucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 931:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 932:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 933:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 934:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 935:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 936:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 937:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 938:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 939:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 940:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 941:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 942:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 943:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 944:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 945:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 946:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 947:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 948:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 949:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 950:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 951:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 952:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 953:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 954:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 955:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 956:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 957:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 958:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 959:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 960:
+		return struct {
+			store.Store
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b}
+	case 961:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 962:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 963:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 964:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 965:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 966:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 967:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 968:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 969:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 970:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 971:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 972:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 973:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 974:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 975:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 976:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 977:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 978:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 979:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 980:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 981:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 982:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 983:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 984:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 985:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 986:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 987:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 988:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 989:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 990:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 991:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 992:
+		return struct {
+			store.Store
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b}
+	case 993:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 994:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 995:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 996:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 997:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 998:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 999:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1000:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 1001:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1002:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1003:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1004:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1005:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1006:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1007:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1008:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b}
+	case 1009:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1010:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1011:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1012:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1013:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1014:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1015:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1016:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b}
+	case 1017:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1018:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1019:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1020:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b}
+	case 1021:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1022:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1023:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+		}{b, b, b, b, b, b, b, b, b, b, b}
 	}
 	return struct{ store.Store }{b}
 }

@@ -35,6 +35,12 @@ func caps(s store.Store) uint {
 	if _, ok := s.(store.Clearer); ok {
 		c |= capClearer
 	}
+	if _, ok := s.(store.OwnerIndex); ok {
+		c |= capOwnerIndex
+	}
+	if _, ok := s.(store.MultiLoader); ok {
+		c |= capMultiLoader
+	}
 	return c
 }
 
@@ -46,7 +52,7 @@ func TestWrapKeepsExactlyTheInterfaces(t *testing.T) {
 			want &^= capClearer // a store.Clearer is a store.Versioned: no store has one without the other
 		}
 		if got := caps(wrap(&base{}, c)); got != want {
-			t.Errorf("wrap(%08b) implements %08b, want %08b", c, got, want)
+			t.Errorf("wrap(%010b) implements %010b, want %010b", c, got, want)
 		}
 	}
 }
@@ -69,11 +75,11 @@ func TestStoreKeepsTheInnerStoresInterfaces(t *testing.T) {
 	defer mem.Close()
 	for _, st := range []store.Store{mem, plain{mem}, versionedOnlyStore{mem}} {
 		if got, want := caps(in.Store(st)), caps(st); got != want {
-			t.Errorf("%T: wrapped %08b, want %08b", st, got, want)
+			t.Errorf("%T: wrapped %010b, want %010b", st, got, want)
 		}
 	}
 	if want := uint(1<<numCaps-1) &^ capClearer; caps(mem) != want {
-		t.Errorf("the memory store has %08b, want %08b: every optional interface but store.Clearer (memcached's)", caps(mem), want)
+		t.Errorf("the memory store has %010b, want %010b: every optional interface but store.Clearer (memcached's)", caps(mem), want)
 	}
 	if in.Store(nil) != nil {
 		t.Error("Store(nil) is not nil")

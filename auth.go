@@ -23,19 +23,10 @@ func (m *Manager[T]) Reauthenticated(ctx context.Context) error {
 	if s == nil {
 		return ErrNoSession
 	}
-	if err := s.lock(); err != nil {
+	if err := s.lockForNewToken(ctx, "Reauthenticated"); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	if s.started {
-		return ErrResponseStarted
-	}
-	if err := s.load(ctx); err != nil {
-		return err
-	}
-	if s.ended {
-		return fmt.Errorf("sessions: Reauthenticated: %w: another request ended the session", ErrSessionChanged)
-	}
 	type state struct {
 		next              string
 		deadline, created time.Time

@@ -258,24 +258,35 @@ func (s *session[T]) end(expireCookie bool) {
 // a forward to the new one; see LIFECYCLE.md. Until then nothing changes
 // in the store, so a request that fails leaves the old token as it was.
 func (s *session[T]) renew(ctx context.Context) error {
-	if err := s.lock(); err != nil {
+	if err := s.lockForNewToken(ctx, "renew"); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	if s.started {
-		return ErrResponseStarted
-	}
-	if err := s.load(ctx); err != nil {
-		return err
-	}
-	if s.ended {
-		return fmt.Errorf("sessions: renew: %w: another request ended the session", ErrSessionChanged)
-	}
 	now := time.Now()
 	s.m.useRebinder()
 	s.dirty, s.next = true, newToken()
 	s.deadline, s.created = s.m.deadline(now), now
 	return nil
+}
+
+// lockForNewToken takes s's lock for a call (op) that gives the session a
+// new token, and loads it: it fails, with the lock released, after the
+// response started, when the load fails, or when another request ended
+// the session.
+func (s *session[T]) lockForNewToken(ctx context.Context, op string) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	var err error
+	if s.started {
+		err = ErrResponseStarted
+	} else if err = s.load(ctx); err == nil && s.ended {
+		err = fmt.Errorf("sessions: %s: %w: another request ended the session", op, ErrSessionChanged)
+	}
+	if err != nil {
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // nextToken returns the token the session's next write gives it: the one

@@ -73,6 +73,26 @@ type ownedSession struct {
 	rec      record
 }
 
+// lastSeen is when the session of rec, whose record the store keeps until
+// expires (zero: the store does not say), was last used (Info.LastSeen):
+// the record's time of writing, or, with an idle timeout, the load that
+// set its expiry to that load's time plus the idle timeout, if later. A
+// write sets the expiry to its own time plus the idle timeout at most, so
+// the later of the two is the last request that used the session.
+func (m *core) lastSeen(rec record, expires, now time.Time) time.Time {
+	if m.cfg.idleTimeout <= 0 || expires.IsZero() || rec.seen.IsZero() {
+		return rec.seen
+	}
+	loaded := expires.Add(-m.cfg.idleTimeout)
+	if loaded.After(now) { // a clock that moved, or another idle timeout
+		loaded = now
+	}
+	if loaded.After(rec.seen) {
+		return loaded
+	}
+	return rec.seen
+}
+
 // activity is when the session of rec was last active: its LastSeen,
 // else (a record of an earlier format) with an idle timeout its last
 // write, else its creation (or last Renew).

@@ -29,12 +29,15 @@ type Info[T any] struct {
 	// session: [Manager.SetOwner] at login, or [Manager.Reauthenticated].
 	// It is zero for a session written before this field existed.
 	AuthenticatedAt time.Time
-	// LastSeen is when a request last used the session, exact to the
-	// refresh window of the idle timeout (a tenth of [WithIdleTimeout], at
-	// most a minute): the session's record is rewritten that often while
-	// in use, and LastSeen costs no write of its own. Without an idle
-	// timeout it is the last request that changed the session. It is
-	// zero for a session written before this field existed.
+	// LastSeen is when a request last used the session, with an idle
+	// timeout ([WithIdleTimeout]) at no cost of its own: on a store that
+	// moves a record's expiry as it loads it and reports it (the memory
+	// store, Redis, MongoDB, PostgreSQL, SQLite) it is exact, told from
+	// the expiry the last load set; on another it is exact to the refresh
+	// window (a tenth of the idle timeout, at most a minute), since the
+	// record is rewritten that often to slide the timeout. Without an
+	// idle timeout it is the last request that changed the session. It
+	// is zero for a session written before this field existed.
 	LastSeen time.Time
 	// Persistent reports a persistent ("remember me") cookie: see
 	// [Manager.SetPersistent].
@@ -256,6 +259,7 @@ func (m *core) owned(ctx context.Context, owner string, entries []indexEntry) ([
 			o.pending = !m.stale(e, now)
 			o.activity = e.added
 		} else if rec, err := m.openRecord(keyOf(m, e), loaded[i].Data); err == nil && rec.live(now) && rec.owner == owner {
+			rec.seen = m.lastSeen(rec, loaded[i].Expires, now)
 			o.live, o.rec, o.activity = true, rec, m.activity(rec)
 		}
 		owned[i] = o

@@ -205,10 +205,15 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 		ideal := m.expiry(rec.deadline, now)
 		if l.Touched {
 			// The touch moved the expiry to now+idle; never past the
-			// absolute deadline, so that no record outlives it. The
-			// record's time of writing (Info.LastSeen) is brought up to
-			// date once per refresh window.
-			s.refresh = touch.After(rec.deadline) || rec.seen.Before(now.Add(-m.refreshWindow()))
+			// absolute deadline, so that no record outlives it. A store
+			// that reports the expiry (Loaded.Expires) tells
+			// Info.LastSeen from it (see lastSeen); on another the
+			// record's time of writing, which is LastSeen there, is
+			// brought up to date once per refresh window. Sessions
+			// without conditional writes have no owner index, and no
+			// Info.
+			s.refresh = touch.After(rec.deadline) ||
+				m.versioned != nil && l.Expires.IsZero() && rec.seen.Before(now.Add(-m.refreshWindow()))
 		} else {
 			// Slide the idle timeout by rewriting the record, but only
 			// once its stored expiry lags the ideal one by more than the

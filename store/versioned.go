@@ -23,6 +23,14 @@ type Loaded struct {
 	// Touched reports that the load also moved the record's expiry to the
 	// time the caller asked for. It is false when the record was not found.
 	Touched bool
+	// Expires is when the record expires as the store keeps it after this
+	// load (and its touch), to the millisecond at least, or zero when the
+	// store does not say. A store that reports it on a touched load
+	// reports it for every record MultiLoader's LoadVersions finds, or,
+	// without MultiLoader, on every LoadVersion: the manager then tells
+	// when a session was last used from the expiry its last load set,
+	// and needs no write to keep Info.LastSeen.
+	Expires time.Time
 }
 
 // Found reports whether a record was found.

@@ -28,7 +28,10 @@
 // conflicts after another write, a Delete or expiry (and writes nothing),
 // that of many SaveIfs racing on one version exactly one wins, that
 // increments by LoadVersion and SaveIf lose nothing, and that
-// LoadVersion's Touched is true exactly when the expiry moved.
+// LoadVersion's Touched is true exactly when the expiry moved, and, for a
+// store that reports the expiry a touched load set (Loaded.Expires), that
+// it reports the expiry after a touch and after a write, through
+// LoadVersions (or LoadVersion without [store.MultiLoader]).
 //
 // For [store.OwnerIndex] it checks that an add replaces the entry with the
 // same ID, that removes and deadlines take entries out of lists, that an

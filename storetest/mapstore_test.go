@@ -98,6 +98,8 @@ const (
 	bugIndexListCap      = "indexListCap"      // IndexList returns at most 1,000 entries
 	bugMultiSkipsMissing = "multiSkipsMissing" // LoadVersions leaves out the records it does not find
 	bugMultiAlias        = "multiAlias"        // LoadVersions returns the stored slices
+	bugMultiNoExpires    = "multiNoExpires"    // LoadVersions does not report expiries, though a touched LoadVersion does
+	bugExpiresOld        = "expiresOld"        // a touched LoadVersion reports the expiry from before the touch
 )
 
 func newMapStore(bug string) *mapStore {
@@ -343,7 +345,11 @@ func (s *mapStore) LoadVersion(ctx context.Context, key string, touch time.Time)
 	if !ok {
 		return store.Loaded{}, nil
 	}
-	return store.Loaded{Data: s.out(r.data), Version: r.version, Touched: touched}, nil
+	l := store.Loaded{Data: s.out(r.data), Version: r.version, Touched: touched, Expires: r.expiresAt}
+	if touched && s.bug != bugExpiresOld {
+		l.Expires = touch
+	}
+	return l, nil
 }
 
 func (s *mapStore) SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, v store.Version) (store.Version, error) {
@@ -511,9 +517,11 @@ func (s *mapStore) LoadVersions(ctx context.Context, keys []string) ([]store.Loa
 		case !ok:
 			out = append(out, store.Loaded{})
 		case s.bug == bugMultiAlias:
-			out = append(out, store.Loaded{Data: r.data, Version: r.version})
-		default:
+			out = append(out, store.Loaded{Data: r.data, Version: r.version, Expires: r.expiresAt})
+		case s.bug == bugMultiNoExpires:
 			out = append(out, store.Loaded{Data: s.out(r.data), Version: r.version})
+		default:
+			out = append(out, store.Loaded{Data: s.out(r.data), Version: r.version, Expires: r.expiresAt})
 		}
 	}
 	return out, nil

@@ -118,6 +118,8 @@ func TestBrokenStoresFail(t *testing.T) {
 		{bugIndexListCap, "OwnerIndex/Many"},
 		{bugMultiSkipsMissing, "MultiLoader/Order"},
 		{bugMultiAlias, "MultiLoader/Copies"},
+		{bugMultiNoExpires, "Versioned/ExpiresReported"},
+		{bugExpiresOld, "Versioned/ExpiresReported"},
 	}
 	var wg sync.WaitGroup
 	for _, c := range cases {

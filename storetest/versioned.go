@@ -28,6 +28,7 @@ var versionedChecks = []check{
 	{"TouchEarlier", testVersionTouchEarlier},
 	{"TouchPast", testVersionTouchPast},
 	{"TouchMissing", testVersionTouchMissing},
+	{"ExpiresReported", testExpiresReported},
 	{"RaceOnVersion", testRaceOnVersion},
 	{"RaceToInsert", testRaceToInsert},
 	{"Increments", testIncrements},

@@ -218,7 +218,7 @@ func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded
 		e, ok := sh.live(key, t)
 		sh.mu.RUnlock()
 		if ok {
-			out[i] = store.Loaded{Data: bytesOf(e.data), Version: e.ver}
+			out[i] = store.Loaded{Data: bytesOf(e.data), Version: e.ver, Expires: time.Unix(0, e.exp)}
 		}
 	}
 	return out, nil

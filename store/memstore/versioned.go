@@ -12,7 +12,8 @@ import (
 // LoadVersion returns a copy of the record stored under key and its
 // version. With a non-zero touch it also moves the record's expiry to
 // touch in the same critical section and reports Touched; a touch that is
-// not in the future returns the record and removes it. A missing or
+// not in the future returns the record and removes it. Expires is the
+// record's expiry after the load. A missing or
 // expired record is not found and left alone.
 func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	l, data, err := s.loadVersion(ctx, key, touch)
@@ -32,19 +33,22 @@ func (s *Store) loadVersion(ctx context.Context, key string, touch time.Time) (s
 		e  entry
 		ok bool
 	)
+	exp := int64(0)
 	if touch.IsZero() {
 		sh.mu.RLock()
 		e, ok = sh.live(key, now())
 		sh.mu.RUnlock()
+		exp = e.exp
 	} else {
+		exp = unixtime.Nano(touch)
 		sh.mu.Lock()
-		e, ok = sh.touch(key, unixtime.Nano(touch), now())
+		e, ok = sh.touch(key, exp, now())
 		sh.mu.Unlock()
 	}
 	if !ok {
 		return store.Loaded{}, "", nil
 	}
-	return store.Loaded{Version: e.ver, Touched: !touch.IsZero()}, e.data, nil
+	return store.Loaded{Version: e.ver, Touched: !touch.IsZero(), Expires: time.Unix(0, exp)}, e.data, nil
 }
 
 // SaveIf stores a copy of data under key until expiresAt, as a new

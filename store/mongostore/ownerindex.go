@@ -125,8 +125,8 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 // loadBatch is how many records one find of LoadVersions reads.
 const loadBatch = 500
 
-// LoadVersions reads the live records under keys, with one find per 500
-// keys (store.MultiLoader).
+// LoadVersions reads the live records under keys and their expiries, with
+// one find per 500 keys (store.MultiLoader).
 func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
 	if err := s.check("load versions"); err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded
 		if v == 0 {
 			v = legacyVersion
 		}
-		out[i] = store.Loaded{Data: append([]byte{}, d.Data...), Version: v}
+		out[i] = store.Loaded{Data: append([]byte{}, d.Data...), Version: v, Expires: d.ExpiresAt}
 	}
 	return out, nil
 }

@@ -32,7 +32,8 @@ var dataAndVersion = bson.D{{Key: "_id", Value: 0}, {Key: "data", Value: 1}, {Ke
 
 // LoadVersion returns the record stored under key with its version, in one
 // round trip: a find, or with a non-zero touch a findAndModify that also
-// moves the record's expiry to touch, which it reports as Touched. A touch
+// moves the record's expiry to touch, which it reports as Touched, with the
+// new expiry as Expires. A touch
 // that is not in the future returns the record and leaves it expired.
 func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error) {
 	if err := s.check("load version"); err != nil {
@@ -54,7 +55,11 @@ func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (s
 	if v == 0 {
 		v = legacyVersion
 	}
-	return store.Loaded{Data: doc.Data, Version: v, Touched: !touch.IsZero()}, nil
+	l := store.Loaded{Data: doc.Data, Version: v}
+	if !touch.IsZero() {
+		l.Touched, l.Expires = true, ceilMilli(touch) // as setExpiry stores it
+	}
+	return l, nil
 }
 
 // SaveIf stores data under key until expiresAt, giving the record a new

@@ -156,9 +156,11 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 	return list, nil
 }
 
-// LoadVersions reads the records under keys with MGET, one command per
-// hash slot in a Cluster (store.MultiLoader). It reads the server, never
-// the client cache.
+// LoadVersions reads the records under keys and their expiries, a GET
+// and a PTTL for each key, pipelined: one round trip (one per node of a
+// Cluster; store.MultiLoader). It reads the server, never the client
+// cache. Expires is exact to the millisecond and the time the round trip
+// took.
 func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
 	const op = "load versions"
 	if err := s.check(op); err != nil {
@@ -167,23 +169,33 @@ func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", op, err)
 	}
-	full := make([]string, len(keys))
-	for i, k := range keys {
-		full[i] = s.prefix + k
+	if len(keys) == 0 {
+		return []store.Loaded{}, nil
 	}
-	got, err := rueidis.MGet(s.client, ctx, full)
-	if err != nil {
-		return nil, fmt.Errorf("redisstore: %s: %w", op, err)
+	cmds := make(rueidis.Commands, 0, 2*len(keys))
+	for _, k := range keys {
+		cmds = append(cmds,
+			s.client.B().Get().Key(s.prefix+k).Build(),
+			s.client.B().Pttl().Key(s.prefix+k).Build())
 	}
+	sent := time.Now()
+	res := s.client.DoMulti(ctx, cmds...)
 	out := make([]store.Loaded, len(keys))
-	for i, k := range full {
-		msg, ok := got[k]
-		if !ok {
-			continue
-		}
-		l, err := loaded(rueidis.NewResult(msg, nil), false, op)
+	for i := range keys {
+		l, err := loaded(res[2*i], false, op)
 		if err != nil {
 			return nil, err
+		}
+		if !l.Found() {
+			continue
+		}
+		ttl, err := res[2*i+1].AsInt64()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %s: %w", op, err)
+		}
+		if ttl >= 0 { // -1: no expiry (a record written outside the store)
+			// The key lives through the millisecond PXAT names (see pxat).
+			l.Expires = sent.Add(time.Duration(ttl+1) * time.Millisecond)
 		}
 		out[i] = l
 	}

@@ -109,7 +109,17 @@ func (s *Store) loadVersionShared(ctx context.Context, key string, touch time.Ti
 		return store.Loaded{}, err
 	}
 	res, touched := s.read(ctx, key, touch)
-	return loadedShared(res, touched, op)
+	l, err := loadedShared(res, touched, op)
+	return withExpiry(l, touch), err
+}
+
+// withExpiry sets l.Expires when the load that returned l moved the
+// record's expiry to touch.
+func withExpiry(l store.Loaded, touch time.Time) store.Loaded {
+	if l.Touched {
+		l.Expires = time.UnixMilli(pxat(touch) + 1) // see pxat
+	}
+	return l
 }
 
 // read sends the read of key for a load and reports whether it moved the
@@ -127,8 +137,8 @@ func (s *Store) read(ctx context.Context, key string, touch time.Time) (rueidis.
 
 // LoadVersion returns the record stored under key with its version (GET).
 // With a non-zero touch it also moves the record's expiry to touch in the
-// same command (GETEX key PXAT ms, Redis 6.2 or newer) and reports Touched.
-// A touch that is not in the future returns the record as it was and
+// same command (GETEX key PXAT ms, Redis 6.2 or newer) and reports Touched
+// and the new expiry (Expires). A touch that is not in the future returns the record as it was and
 // leaves it gone: Redis deletes a key whose GETEX expiry has passed.
 //
 // With WithClientCache, LoadVersion reads through the cache and never
@@ -143,7 +153,8 @@ func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (s
 		return store.Loaded{}, err
 	}
 	res, touched := s.read(ctx, key, touch)
-	return loaded(res, touched, op)
+	l, err := loaded(res, touched, op)
+	return withExpiry(l, touch), err
 }
 
 // saveIf is the script behind SaveIf, on KEYS[1], the record:

@@ -80,8 +80,8 @@ func (s *Store) checkIndex(op, key string, ids ...string) error {
 // every dialect's limit on the parameters of a statement.
 const loadBatch = 500
 
-// LoadVersions reads the live records under keys, 500 to a statement
-// (store.MultiLoader).
+// LoadVersions reads the live records under keys and their expiries, 500
+// to a statement (store.MultiLoader).
 func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {
 	for _, key := range keys {
 		if err := s.check("load versions", key); err != nil {
@@ -103,7 +103,7 @@ func (s *Store) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded
 	out := make([]store.Loaded, len(keys))
 	for i, key := range keys {
 		if l, ok := found[key]; ok {
-			out[i] = store.Loaded{Data: append([]byte{}, l.Data...), Version: l.Version} // a copy each
+			out[i] = store.Loaded{Data: append([]byte{}, l.Data...), Version: l.Version, Expires: l.Expires} // a copy each
 		}
 	}
 	return out, nil
@@ -121,11 +121,12 @@ func (s *Store) loadBatch(ctx context.Context, keys []string, now int64, found m
 			key  string
 			data []byte
 			ver  int64
+			exp  int64
 		)
-		if err := rows.Scan(&key, &data, &ver); err != nil {
+		if err := rows.Scan(&key, &data, &ver, &exp); err != nil {
 			return wrap(ctx, "load versions", err)
 		}
-		found[key] = store.Loaded{Data: nonNil(data), Version: store.Version(ver)}
+		found[key] = store.Loaded{Data: nonNil(data), Version: store.Version(ver), Expires: time.UnixMicro(exp)}
 	}
 	if err := rows.Err(); err != nil {
 		return wrap(ctx, "load versions", err)

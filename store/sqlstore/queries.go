@@ -55,7 +55,7 @@ func newQueries(d dialect.Name, q func(string) string, table string) queries {
 	ot, owner, id, deadline, added := q(table+ownersSuffix), q("owner_key"), q("id"), q("deadline"), q("added")
 	qs.indexRemove = "DELETE FROM " + ot + " WHERE " + owner + " = ? AND " + id + " IN (?)"
 	qs.indexList = "SELECT " + id + ", " + deadline + ", " + added + " FROM " + ot + " WHERE " + owner + " = ? AND " + deadline + " > ?"
-	qs.loadVersions = "SELECT " + key + ", " + data + ", " + ver + " FROM " + t + " WHERE " + key + " IN (?) AND " + exp + " > ?"
+	qs.loadVersions = "SELECT " + key + ", " + data + ", " + ver + ", " + exp + " FROM " + t + " WHERE " + key + " IN (?) AND " + exp + " > ?"
 	indexInsert := "INSERT INTO " + ot + " (" + owner + ", " + id + ", " + deadline + ", " + added + ") VALUES (?, ?, ?, ?)"
 	insert := "INSERT INTO " + t + " (" + key + ", " + data + ", " + exp + ", " + ver + ") VALUES (?, ?, ?, ?)"
 	if d == dialect.MySQL {

@@ -14,7 +14,7 @@ import (
 // LoadVersion returns the record stored under key and its version, in one
 // statement. With a non-zero touch, on PostgreSQL and SQLite the statement
 // is an UPDATE ... RETURNING that also moves the record's expiry to touch,
-// and the result reports Touched; a touch that is not in the future
+// and the result reports Touched and the new expiry (Expires); a touch that is not in the future
 // returns the record and leaves it expired. MySQL and MariaDB have no
 // UPDATE ... RETURNING: there the touch is ignored and Touched is false.
 // A missing or expired record is not found and left alone.
@@ -46,7 +46,11 @@ func (s *Store) LoadVersion(ctx context.Context, key string, touch time.Time) (s
 		// would read as "not found".
 		return store.Loaded{}, fmt.Errorf("sqlstore: load version: the row of key %q has version 0", key)
 	}
-	return store.Loaded{Data: nonNil(data), Version: store.Version(ver), Touched: touched}, nil
+	l := store.Loaded{Data: nonNil(data), Version: store.Version(ver)}
+	if touched {
+		l.Touched, l.Expires = true, time.UnixMicro(micros(touch)) // as stored
+	}
+	return l, nil
 }
 
 // SaveIf stores data under key until expiresAt with a new version, in one

@@ -37,6 +37,7 @@ import (
 //     index)
 func Budget(t *testing.T, st store.Store, count func() int) {
 	BudgetFirstBinding(t, st, count, 0)
+	t.Run("last seen", func(t *testing.T) { budgetLastSeen(t, st, count) })
 }
 
 // BudgetFirstBinding is Budget for a store whose first binding of an

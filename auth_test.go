@@ -267,6 +267,65 @@ func TestLastSeen(t *testing.T) {
 	}
 }
 
+// In a session's last idle timeout (the idle timeout reaches past its
+// absolute deadline) a load touches the record to the deadline, not past
+// it, so no record outlives its deadline in the store, and the record is
+// rewritten once per refresh window (to keep LastSeen), not on every
+// request.
+func TestLastIdleTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		spy := newVersionedSpy(t)
+		const idle = 2 * time.Minute // refresh window: 12 s
+		m := mustNew[profile](t, sessions.WithStore(spy), sessions.WithIdleTimeout(idle), sessions.WithLifetime(10*time.Minute))
+		ctx, err := m.Load(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.SetOwner(ctx, "ann"); err != nil {
+			t.Fatal(err)
+		}
+		c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) { m.Get(r.Context()) })
+		c.cookie = cookieOfCtx(t, m, ctx)
+		list, err := m.Sessions(t.Context(), "ann")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("Sessions = %v, %v", list, err)
+		}
+		deadline := list[0].Expires
+		spy.take()
+		writes, final := 0, 0
+		for time.Until(deadline) > 5*time.Second { // every 5 s until the deadline
+			time.Sleep(5 * time.Second)
+			c.do()
+			last := time.Now()
+			calls := spy.take()
+			if len(calls) > 1 {
+				writes++
+			}
+			if time.Until(deadline) < idle {
+				final++
+			}
+			for _, key := range spy.savedKeys() {
+				if l, err := spy.inner.LoadVersion(t.Context(), key, time.Time{}); err == nil && l.Found() && l.Expires.After(deadline) {
+					t.Fatalf("%v before the deadline: a record expires %v after it", time.Until(deadline), l.Expires.Sub(deadline))
+				}
+			}
+			list, err := m.Sessions(t.Context(), "ann")
+			if err != nil || len(list) != 1 {
+				t.Fatalf("Sessions = %v, %v", list, err)
+			}
+			spy.take()
+			if seen := list[0].LastSeen; last.Sub(seen) > idle/10 || seen.After(last) {
+				t.Fatalf("LastSeen %v, last request %v: more than the refresh window apart", seen, last)
+			}
+		}
+		// 23 requests in the last idle timeout: about one rewrite per
+		// refresh window, and none before.
+		if writes < 5 || writes > 12 {
+			t.Errorf("%d rewrites in %d requests of the last idle timeout, want one per refresh window (about 10)", writes, final)
+		}
+	})
+}
+
 // noExpiry is a versioned store that touches on load but does not report
 // the expiry it set.
 type noExpiry struct{ versionedSpy }

@@ -39,8 +39,9 @@ type core struct {
 	keyLocks   [keyLockStripes]chan struct{}   // serialize this process's writes of one session
 	indexLocks [indexLockStripes]chan struct{} // and of one owner index: a save holds its session's lock while it updates an index
 	keySeed    maphash.Seed
-	ev         eventSink // nil without an event hook (WithEvents)
-	rebind     rebinder  // nil until a Renew or a write before the response asks for it (see rebinder)
+	lastWindow *lastWindow // the deadlines of sessions in their last idle timeout; nil without an idle timeout
+	ev         eventSink   // nil without an event hook (WithEvents)
+	rebind     rebinder    // nil until a Renew or a write before the response asks for it (see rebinder)
 	rebindOnce sync.Once
 	closeOnce  sync.Once
 	closeErr   error
@@ -68,6 +69,9 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	}
 	cfg.logger = option.Logger(cfg.logger)
 	m := &Manager[T]{core{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}}
+	if cfg.idleTimeout > 0 {
+		m.lastWindow = newLastWindow()
+	}
 	for i := range m.keyLocks {
 		m.keyLocks[i] = make(chan struct{}, 1)
 	}

@@ -33,7 +33,8 @@ type Info[T any] struct {
 	// timeout ([WithIdleTimeout]) at no cost of its own: on a store that
 	// moves a record's expiry as it loads it and reports it (the memory
 	// store, Redis, MongoDB, PostgreSQL, SQLite) it is exact, told from
-	// the expiry the last load set; on another it is exact to the refresh
+	// the expiry the last load set; on another, and in the session's
+	// last idle timeout before its deadline, it is exact to the refresh
 	// window (a tenth of the idle timeout, at most a minute), since the
 	// record is rewritten that often to slide the timeout. Without an
 	// idle timeout it is the last request that changed the session. It

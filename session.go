@@ -154,8 +154,12 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	ctx, cancel := m.storeContext(ctx)
 	defer cancel()
 	var touch time.Time
+	capped := false // touch is the deadline (see lastWindow)
 	if m.cfg.idleTimeout > 0 {
 		touch = now.Add(m.cfg.idleTimeout)
+		if d, ok := m.lastWindow.deadline(s.key); ok && d.Before(touch) {
+			touch, capped = d, true
+		}
 	}
 	l, err := m.loadRecord(ctx, s.key, touch)
 	if err != nil || !l.Found() {
@@ -203,17 +207,22 @@ func (s *session[T]) fetch(ctx context.Context, now time.Time) error {
 	s.created, s.owner, s.bound, s.authAt = rec.created, rec.owner, rec.owner, rec.authAt
 	if m.cfg.idleTimeout > 0 {
 		ideal := m.expiry(rec.deadline, now)
+		if !capped && now.Add(m.cfg.idleTimeout).After(rec.deadline) {
+			m.lastWindow.remember(s.key, rec.deadline) // later loads touch to it
+		}
 		if l.Touched {
-			// The touch moved the expiry to now+idle; never past the
-			// absolute deadline, so that no record outlives it. A store
-			// that reports the expiry (Loaded.Expires) tells
-			// Info.LastSeen from it (see lastSeen); on another the
-			// record's time of writing, which is LastSeen there, is
-			// brought up to date once per refresh window. Sessions
-			// without conditional writes have no owner index, and no
-			// Info.
+			// The touch moved the expiry to now+idle, or to the
+			// deadline; never past the deadline, so that no record
+			// outlives it: a touch past it is pulled back with a
+			// rewrite (once per process, see lastWindow). A store that
+			// reports the expiry (Loaded.Expires) tells Info.LastSeen
+			// from it (see lastSeen), unless the touch was capped at
+			// the deadline; otherwise the record's time of writing,
+			// which is LastSeen then, is brought up to date once per
+			// refresh window. Sessions without conditional writes
+			// have no owner index, and no Info.
 			s.refresh = touch.After(rec.deadline) ||
-				m.versioned != nil && l.Expires.IsZero() && rec.seen.Before(now.Add(-m.refreshWindow()))
+				m.versioned != nil && (capped || l.Expires.IsZero()) && rec.seen.Before(now.Add(-m.refreshWindow()))
 		} else {
 			// Slide the idle timeout by rewriting the record, but only
 			// once its stored expiry lags the ideal one by more than the

@@ -164,6 +164,9 @@ func TestBudgetRedis(t *testing.T) {
 	if _, err := s.IndexList(t.Context(), "warm-up"); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, err := s.IndexAddList(t.Context(), "warm-up", store.IndexEntry{ID: "x", Deadline: time.Now().Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.IndexRemove(t.Context(), "warm-up", "x"); err != nil {
 		t.Fatal(err)
 	}

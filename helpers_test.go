@@ -336,3 +336,27 @@ var (
 	_ store.OwnerIndex  = indexedSpy{}
 	_ store.MultiLoader = indexedSpy{}
 )
+
+// addListSpy adds the memory store's store.IndexAddLister, which lists
+// the index with every add. With unlisted it answers as a store that
+// cannot tell: it adds and returns listed == false.
+type addListSpy struct {
+	indexedSpy
+	unlisted bool
+}
+
+func newAddListSpy(t *testing.T, unlisted bool) addListSpy {
+	return addListSpy{newIndexedSpy(t), unlisted}
+}
+
+func (s addListSpy) IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error) {
+	if err := s.record("indexaddlist"); err != nil {
+		return nil, false, err
+	}
+	if s.unlisted {
+		return nil, false, s.inner.IndexAdd(ctx, key, e)
+	}
+	return s.inner.IndexAddList(ctx, key, e)
+}
+
+var _ store.IndexAddLister = addListSpy{}

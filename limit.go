@@ -43,8 +43,9 @@ func (p LimitPolicy) String() string {
 // last request that changed it. The limit counts the sessions whose records are
 // live and bound to the owner, and the bindings of racing logins not yet
 // written: two logins at once never both pass a full limit. Under the
-// limit a login costs one store round trip more than without it (the
-// owner's index is listed); at the limit it also reads the owner's
+// limit a login costs at most one store round trip more than without it
+// (the owner's index is listed, unless the store's add returns it:
+// [store.IndexAddLister]); at the limit it also reads the owner's
 // sessions (one round trip on stores with [store.MultiLoader]) and, for
 // EvictOldest, ends one as Revoke does.
 //

@@ -13,12 +13,22 @@ import (
 	"github.com/sessionkit/sessions/store"
 )
 
-// limitStores are the stores the limit is checked on: the memory store's
-// own index, and the manager's fallback in records.
+// limitStores are the stores the limit is checked on: the manager's
+// fallback in records, and the memory store's own index (indexStores).
 func limitStores(t *testing.T) map[string]func() store.Store {
+	stores := indexStores(t)
+	stores["records"] = func() store.Store { return newVersionedSpy(t) }
+	return stores
+}
+
+// indexStores are the memory store's own index: listed after each add,
+// listed with the add (store.IndexAddLister), and with an IndexAddList
+// that cannot tell.
+func indexStores(t *testing.T) map[string]func() store.Store {
 	return map[string]func() store.Store{
-		"OwnerIndex": func() store.Store { return newIndexedSpy(t) },
-		"records":    func() store.Store { return newVersionedSpy(t) },
+		"OwnerIndex":              func() store.Store { return newIndexedSpy(t) },
+		"IndexAddLister":          func() store.Store { return newAddListSpy(t, false) },
+		"IndexAddLister unlisted": func() store.Store { return newAddListSpy(t, true) },
 	}
 }
 
@@ -160,70 +170,78 @@ func TestOwnerLimitCountsLiveSessions(t *testing.T) {
 // Logins racing each other never leave more than the limit: with
 // RefuseNew, the bound sessions at rest are at most the limit.
 func TestOwnerLimitRacingLogins(t *testing.T) {
-	for _, policy := range []sessions.LimitPolicy{sessions.RefuseNew, sessions.EvictOldest} {
-		t.Run(policy.String(), func(t *testing.T) {
-			m := mustNew[profile](t, sessions.WithStore(newIndexedSpy(t)), sessions.WithOwnerLimit(3, policy), sessions.WithLogger(discard()))
-			var (
-				wg  sync.WaitGroup
-				mu  sync.Mutex
-				ok  int
-				bad []error
-			)
-			for range 12 {
-				wg.Go(func() {
-					ctx, _ := m.Load(t.Context(), "")
-					m.Get(ctx).Name = "x"
-					err := m.SetOwner(ctx, "crowd")
-					mu.Lock()
-					defer mu.Unlock()
-					switch {
-					case err == nil:
-						ok++
-					case !errors.Is(err, sessions.ErrTooManySessions) && !errors.Is(err, sessions.ErrSessionChanged):
-						bad = append(bad, err)
-					}
-				})
+	for name, newStore := range indexStores(t) {
+		for _, policy := range []sessions.LimitPolicy{sessions.RefuseNew, sessions.EvictOldest} {
+			t.Run(name+"/"+policy.String(), func(t *testing.T) {
+				racingLogins(t, newStore(), policy)
+			})
+		}
+	}
+}
+
+func racingLogins(t *testing.T, st store.Store, policy sessions.LimitPolicy) {
+	m := mustNew[profile](t, sessions.WithStore(st), sessions.WithOwnerLimit(3, policy), sessions.WithLogger(discard()))
+	var (
+		wg  sync.WaitGroup
+		mu  sync.Mutex
+		ok  int
+		bad []error
+	)
+	for range 12 {
+		wg.Go(func() {
+			ctx, _ := m.Load(t.Context(), "")
+			m.Get(ctx).Name = "x"
+			err := m.SetOwner(ctx, "crowd")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, sessions.ErrTooManySessions) && !errors.Is(err, sessions.ErrSessionChanged):
+				bad = append(bad, err)
 			}
-			wg.Wait()
-			if len(bad) > 0 {
-				t.Fatalf("SetOwner errors: %v", bad)
-			}
-			list, err := m.Sessions(t.Context(), "crowd")
-			if err != nil || len(list) > 3 || len(list) == 0 {
-				t.Fatalf("Sessions after racing logins = %d, %v; want 1 to 3", len(list), err)
-			}
-			t.Logf("%d logins succeeded, %d sessions left", ok, len(list))
 		})
 	}
+	wg.Wait()
+	if len(bad) > 0 {
+		t.Fatalf("SetOwner errors: %v", bad)
+	}
+	list, err := m.Sessions(t.Context(), "crowd")
+	if err != nil || len(list) > 3 || len(list) == 0 {
+		t.Fatalf("Sessions after racing logins = %d, %v; want 1 to 3", len(list), err)
+	}
+	t.Logf("%d logins succeeded, %d sessions left", ok, len(list))
 }
 
 // The store calls of a login with the limit on: under the limit, one more
 // than without (the index is listed); on a store with its own index that
-// is the add, the list and the session's write.
+// is the add, the list and the session's write, and on one whose add
+// lists (store.IndexAddLister), none more.
 func TestOwnerLimitRoundTrips(t *testing.T) {
+	type spy interface {
+		store.Store
+		take() []string
+	}
+	indexed := func() spy { return newIndexedSpy(t) }
+	addList := func() spy { return newAddListSpy(t, false) }
+	unlisted := func() spy { return newAddListSpy(t, true) }
+	records := func() spy { return newVersionedSpy(t) }
 	for _, c := range []struct {
-		name    string
-		limit   bool
-		indexed bool
-		want    []string
+		name     string
+		limit    bool
+		newStore func() spy
+		want     []string
 	}{
-		{"OwnerIndex", false, true, []string{"indexadd", "saveif"}},
-		{"OwnerIndex limit", true, true, []string{"indexadd", "indexlist", "saveif"}},
-		{"records", false, false, []string{"loadversion", "saveif", "saveif"}},
-		{"records limit", true, false, []string{"loadversion", "saveif", "saveif"}},
+		{"OwnerIndex", false, indexed, []string{"indexadd", "saveif"}},
+		{"OwnerIndex limit", true, indexed, []string{"indexadd", "indexlist", "saveif"}},
+		{"IndexAddLister", false, addList, []string{"indexadd", "saveif"}},
+		{"IndexAddLister limit", true, addList, []string{"indexaddlist", "saveif"}},
+		{"IndexAddLister unlisted limit", true, unlisted, []string{"indexaddlist", "indexlist", "saveif"}},
+		{"records", false, records, []string{"loadversion", "saveif", "saveif"}},
+		{"records limit", true, records, []string{"loadversion", "saveif", "saveif"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var (
-				st   store.Store
-				take func() []string
-			)
-			if c.indexed {
-				s := newIndexedSpy(t)
-				st, take = s, s.take
-			} else {
-				s := newVersionedSpy(t)
-				st, take = s, s.take
-			}
+			st := c.newStore()
 			opts := []sessions.Option{sessions.WithStore(st)}
 			if c.limit {
 				opts = append(opts, sessions.WithOwnerLimit(5, sessions.EvictOldest))
@@ -231,11 +249,11 @@ func TestOwnerLimitRoundTrips(t *testing.T) {
 			m := mustNew[profile](t, opts...)
 			ownedSession(t, m, "ann")
 			ctx, _ := m.Load(t.Context(), "")
-			take()
+			st.take()
 			if err := m.SetOwner(ctx, "ann"); err != nil {
 				t.Fatal(err)
 			}
-			if got := take(); !equal(got, c.want) {
+			if got := st.take(); !equal(got, c.want) {
 				t.Errorf("SetOwner: store calls %v, want %v", got, c.want)
 			}
 		})

@@ -53,7 +53,8 @@ func (m *core) stale(e indexEntry, now time.Time) bool {
 
 // addIndex adds (or replaces) the entry for id in owner's index. With
 // list, it also returns the index's live entries (the new one included)
-// when it can tell them without another round trip, else nil.
+// when it can tell them without another round trip (the chunked index,
+// and a store's own index with store.IndexAddLister), else nil.
 func (m *core) addIndex(ctx context.Context, owner, id string, deadline time.Time, list bool) ([]indexEntry, error) {
 	if err := m.indexable(); err != nil {
 		return nil, err
@@ -67,7 +68,18 @@ func (m *core) addIndex(ctx context.Context, owner, id string, deadline time.Tim
 	defer unlockKey(m.lockIndex(key)) // see revokeOwner
 	sctx, cancel := m.storeContext(ctx)
 	defer cancel()
-	if err := oi.IndexAdd(sctx, key, store.IndexEntry{ID: e.id, Deadline: e.deadline, Added: e.added}); err != nil {
+	se := store.IndexEntry{ID: e.id, Deadline: e.deadline, Added: e.added}
+	if al, ok := oi.(store.IndexAddLister); ok && list {
+		listed, ok, err := al.IndexAddList(sctx, key, se)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: add to owner index: %w", err)
+		}
+		if ok {
+			return indexEntries(listed, time.Now()), nil
+		}
+		return nil, nil
+	}
+	if err := oi.IndexAdd(sctx, key, se); err != nil {
 		return nil, fmt.Errorf("sessions: add to owner index: %w", err)
 	}
 	return nil, nil
@@ -113,7 +125,13 @@ func (m *core) listIndex(ctx context.Context, owner string) ([]indexEntry, error
 	if err != nil {
 		return nil, fmt.Errorf("sessions: list owner index: %w", err)
 	}
-	now := time.Now()
+	return indexEntries(list, time.Now()), nil
+}
+
+// indexEntries returns the entries of list, as a store's own index lists
+// them, that are before their deadline at now and name a session, one
+// per ID, oldest first; never nil.
+func indexEntries(list []store.IndexEntry, now time.Time) []indexEntry {
 	entries := make([]indexEntry, 0, len(list))
 	for _, e := range list {
 		if validToken(e.ID) && now.Before(e.Deadline) {
@@ -123,7 +141,7 @@ func (m *core) listIndex(ctx context.Context, owner string) ([]indexEntry, error
 	// Oldest first, as the chunked index keeps them: a revocation then
 	// meets a session before the ID a Renew in flight moves it to.
 	slices.SortStableFunc(entries, func(a, b indexEntry) int { return a.added.Compare(b.added) })
-	return dedupe(entries), nil
+	return dedupe(entries)
 }
 
 // listOwned is listIndex for Sessions and the revocations: on a store

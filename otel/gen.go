@@ -1,7 +1,10 @@
 //go:build ignore
 
 // gen writes wrap_gen.go: wrap, which returns for each combination of the
-// optional store interfaces a wrapper exposing exactly those.
+// optional store interfaces a wrapper exposing exactly those. An interface
+// that extends another (store.Clearer a store.Versioned,
+// store.IndexAddLister a store.OwnerIndex) comes only with it: Store never
+// asks for it alone, so no wrapper has it alone.
 //
 //	go generate ./...
 package main
@@ -17,7 +20,10 @@ import (
 
 // The embedded types of the optional interfaces, in the order of their
 // cap bits (see store.go).
-var optional = []string{"versionedOnly", "toucher", "loadToucher", "expiredDeleter", "expiredReporter", "closer", "scanner", "clearer", "ownerIndex", "multiLoader"}
+var optional = []string{"versionedOnly", "toucher", "loadToucher", "expiredDeleter", "expiredReporter", "closer", "scanner", "clearer", "ownerIndex", "multiLoader", "indexAddListerOnly"}
+
+// requires names, for an interface that extends another, the other.
+var requires = map[string]string{"clearer": "versionedOnly", "indexAddListerOnly": "ownerIndex"}
 
 func main() {
 	var b bytes.Buffer
@@ -28,17 +34,27 @@ package sessionsotel
 import "github.com/sessionkit/sessions/store"
 
 // wrap returns b as a store.Store that implements the optional interfaces
-// whose bits are set in caps, and no others.
+// whose bits are set in caps, and no others. An interface that extends
+// another comes only with it (Store never sets its bit alone).
 func wrap(b *base, caps uint) store.Store {
 	switch caps {
 `)
+	bit := map[string]int{}
+	for i, name := range optional {
+		bit[name] = 1 << i
+	}
+combinations:
 	for caps := 0; caps < 1<<len(optional); caps++ {
 		fields, values := []string{"store.Store"}, []string{"b"}
 		for i, name := range optional {
-			if caps&(1<<i) != 0 {
-				fields = append(fields, name)
-				values = append(values, "b")
+			if caps&(1<<i) == 0 {
+				continue
 			}
+			if base, ok := requires[name]; ok && caps&bit[base] == 0 {
+				continue combinations
+			}
+			fields = append(fields, name)
+			values = append(values, "b")
 		}
 		fmt.Fprintf(&b, "\tcase %d:\n\t\treturn struct{ %s }{%s}\n", caps, strings.Join(fields, "; "), strings.Join(values, ", "))
 	}

@@ -180,6 +180,7 @@ const (
 	attrErrorType  = attribute.Key("error.type")
 	attrSize       = attribute.Key("sessions.record.size")
 	attrFound      = attribute.Key("sessions.record.found")
+	attrListed     = attribute.Key("sessions.index.listed")
 	attrKind       = attribute.Key("sessions.event.kind")
 	attrCause      = attribute.Key("sessions.event.cause")
 	attrResolution = attribute.Key("sessions.conflict.resolution")

@@ -317,6 +317,41 @@ func TestSpans(t *testing.T) {
 	}
 }
 
+// A login under an owner limit, on a store whose add lists the index
+// (store.IndexAddLister): an index_add_list span that says it listed, and
+// no index_list.
+func TestIndexAddListSpan(t *testing.T) {
+	mem, err := memstore.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := tracetest.NewSpanRecorder()
+	tel, err := sessionsotel.New(sessionsotel.WithTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sessions.New[profile](sessions.WithManagedStore(tel.Store(mem)), sessions.WithOwnerLimit(3, sessions.EvictOldest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	ctx := load(t, m, "")
+	m.Get(ctx).Name = "ann"
+	if err := m.SetOwner(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, sp := range spans.Ended() {
+		names = append(names, sp.Name())
+		if sp.Name() == "sessions.store.index_add_list" {
+			wantAttrs(t, sp, "sessions.index.listed=true,sessions.store.operation=index_add_list,sessions.store.outcome=ok")
+		}
+	}
+	if got := strings.Join(names, " "); got != "sessions.store.index_add_list sessions.store.save_if" {
+		t.Errorf("spans of a login: %s, want the add that lists and the session's write", got)
+	}
+}
+
 func wantAttrs(t *testing.T, sp sdktrace.ReadOnlySpan, want string) {
 	t.Helper()
 	if got := key(attribute.NewSet(sp.Attributes()...)); got != want {

@@ -28,11 +28,12 @@ const (
 	opIndexRemove
 	opIndexList
 	opLoadVersions
+	opIndexAddList
 	numOps
 )
 
 var (
-	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan", "clear", "index_add", "index_remove", "index_list", "load_versions"}
+	opNames   = [numOps]string{"load", "save", "delete", "load_version", "save_if", "touch", "load_and_touch", "delete_expired", "scan", "clear", "index_add", "index_remove", "index_list", "load_versions", "index_add_list"}
 	spanNames = func() (n [numOps]string) {
 		for i, op := range opNames {
 			n[i] = "sessions.store." + op
@@ -48,7 +49,8 @@ var (
 // that the sessions manager and its tools look for (store.Versioned,
 // store.Toucher, store.LoadToucher, store.ExpiredDeleter,
 // store.ExpiredReporter, store.Scanner, store.Clearer, store.OwnerIndex,
-// store.MultiLoader and io.Closer), so the manager uses it as it
+// store.IndexAddLister, store.MultiLoader and io.Closer), so the manager
+// uses it as it
 // would use st; only the built-in stores' allocation-free internal paths
 // are not taken through a wrapper. Close, if st has it, closes st. A nil
 // st gives nil.
@@ -88,6 +90,9 @@ func (in *Instrumentation) Store(st store.Store) store.Store {
 	if ml, ok := st.(store.MultiLoader); ok {
 		b.ml, caps = ml, caps|capMultiLoader
 	}
+	if al, ok := st.(store.IndexAddLister); ok {
+		b.al, caps = al, caps|capIndexAddLister
+	}
 	return wrap(b, caps)
 }
 
@@ -106,6 +111,7 @@ const (
 	capClearer
 	capOwnerIndex
 	capMultiLoader
+	capIndexAddLister
 	numCaps = iota
 )
 
@@ -120,14 +126,17 @@ type (
 		LoadVersion(ctx context.Context, key string, touch time.Time) (store.Loaded, error)
 		SaveIf(ctx context.Context, key string, data []byte, expiresAt time.Time, version store.Version) (store.Version, error)
 	}
-	toucher         = store.Toucher
-	loadToucher     = store.LoadToucher
-	expiredDeleter  = store.ExpiredDeleter
-	expiredReporter = store.ExpiredReporter
-	closer          = io.Closer
-	scanner         = store.Scanner
-	ownerIndex      = store.OwnerIndex
-	multiLoader     = store.MultiLoader
+	toucher            = store.Toucher
+	loadToucher        = store.LoadToucher
+	expiredDeleter     = store.ExpiredDeleter
+	expiredReporter    = store.ExpiredReporter
+	closer             = io.Closer
+	scanner            = store.Scanner
+	ownerIndex         = store.OwnerIndex
+	multiLoader        = store.MultiLoader
+	indexAddListerOnly interface { // store.IndexAddLister's own method
+		IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error)
+	}
 )
 
 // base has every method; the wrappers wrap generates expose those of the
@@ -145,6 +154,7 @@ type base struct {
 	cl store.Clearer
 	oi store.OwnerIndex
 	ml store.MultiLoader
+	al store.IndexAddLister
 }
 
 // begin starts the span of a call to op.
@@ -277,6 +287,16 @@ func (b *base) IndexList(ctx context.Context, key string) ([]store.IndexEntry, e
 	entries, err := b.oi.IndexList(ctx, key)
 	b.end(ctx, span, start, opIndexList, err, -1)
 	return entries, err
+}
+
+func (b *base) IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error) {
+	ctx, span, start := b.begin(ctx, opIndexAddList)
+	entries, listed, err := b.al.IndexAddList(ctx, key, e)
+	if span.IsRecording() {
+		span.SetAttributes(attrListed.Bool(listed))
+	}
+	b.end(ctx, span, start, opIndexAddList, err, -1)
+	return entries, listed, err
 }
 
 func (b *base) LoadVersions(ctx context.Context, keys []string) ([]store.Loaded, error) {

@@ -5,7 +5,8 @@ package sessionsotel
 import "github.com/sessionkit/sessions/store"
 
 // wrap returns b as a store.Store that implements the optional interfaces
-// whose bits are set in caps, and no others.
+// whose bits are set in caps, and no others. An interface that extends
+// another comes only with it (Store never sets its bit alone).
 func wrap(b *base, caps uint) store.Store {
 	switch caps {
 	case 0:
@@ -966,21 +967,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			scanner
 		}{b, b, b, b, b, b, b, b}
-	case 128:
-		return struct {
-			store.Store
-			clearer
-		}{b, b}
 	case 129:
 		return struct {
 			store.Store
 			versionedOnly
-			clearer
-		}{b, b, b}
-	case 130:
-		return struct {
-			store.Store
-			toucher
 			clearer
 		}{b, b, b}
 	case 131:
@@ -990,23 +980,10 @@ func wrap(b *base, caps uint) store.Store {
 			toucher
 			clearer
 		}{b, b, b, b}
-	case 132:
-		return struct {
-			store.Store
-			loadToucher
-			clearer
-		}{b, b, b}
 	case 133:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			clearer
-		}{b, b, b, b}
-	case 134:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			clearer
 		}{b, b, b, b}
@@ -1018,23 +995,10 @@ func wrap(b *base, caps uint) store.Store {
 			loadToucher
 			clearer
 		}{b, b, b, b, b}
-	case 136:
-		return struct {
-			store.Store
-			expiredDeleter
-			clearer
-		}{b, b, b}
 	case 137:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			clearer
-		}{b, b, b, b}
-	case 138:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			clearer
 		}{b, b, b, b}
@@ -1046,25 +1010,10 @@ func wrap(b *base, caps uint) store.Store {
 			expiredDeleter
 			clearer
 		}{b, b, b, b, b}
-	case 140:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			clearer
-		}{b, b, b, b}
 	case 141:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			clearer
-		}{b, b, b, b, b}
-	case 142:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			clearer
@@ -1078,23 +1027,10 @@ func wrap(b *base, caps uint) store.Store {
 			expiredDeleter
 			clearer
 		}{b, b, b, b, b, b}
-	case 144:
-		return struct {
-			store.Store
-			expiredReporter
-			clearer
-		}{b, b, b}
 	case 145:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			clearer
-		}{b, b, b, b}
-	case 146:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			clearer
 		}{b, b, b, b}
@@ -1106,25 +1042,10 @@ func wrap(b *base, caps uint) store.Store {
 			expiredReporter
 			clearer
 		}{b, b, b, b, b}
-	case 148:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			clearer
-		}{b, b, b, b}
 	case 149:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			clearer
-		}{b, b, b, b, b}
-	case 150:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			clearer
@@ -1138,25 +1059,10 @@ func wrap(b *base, caps uint) store.Store {
 			expiredReporter
 			clearer
 		}{b, b, b, b, b, b}
-	case 152:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			clearer
-		}{b, b, b, b}
 	case 153:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			clearer
-		}{b, b, b, b, b}
-	case 154:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			clearer
@@ -1170,27 +1076,10 @@ func wrap(b *base, caps uint) store.Store {
 			expiredReporter
 			clearer
 		}{b, b, b, b, b, b}
-	case 156:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-		}{b, b, b, b, b}
 	case 157:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-		}{b, b, b, b, b, b}
-	case 158:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -1206,23 +1095,10 @@ func wrap(b *base, caps uint) store.Store {
 			expiredReporter
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 160:
-		return struct {
-			store.Store
-			closer
-			clearer
-		}{b, b, b}
 	case 161:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			clearer
-		}{b, b, b, b}
-	case 162:
-		return struct {
-			store.Store
-			toucher
 			closer
 			clearer
 		}{b, b, b, b}
@@ -1234,25 +1110,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b}
-	case 164:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			clearer
-		}{b, b, b, b}
 	case 165:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			clearer
-		}{b, b, b, b, b}
-	case 166:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			clearer
@@ -1266,25 +1127,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b}
-	case 168:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			clearer
-		}{b, b, b, b}
 	case 169:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			clearer
-		}{b, b, b, b, b}
-	case 170:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			clearer
@@ -1298,27 +1144,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b}
-	case 172:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-		}{b, b, b, b, b}
 	case 173:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-		}{b, b, b, b, b, b}
-	case 174:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -1334,25 +1163,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 176:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b}
 	case 177:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b}
-	case 178:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			clearer
@@ -1366,27 +1180,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b}
-	case 180:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b}
 	case 181:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b, b}
-	case 182:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -1402,27 +1199,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 184:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b}
 	case 185:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b, b}
-	case 186:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -1438,29 +1218,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 188:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b, b}
 	case 189:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-		}{b, b, b, b, b, b, b}
-	case 190:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -1478,23 +1239,10 @@ func wrap(b *base, caps uint) store.Store {
 			closer
 			clearer
 		}{b, b, b, b, b, b, b, b}
-	case 192:
-		return struct {
-			store.Store
-			scanner
-			clearer
-		}{b, b, b}
 	case 193:
 		return struct {
 			store.Store
 			versionedOnly
-			scanner
-			clearer
-		}{b, b, b, b}
-	case 194:
-		return struct {
-			store.Store
-			toucher
 			scanner
 			clearer
 		}{b, b, b, b}
@@ -1506,25 +1254,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b}
-	case 196:
-		return struct {
-			store.Store
-			loadToucher
-			scanner
-			clearer
-		}{b, b, b, b}
 	case 197:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			scanner
-			clearer
-		}{b, b, b, b, b}
-	case 198:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			scanner
 			clearer
@@ -1538,25 +1271,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b}
-	case 200:
-		return struct {
-			store.Store
-			expiredDeleter
-			scanner
-			clearer
-		}{b, b, b, b}
 	case 201:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			scanner
-			clearer
-		}{b, b, b, b, b}
-	case 202:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			scanner
 			clearer
@@ -1570,27 +1288,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b}
-	case 204:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-		}{b, b, b, b, b}
 	case 205:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
-	case 206:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			scanner
@@ -1606,25 +1307,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 208:
-		return struct {
-			store.Store
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b}
 	case 209:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b}
-	case 210:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			scanner
 			clearer
@@ -1638,27 +1324,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b}
-	case 212:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b}
 	case 213:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
-	case 214:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			scanner
@@ -1674,27 +1343,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 216:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b}
 	case 217:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
-	case 218:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			scanner
@@ -1710,29 +1362,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 220:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
 	case 221:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-		}{b, b, b, b, b, b, b}
-	case 222:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -1750,25 +1383,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b, b}
-	case 224:
-		return struct {
-			store.Store
-			closer
-			scanner
-			clearer
-		}{b, b, b, b}
 	case 225:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b}
-	case 226:
-		return struct {
-			store.Store
-			toucher
 			closer
 			scanner
 			clearer
@@ -1782,27 +1400,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b}
-	case 228:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b}
 	case 229:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
-	case 230:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			scanner
@@ -1818,27 +1419,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 232:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b}
 	case 233:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
-	case 234:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			scanner
@@ -1854,29 +1438,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 236:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
 	case 237:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b, b}
-	case 238:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -1894,27 +1459,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b, b}
-	case 240:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b}
 	case 241:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
-	case 242:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			scanner
@@ -1930,29 +1478,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b}
-	case 244:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
 	case 245:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b, b}
-	case 246:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -1970,29 +1499,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b, b}
-	case 248:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b}
 	case 249:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b, b}
-	case 250:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -2010,31 +1520,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			clearer
 		}{b, b, b, b, b, b, b, b}
-	case 252:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b, b}
 	case 253:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-		}{b, b, b, b, b, b, b, b}
-	case 254:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -3142,23 +2631,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			ownerIndex
 		}{b, b, b, b, b, b, b, b, b}
-	case 384:
-		return struct {
-			store.Store
-			clearer
-			ownerIndex
-		}{b, b, b}
 	case 385:
 		return struct {
 			store.Store
 			versionedOnly
-			clearer
-			ownerIndex
-		}{b, b, b, b}
-	case 386:
-		return struct {
-			store.Store
-			toucher
 			clearer
 			ownerIndex
 		}{b, b, b, b}
@@ -3170,25 +2646,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b}
-	case 388:
-		return struct {
-			store.Store
-			loadToucher
-			clearer
-			ownerIndex
-		}{b, b, b, b}
 	case 389:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
-	case 390:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			clearer
 			ownerIndex
@@ -3202,25 +2663,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b}
-	case 392:
-		return struct {
-			store.Store
-			expiredDeleter
-			clearer
-			ownerIndex
-		}{b, b, b, b}
 	case 393:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
-	case 394:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			clearer
 			ownerIndex
@@ -3234,27 +2680,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b}
-	case 396:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 397:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 398:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			clearer
@@ -3270,25 +2699,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 400:
-		return struct {
-			store.Store
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b}
 	case 401:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
-	case 402:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			clearer
 			ownerIndex
@@ -3302,27 +2716,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b}
-	case 404:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 405:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 406:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			clearer
@@ -3338,27 +2735,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 408:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 409:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 410:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			clearer
@@ -3374,29 +2754,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 412:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 413:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 414:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -3414,25 +2775,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 416:
-		return struct {
-			store.Store
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b}
 	case 417:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
-	case 418:
-		return struct {
-			store.Store
-			toucher
 			closer
 			clearer
 			ownerIndex
@@ -3446,27 +2792,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b}
-	case 420:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 421:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 422:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			clearer
@@ -3482,27 +2811,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 424:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 425:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 426:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			clearer
@@ -3518,29 +2830,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 428:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 429:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 430:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -3558,27 +2851,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 432:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 433:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 434:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			clearer
@@ -3594,29 +2870,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 436:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 437:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 438:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -3634,29 +2891,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 440:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 441:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 442:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -3674,31 +2912,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 444:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
 	case 445:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b}
-	case 446:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -3718,25 +2935,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b, b}
-	case 448:
-		return struct {
-			store.Store
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b}
 	case 449:
 		return struct {
 			store.Store
 			versionedOnly
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
-	case 450:
-		return struct {
-			store.Store
-			toucher
 			scanner
 			clearer
 			ownerIndex
@@ -3750,27 +2952,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b}
-	case 452:
-		return struct {
-			store.Store
-			loadToucher
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 453:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 454:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			scanner
 			clearer
@@ -3786,27 +2971,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 456:
-		return struct {
-			store.Store
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 457:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 458:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			scanner
 			clearer
@@ -3822,29 +2990,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 460:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 461:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 462:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			scanner
@@ -3862,27 +3011,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 464:
-		return struct {
-			store.Store
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 465:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 466:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			scanner
 			clearer
@@ -3898,29 +3030,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 468:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 469:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 470:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			scanner
@@ -3938,29 +3051,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 472:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 473:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 474:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			scanner
@@ -3978,31 +3072,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 476:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
 	case 477:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b}
-	case 478:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -4022,27 +3095,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b, b}
-	case 480:
-		return struct {
-			store.Store
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b}
 	case 481:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
-	case 482:
-		return struct {
-			store.Store
-			toucher
 			closer
 			scanner
 			clearer
@@ -4058,29 +3114,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b}
-	case 484:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 485:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 486:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			scanner
@@ -4098,29 +3135,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 488:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 489:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 490:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			scanner
@@ -4138,31 +3156,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 492:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
 	case 493:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b}
-	case 494:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -4182,29 +3179,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b, b}
-	case 496:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b}
 	case 497:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
-	case 498:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			scanner
@@ -4222,31 +3200,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b}
-	case 500:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
 	case 501:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b}
-	case 502:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -4266,31 +3223,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b, b}
-	case 504:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b}
 	case 505:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b}
-	case 506:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -4310,33 +3246,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			ownerIndex
 		}{b, b, b, b, b, b, b, b, b}
-	case 508:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b}
 	case 509:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-		}{b, b, b, b, b, b, b, b, b}
-	case 510:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -5446,23 +4359,10 @@ func wrap(b *base, caps uint) store.Store {
 			scanner
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 640:
-		return struct {
-			store.Store
-			clearer
-			multiLoader
-		}{b, b, b}
 	case 641:
 		return struct {
 			store.Store
 			versionedOnly
-			clearer
-			multiLoader
-		}{b, b, b, b}
-	case 642:
-		return struct {
-			store.Store
-			toucher
 			clearer
 			multiLoader
 		}{b, b, b, b}
@@ -5474,25 +4374,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b}
-	case 644:
-		return struct {
-			store.Store
-			loadToucher
-			clearer
-			multiLoader
-		}{b, b, b, b}
 	case 645:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
-	case 646:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			clearer
 			multiLoader
@@ -5506,25 +4391,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b}
-	case 648:
-		return struct {
-			store.Store
-			expiredDeleter
-			clearer
-			multiLoader
-		}{b, b, b, b}
 	case 649:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
-	case 650:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			clearer
 			multiLoader
@@ -5538,27 +4408,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b}
-	case 652:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 653:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 654:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			clearer
@@ -5574,25 +4427,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 656:
-		return struct {
-			store.Store
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b}
 	case 657:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
-	case 658:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			clearer
 			multiLoader
@@ -5606,27 +4444,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b}
-	case 660:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 661:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 662:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			clearer
@@ -5642,27 +4463,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 664:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 665:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 666:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			clearer
@@ -5678,29 +4482,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 668:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 669:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 670:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -5718,25 +4503,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 672:
-		return struct {
-			store.Store
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b}
 	case 673:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
-	case 674:
-		return struct {
-			store.Store
-			toucher
 			closer
 			clearer
 			multiLoader
@@ -5750,27 +4520,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b}
-	case 676:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 677:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 678:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			clearer
@@ -5786,27 +4539,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 680:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 681:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 682:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			clearer
@@ -5822,29 +4558,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 684:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 685:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 686:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -5862,27 +4579,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 688:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 689:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 690:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			clearer
@@ -5898,29 +4598,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 692:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 693:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 694:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -5938,29 +4619,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 696:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 697:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 698:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -5978,31 +4640,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 700:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 701:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 702:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -6022,25 +4663,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 704:
-		return struct {
-			store.Store
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b}
 	case 705:
 		return struct {
 			store.Store
 			versionedOnly
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
-	case 706:
-		return struct {
-			store.Store
-			toucher
 			scanner
 			clearer
 			multiLoader
@@ -6054,27 +4680,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b}
-	case 708:
-		return struct {
-			store.Store
-			loadToucher
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 709:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 710:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			scanner
 			clearer
@@ -6090,27 +4699,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 712:
-		return struct {
-			store.Store
-			expiredDeleter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 713:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 714:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			scanner
 			clearer
@@ -6126,29 +4718,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 716:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 717:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 718:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			scanner
@@ -6166,27 +4739,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 720:
-		return struct {
-			store.Store
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 721:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 722:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			scanner
 			clearer
@@ -6202,29 +4758,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 724:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 725:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 726:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			scanner
@@ -6242,29 +4779,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 728:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 729:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 730:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			scanner
@@ -6282,31 +4800,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 732:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 733:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 734:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -6326,27 +4823,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 736:
-		return struct {
-			store.Store
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b}
 	case 737:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 738:
-		return struct {
-			store.Store
-			toucher
 			closer
 			scanner
 			clearer
@@ -6362,29 +4842,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 740:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 741:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 742:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			scanner
@@ -6402,29 +4863,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 744:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 745:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 746:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			scanner
@@ -6442,31 +4884,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 748:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 749:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 750:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -6486,29 +4907,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 752:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 753:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 754:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			scanner
@@ -6526,31 +4928,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 756:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 757:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 758:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -6570,31 +4951,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 760:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 761:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 762:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -6614,33 +4974,10 @@ func wrap(b *base, caps uint) store.Store {
 			clearer
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 764:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
 	case 765:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
-	case 766:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -7878,25 +6215,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b}
-	case 896:
-		return struct {
-			store.Store
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b}
 	case 897:
 		return struct {
 			store.Store
 			versionedOnly
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b}
-	case 898:
-		return struct {
-			store.Store
-			toucher
 			clearer
 			ownerIndex
 			multiLoader
@@ -7910,27 +6232,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b}
-	case 900:
-		return struct {
-			store.Store
-			loadToucher
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b}
 	case 901:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 902:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			clearer
 			ownerIndex
@@ -7946,27 +6251,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 904:
-		return struct {
-			store.Store
-			expiredDeleter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b}
 	case 905:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 906:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			clearer
 			ownerIndex
@@ -7982,29 +6270,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 908:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 909:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 910:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			clearer
@@ -8022,27 +6291,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 912:
-		return struct {
-			store.Store
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b}
 	case 913:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 914:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			clearer
 			ownerIndex
@@ -8058,29 +6310,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 916:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 917:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 918:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			clearer
@@ -8098,29 +6331,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 920:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 921:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 922:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			clearer
@@ -8138,31 +6352,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 924:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 925:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 926:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -8182,27 +6375,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 928:
-		return struct {
-			store.Store
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b}
 	case 929:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 930:
-		return struct {
-			store.Store
-			toucher
 			closer
 			clearer
 			ownerIndex
@@ -8218,29 +6394,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 932:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 933:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 934:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			clearer
@@ -8258,29 +6415,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 936:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 937:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 938:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			clearer
@@ -8298,31 +6436,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 940:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 941:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 942:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -8342,29 +6459,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 944:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 945:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 946:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			clearer
@@ -8382,31 +6480,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 948:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 949:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 950:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -8426,31 +6503,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 952:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 953:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 954:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -8470,33 +6526,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 956:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
 	case 957:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
-	case 958:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -8518,27 +6551,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b}
-	case 960:
-		return struct {
-			store.Store
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b}
 	case 961:
 		return struct {
 			store.Store
 			versionedOnly
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
-	case 962:
-		return struct {
-			store.Store
-			toucher
 			scanner
 			clearer
 			ownerIndex
@@ -8554,29 +6570,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b}
-	case 964:
-		return struct {
-			store.Store
-			loadToucher
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 965:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 966:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			scanner
 			clearer
@@ -8594,29 +6591,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 968:
-		return struct {
-			store.Store
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 969:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 970:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			scanner
 			clearer
@@ -8634,31 +6612,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 972:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 973:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 974:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			scanner
@@ -8678,29 +6635,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 976:
-		return struct {
-			store.Store
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 977:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 978:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			scanner
 			clearer
@@ -8718,31 +6656,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 980:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 981:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 982:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			scanner
@@ -8762,31 +6679,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 984:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 985:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 986:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			scanner
@@ -8806,33 +6702,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 988:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
 	case 989:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
-	case 990:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -8854,29 +6727,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b}
-	case 992:
-		return struct {
-			store.Store
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b}
 	case 993:
 		return struct {
 			store.Store
 			versionedOnly
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
-	case 994:
-		return struct {
-			store.Store
-			toucher
 			closer
 			scanner
 			clearer
@@ -8894,31 +6748,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b}
-	case 996:
-		return struct {
-			store.Store
-			loadToucher
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 997:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 998:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			closer
 			scanner
@@ -8938,31 +6771,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 1000:
-		return struct {
-			store.Store
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 1001:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 1002:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			closer
 			scanner
@@ -8982,33 +6794,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 1004:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
 	case 1005:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
-	case 1006:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			closer
@@ -9030,31 +6819,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b}
-	case 1008:
-		return struct {
-			store.Store
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b}
 	case 1009:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
-	case 1010:
-		return struct {
-			store.Store
-			toucher
 			expiredReporter
 			closer
 			scanner
@@ -9074,33 +6842,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b}
-	case 1012:
-		return struct {
-			store.Store
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
 	case 1013:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
-	case 1014:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredReporter
 			closer
@@ -9122,33 +6867,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b}
-	case 1016:
-		return struct {
-			store.Store
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b}
 	case 1017:
 		return struct {
 			store.Store
 			versionedOnly
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
-	case 1018:
-		return struct {
-			store.Store
-			toucher
 			expiredDeleter
 			expiredReporter
 			closer
@@ -9170,35 +6892,10 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b}
-	case 1020:
-		return struct {
-			store.Store
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b}
 	case 1021:
 		return struct {
 			store.Store
 			versionedOnly
-			loadToucher
-			expiredDeleter
-			expiredReporter
-			closer
-			scanner
-			clearer
-			ownerIndex
-			multiLoader
-		}{b, b, b, b, b, b, b, b, b, b}
-	case 1022:
-		return struct {
-			store.Store
-			toucher
 			loadToucher
 			expiredDeleter
 			expiredReporter
@@ -9222,6 +6919,4038 @@ func wrap(b *base, caps uint) store.Store {
 			ownerIndex
 			multiLoader
 		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 1280:
+		return struct {
+			store.Store
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b}
+	case 1281:
+		return struct {
+			store.Store
+			versionedOnly
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1282:
+		return struct {
+			store.Store
+			toucher
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1283:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1284:
+		return struct {
+			store.Store
+			loadToucher
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1285:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1286:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1287:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1288:
+		return struct {
+			store.Store
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1289:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1290:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1291:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1292:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1293:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1294:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1295:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1296:
+		return struct {
+			store.Store
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1297:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1298:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1299:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1300:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1301:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1302:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1303:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1304:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1305:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1306:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1307:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1308:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1309:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1310:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1311:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1312:
+		return struct {
+			store.Store
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1313:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1314:
+		return struct {
+			store.Store
+			toucher
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1315:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1316:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1317:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1318:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1319:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1320:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1321:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1322:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1323:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1324:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1325:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1326:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1327:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1328:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1329:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1330:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1331:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1332:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1333:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1334:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1335:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1336:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1337:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1338:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1339:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1340:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1341:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1342:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1343:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1344:
+		return struct {
+			store.Store
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1345:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1346:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1347:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1348:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1349:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1350:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1351:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1352:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1353:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1354:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1355:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1356:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1357:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1358:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1359:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1360:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1361:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1362:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1363:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1364:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1365:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1366:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1367:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1368:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1369:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1370:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1371:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1372:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1373:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1374:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1375:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1376:
+		return struct {
+			store.Store
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1377:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1378:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1379:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1380:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1381:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1382:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1383:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1384:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1385:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1386:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1387:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1388:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1389:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1390:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1391:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1392:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1393:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1394:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1395:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1396:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1397:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1398:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1399:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1400:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1401:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1402:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1403:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1404:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1405:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1406:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1407:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1409:
+		return struct {
+			store.Store
+			versionedOnly
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1411:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1413:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1415:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1417:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1419:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1421:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1423:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1425:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1427:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1429:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1431:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1433:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1435:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1437:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1439:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1441:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1443:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1445:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1447:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1449:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1451:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1453:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1455:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1457:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1459:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1461:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1463:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1465:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1467:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1469:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1471:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1473:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1475:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1477:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1479:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1481:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1483:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1485:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1487:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1489:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1491:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1493:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1495:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1497:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1499:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1501:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1503:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1505:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1507:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1509:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1511:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1513:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1515:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1517:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1519:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1521:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1523:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1525:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1527:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1529:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1531:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1533:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1535:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 1792:
+		return struct {
+			store.Store
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b}
+	case 1793:
+		return struct {
+			store.Store
+			versionedOnly
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1794:
+		return struct {
+			store.Store
+			toucher
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1795:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1796:
+		return struct {
+			store.Store
+			loadToucher
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1797:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1798:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1799:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1800:
+		return struct {
+			store.Store
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1801:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1802:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1803:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1804:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1805:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1806:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1807:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1808:
+		return struct {
+			store.Store
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1809:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1810:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1811:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1812:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1813:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1814:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1815:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1816:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1817:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1818:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1819:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1820:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1821:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1822:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1823:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1824:
+		return struct {
+			store.Store
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1825:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1826:
+		return struct {
+			store.Store
+			toucher
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1827:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1828:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1829:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1830:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1831:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1832:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1833:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1834:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1835:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1836:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1837:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1838:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1839:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1840:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1841:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1842:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1843:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1844:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1845:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1846:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1847:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1848:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1849:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1850:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1851:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1852:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1853:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1854:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1855:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1856:
+		return struct {
+			store.Store
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b}
+	case 1857:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1858:
+		return struct {
+			store.Store
+			toucher
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1859:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1860:
+		return struct {
+			store.Store
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1861:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1862:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1863:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1864:
+		return struct {
+			store.Store
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1865:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1866:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1867:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1868:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1869:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1870:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1871:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1872:
+		return struct {
+			store.Store
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1873:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1874:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1875:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1876:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1877:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1878:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1879:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1880:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1881:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1882:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1883:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1884:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1885:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1886:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1887:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1888:
+		return struct {
+			store.Store
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1889:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1890:
+		return struct {
+			store.Store
+			toucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1891:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1892:
+		return struct {
+			store.Store
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1893:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1894:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1895:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1896:
+		return struct {
+			store.Store
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1897:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1898:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1899:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1900:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1901:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1902:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1903:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1904:
+		return struct {
+			store.Store
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1905:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1906:
+		return struct {
+			store.Store
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1907:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1908:
+		return struct {
+			store.Store
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1909:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1910:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1911:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1912:
+		return struct {
+			store.Store
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1913:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1914:
+		return struct {
+			store.Store
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1915:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1916:
+		return struct {
+			store.Store
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1917:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1918:
+		return struct {
+			store.Store
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1919:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 1921:
+		return struct {
+			store.Store
+			versionedOnly
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b}
+	case 1923:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1925:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1927:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1929:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1931:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1933:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1935:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1937:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1939:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1941:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1943:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1945:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1947:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1949:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1951:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1953:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1955:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1957:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1959:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1961:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1963:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1965:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1967:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1969:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1971:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1973:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1975:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1977:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1979:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1981:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 1983:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 1985:
+		return struct {
+			store.Store
+			versionedOnly
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b}
+	case 1987:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1989:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1991:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1993:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 1995:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1997:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 1999:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2001:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 2003:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2005:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2007:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2009:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2011:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2013:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2015:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 2017:
+		return struct {
+			store.Store
+			versionedOnly
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b}
+	case 2019:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2021:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2023:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2025:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2027:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2029:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2031:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 2033:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b}
+	case 2035:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2037:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2039:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 2041:
+		return struct {
+			store.Store
+			versionedOnly
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b}
+	case 2043:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 2045:
+		return struct {
+			store.Store
+			versionedOnly
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b}
+	case 2047:
+		return struct {
+			store.Store
+			versionedOnly
+			toucher
+			loadToucher
+			expiredDeleter
+			expiredReporter
+			closer
+			scanner
+			clearer
+			ownerIndex
+			multiLoader
+			indexAddListerOnly
+		}{b, b, b, b, b, b, b, b, b, b, b, b}
 	}
 	return struct{ store.Store }{b}
 }

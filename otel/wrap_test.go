@@ -41,19 +41,29 @@ func caps(s store.Store) uint {
 	if _, ok := s.(store.MultiLoader); ok {
 		c |= capMultiLoader
 	}
+	if _, ok := s.(store.IndexAddLister); ok {
+		c |= capIndexAddLister
+	}
 	return c
 }
 
-// Each wrapper implements exactly the interfaces of its combination.
+// Each wrapper implements exactly the interfaces of its combination. A
+// store.Clearer is a store.Versioned and a store.IndexAddLister a
+// store.OwnerIndex: no store has the one without the other, and Store
+// asks for no such combination.
 func TestWrapKeepsExactlyTheInterfaces(t *testing.T) {
+	n := 0
 	for c := range uint(1 << numCaps) {
-		want := c
-		if c&capVersioned == 0 {
-			want &^= capClearer // a store.Clearer is a store.Versioned: no store has one without the other
+		if c&capClearer != 0 && c&capVersioned == 0 || c&capIndexAddLister != 0 && c&capOwnerIndex == 0 {
+			continue
 		}
-		if got := caps(wrap(&base{}, c)); got != want {
-			t.Errorf("wrap(%010b) implements %010b, want %010b", c, got, want)
+		n++
+		if got := caps(wrap(&base{}, c)); got != c {
+			t.Errorf("wrap(%011b) implements %011b, want %011b", c, got, c)
 		}
+	}
+	if want := (1 << (numCaps - 4)) * 3 * 3; n != want {
+		t.Errorf("%d combinations checked, want %d", n, want)
 	}
 }
 
@@ -62,6 +72,12 @@ type plain struct{ store.Store }
 
 // versionedOnlyStore has conditional writes and nothing else.
 type versionedOnlyStore struct{ store.Versioned }
+
+// indexOnlyStore has an owner index whose add does not list.
+type indexOnlyStore struct {
+	store.Versioned
+	store.OwnerIndex
+}
 
 func TestStoreKeepsTheInnerStoresInterfaces(t *testing.T) {
 	in, err := New()
@@ -73,13 +89,13 @@ func TestStoreKeepsTheInnerStoresInterfaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mem.Close()
-	for _, st := range []store.Store{mem, plain{mem}, versionedOnlyStore{mem}} {
+	for _, st := range []store.Store{mem, plain{mem}, versionedOnlyStore{mem}, indexOnlyStore{mem, mem}} {
 		if got, want := caps(in.Store(st)), caps(st); got != want {
-			t.Errorf("%T: wrapped %010b, want %010b", st, got, want)
+			t.Errorf("%T: wrapped %011b, want %011b", st, got, want)
 		}
 	}
 	if want := uint(1<<numCaps-1) &^ capClearer; caps(mem) != want {
-		t.Errorf("the memory store has %010b, want %010b: every optional interface but store.Clearer (memcached's)", caps(mem), want)
+		t.Errorf("the memory store has %011b, want %011b: every optional interface but store.Clearer (memcached's)", caps(mem), want)
 	}
 	if in.Store(nil) != nil {
 		t.Error("Store(nil) is not nil")

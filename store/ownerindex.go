@@ -46,6 +46,27 @@ type OwnerIndex interface {
 	IndexList(ctx context.Context, key string) ([]IndexEntry, error)
 }
 
+// IndexAddLister is implemented by owner indexes that can tell, in the
+// round trips of an add alone, what the index holds right after the add:
+// with sessions.WithOwnerLimit the manager adds a login's entry and then
+// needs the index to count the owner's sessions, and saves the round trip
+// of an IndexList when the add can answer.
+//
+// IndexAddList adds e as IndexAdd does. When listed is true, entries are
+// what IndexList would have returned right after the add, in the same
+// atomic step: every entry whose deadline has not passed, once each, in
+// no particular order; e among them unless its deadline has passed, and
+// every entry whose add returned before the call began unless it was
+// removed since. Of two racing calls, the later one lists the other's
+// entry, so that two logins at once cannot both pass a full limit. When
+// listed is false (entries nil), the store could not tell without more
+// round trips: the add was made all the same, and the caller lists the
+// index. The error is the add's.
+type IndexAddLister interface {
+	OwnerIndex
+	IndexAddList(ctx context.Context, key string, e IndexEntry) (entries []IndexEntry, listed bool, err error)
+}
+
 // MultiLoader is implemented by versioned stores that can read many
 // records in one round trip, or a few (Redis MGET, memcached get with many
 // keys, an SQL IN list, a MongoDB $in query): the manager lists an

@@ -19,8 +19,8 @@
 // ownership, context cancellation and concurrent use, plus the optional
 // capabilities ([store.Toucher], [store.LoadToucher],
 // [store.ExpiredDeleter], [store.Versioned], [store.Scanner],
-// [store.Clearer], [store.OwnerIndex], [store.MultiLoader]) that the store
-// implements.
+// [store.Clearer], [store.OwnerIndex], [store.IndexAddLister],
+// [store.MultiLoader]) that the store implements.
 // Each failure names the rule the store broke.
 //
 // For [store.Versioned] the suite checks insert-if-absent, that every Save
@@ -37,8 +37,13 @@
 // same ID, that removes and deadlines take entries out of lists, that an
 // index is separate from the record under its key and from other indexes,
 // that 2,000 entries list and remove, and that racing adds and removes
-// lose nothing; for [store.MultiLoader], that LoadVersions returns what
-// LoadVersion does, key by key and in order, as copies.
+// lose nothing; for [store.IndexAddLister], that what IndexAddList lists
+// is exactly the index right after its add (the new entry, those added
+// before, none removed or past its deadline), and that of racing calls
+// each lists its own entry and every add that returned before it began,
+// and the later of two the other's; for [store.MultiLoader], that
+// LoadVersions returns what LoadVersion does, key by key and in order, as
+// copies.
 //
 // For [store.Clearer] it checks that Clear ends every record, Saved or
 // written with SaveIf, that a SaveIf with a version read before Clear

@@ -96,6 +96,9 @@ const (
 	bugIndexRacyAdd      = "indexRacyAdd"      // IndexAdd copies the index and writes it back in two critical sections
 	bugIndexInRecords    = "indexInRecords"    // Delete of a record deletes the index under its key too
 	bugIndexListCap      = "indexListCap"      // IndexList returns at most 1,000 entries
+	bugAddListOmitsNew   = "addListOmitsNew"   // IndexAddList lists the index as it was before the add
+	bugAddListOnlyNew    = "addListOnlyNew"    // IndexAddList lists only the new entry
+	bugAddListRacy       = "addListRacy"       // IndexAddList lists and adds in two critical sections
 	bugMultiSkipsMissing = "multiSkipsMissing" // LoadVersions leaves out the records it does not find
 	bugMultiAlias        = "multiAlias"        // LoadVersions returns the stored slices
 	bugMultiNoExpires    = "multiNoExpires"    // LoadVersions does not report expiries, though a touched LoadVersion does
@@ -450,6 +453,12 @@ func (s *mapStore) IndexAdd(ctx context.Context, key string, e store.IndexEntry)
 		return err
 	}
 	defer s.mu.Unlock()
+	s.indexAdd(key, e)
+	return nil
+}
+
+// indexAdd adds e to the index under key, with s.mu held.
+func (s *mapStore) indexAdd(key string, e store.IndexEntry) {
 	idx := s.indexes[key]
 	if s.bug == bugIndexRacyAdd {
 		// Copy, let the others copy too, then write the copy back.
@@ -465,7 +474,38 @@ func (s *mapStore) IndexAdd(ctx context.Context, key string, e store.IndexEntry)
 		idx[e.ID] = e
 	}
 	s.indexes[key] = idx
-	return nil
+}
+
+// IndexAddList adds e to the index under key and lists the index, in one
+// critical section: always listed.
+func (s *mapStore) IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error) {
+	if _, err := s.begin(ctx, ""); err != nil {
+		return nil, false, err
+	}
+	defer s.mu.Unlock()
+	switch s.bug {
+	case bugAddListOnlyNew:
+		s.indexAdd(key, e)
+		return []store.IndexEntry{e}, true, nil
+	case bugAddListOmitsNew:
+		list := s.liveIndex(key)
+		s.indexAdd(key, e)
+		return list, true, nil
+	case bugAddListRacy:
+		// List, let the others list too, then add and list the new
+		// entry with the others: right without a race.
+		list := slices.DeleteFunc(s.liveIndex(key), func(l store.IndexEntry) bool { return l.ID == e.ID })
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		s.mu.Lock()
+		s.indexAdd(key, e)
+		if time.Now().Before(e.Deadline) {
+			list = append(list, e)
+		}
+		return list, true, nil
+	}
+	s.indexAdd(key, e)
+	return s.liveIndex(key), true, nil
 }
 
 // IndexRemove removes ids from the index under key.
@@ -486,18 +526,24 @@ func (s *mapStore) IndexList(ctx context.Context, key string) ([]store.IndexEntr
 		return nil, err
 	}
 	defer s.mu.Unlock()
+	return s.liveIndex(key), nil
+}
+
+// liveIndex returns the live entries of the index under key, and forgets
+// the others, with s.mu held.
+func (s *mapStore) liveIndex(key string) []store.IndexEntry {
 	var list []store.IndexEntry
 	for id, e := range s.indexes[key] {
 		switch {
 		case s.bug == bugIndexListCap && len(list) == 1000:
-			return list, nil
+			return list
 		case !time.Now().Before(e.Deadline) && s.bug != bugIndexListsExpired:
 			delete(s.indexes[key], id)
 		default:
 			list = append(list, e)
 		}
 	}
-	return list, nil
+	return list
 }
 
 // LoadVersions returns the records under keys, as LoadVersion does.

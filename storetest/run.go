@@ -60,6 +60,7 @@ func run(t *testing.T, newStore func(t *testing.T) store.Store, isolate isolator
 			{"store.Scanner", is[store.Scanner](s), group{"Scanner", scannerChecks}},
 			{"store.Clearer", is[store.Clearer](s), group{"Clearer", clearerChecks}},
 			{"store.OwnerIndex", is[store.OwnerIndex](s), group{"OwnerIndex", ownerIndexChecks}},
+			{"store.IndexAddLister", is[store.IndexAddLister](s), group{"IndexAddLister", indexAddListChecks}},
 			{"store.MultiLoader", is[store.MultiLoader](s) && is[store.Versioned](s), group{"MultiLoader", multiLoaderChecks}},
 		} {
 			if c.has {

@@ -19,6 +19,14 @@
 // instead, with a generation number (see Clear), so that
 // sessions.Manager.RevokeAll works on it.
 //
+// It keeps the sessions manager's owner indexes itself (store.OwnerIndex,
+// store.IndexAddLister): each is an append-only log in one item, so a
+// login adds to it with one append whatever the owner's sessions. One
+// item holds about 17,000 live sessions of one owner at memcached's
+// default item size limit of 1 MB (memcached -I raises it); past that,
+// binding one more session to the owner fails with an error wrapping
+// store.ErrTooLarge.
+//
 // Gomemcache takes no context, so every call runs its round trips in a
 // goroutine of its own and returns as soon as ctx ends; the abandoned
 // round trips finish in the background within the client's Timeout.
@@ -49,11 +57,12 @@ type Store struct {
 
 // Interface checks.
 var (
-	_ store.Store       = (*Store)(nil)
-	_ store.Versioned   = (*Store)(nil)
-	_ store.Clearer     = (*Store)(nil)
-	_ store.OwnerIndex  = (*Store)(nil)
-	_ store.MultiLoader = (*Store)(nil)
+	_ store.Store          = (*Store)(nil)
+	_ store.Versioned      = (*Store)(nil)
+	_ store.Clearer        = (*Store)(nil)
+	_ store.OwnerIndex     = (*Store)(nil)
+	_ store.IndexAddLister = (*Store)(nil)
+	_ store.MultiLoader    = (*Store)(nil)
 )
 
 // New returns a Store that uses client. The client stays the caller's:

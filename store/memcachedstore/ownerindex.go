@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
 	"time"
 
 	"github.com/bradfitz/gomemcache/memcache"
@@ -15,34 +13,31 @@ import (
 	"github.com/sessionkit/sessions/store"
 )
 
-// An owner index (store.OwnerIndex) is a log of adds and removes, split
-// over indexShards items by a hash of the ID, so that no item nears
-// memcached's 1 MB limit: an add or a remove appends one record to one
-// item (memcached's append, one round trip, whatever the item's size), a
-// list reads every shard with one get of many keys and replays the logs.
-// A log is rewritten with only its live entries (a cas, which a racing
-// append makes fail, and then the rewrite waits for another time) when a
-// list finds it mostly dead records, and when an append finds it full
-// (memcached refuses an item over its limit, 1 MB by default), so that no
-// log outgrows the server's item limit. The items
-// never expire on their own (an append cannot move an expiry); a rewrite
-// that leaves a shard empty removes it, and a log of fewer than 64 dead
-// records stays until memcached evicts it.
+// An owner index (store.OwnerIndex) is a log of adds and removes in one
+// item: an add or a remove appends records to it (memcached's append, one
+// round trip, whatever the item's size), a list reads it with one get and
+// replays it. The first add creates the item with memcached's add, which
+// fails if the item exists: an add that created it knows the whole index,
+// its entry alone, so IndexAddList lists without reading it. The log is
+// rewritten with only its live entries (a cas, which a racing append makes
+// fail, and then the rewrite waits for another time) when a list finds it
+// mostly dead records, and when an append finds it full (memcached refuses
+// to grow an item past its limit, 1 MB by default: see appendLog). One
+// item holds about 17,000 live entries at the default limit (61 bytes
+// each with the manager's IDs); an add that finds it full of live entries
+// fails with an error wrapping store.ErrTooLarge, and a remove that finds
+// it full rewrites it without the removed entries. The item never expires
+// on its own (an append cannot move an expiry); a rewrite that leaves it
+// empty removes it, and a log of fewer than 64 dead records stays until
+// memcached evicts it.
 //
 //	record: op ('+' or '-') | ID length (1 byte) | ID | for '+': deadline,
 //	        time added (Unix ns, 8 bytes each, big endian)
-const indexShards = 16
 
-// indexKey is the server key of shard i of the index under key: hashed,
-// since it holds a NUL byte, which no key of the manager's has.
-func (s *Store) indexKey(key string, i int) string {
-	return s.serverKey(key + "\x00index" + strconv.Itoa(i))
-}
-
-func shardOf(id string) int {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % indexShards)
+// indexKey is the server key of the index under key: hashed, since it
+// holds a NUL byte, which no key of the manager's has.
+func (s *Store) indexKey(key string) string {
+	return s.serverKey(key + "\x00index")
 }
 
 func appendAdd(dst []byte, e store.IndexEntry) []byte {
@@ -90,48 +85,97 @@ func replay(log []byte) (map[string]store.IndexEntry, int) {
 	return entries, n
 }
 
-// IndexAdd appends e to its shard of the index under key
-// (store.OwnerIndex): one round trip, two when the shard is new.
+// IndexAdd appends e to the index under key (store.OwnerIndex): one round
+// trip, two when the index is new.
 func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) error {
+	_, err := s.indexAdd(ctx, key, e)
+	return err
+}
+
+// IndexAddList appends e to the index under key as IndexAdd does
+// (store.IndexAddLister). It lists the index only when the index was
+// empty: the append found no item, and the add that created it holds e
+// alone (two round trips, as IndexAdd's). After an append to an index
+// that has entries, listed is false: the caller reads it.
+func (s *Store) IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error) {
+	created, err := s.indexAdd(ctx, key, e)
+	if err != nil || !created {
+		return nil, false, err
+	}
+	return []store.IndexEntry{e}, true, nil
+}
+
+// indexAdd is IndexAdd; it reports whether the add created the index,
+// which then holds e alone.
+func (s *Store) indexAdd(ctx context.Context, key string, e store.IndexEntry) (bool, error) {
+	const op = "index add"
 	if len(e.ID) > 255 {
-		return fmt.Errorf("memcachedstore: index add: ID of %d bytes", len(e.ID))
+		return false, fmt.Errorf("memcachedstore: %s: ID of %d bytes", op, len(e.ID))
 	}
 	if !e.Deadline.After(time.Now()) {
-		return ctx.Err()
+		return false, ctx.Err()
 	}
-	k := s.indexKey(key, shardOf(e.ID))
+	k := s.indexKey(key)
 	rec := appendAdd(nil, e)
-	return s.run(ctx, "index add", func() error { return s.appendLog(k, rec) })
+	var created bool
+	err := s.run(ctx, op, func() (err error) {
+		created, err = s.appendLog(k, rec)
+		return err
+	})
+	if err != nil {
+		return false, err // created may be written yet: see run
+	}
+	return created, nil
 }
 
 // appendLog appends rec to the log under k, creating it if needed and
-// rewriting it first if it is full.
-func (s *Store) appendLog(k string, rec []byte) error {
+// rewriting it first if it is full. It reports whether it created the
+// log, which then holds rec alone.
+//
+// Memcached answers an append with NOT_STORED both when there is no item
+// and when the item would outgrow the size limit; an add that finds the
+// item tells them apart. So: an append (one round trip), then an add when
+// the append is refused (two: the log was empty), then, when the add
+// finds a log, another append (three: a racing add created the log), and
+// when that one is refused too the log is full: it is rewritten with its
+// live entries and the append tried again.
+func (s *Store) appendLog(k string, rec []byte) (bool, error) {
+	compacted := false
 	for range maxAddTries {
 		err := s.client.Append(&memcache.Item{Key: k, Value: rec})
-		switch {
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return false, tooLarge(err)
+		}
+		err = s.client.Add(&memcache.Item{Key: k, Value: rec})
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return false, tooLarge(err)
+		}
+		err = s.client.Append(&memcache.Item{Key: k, Value: rec})
+		if !errors.Is(err, memcache.ErrNotStored) {
+			return false, tooLarge(err)
+		}
+		// Refused twice with a log there: it is full.
+		if compacted {
+			return false, fmt.Errorf("the owner index's item is full of live entries: %w", store.ErrTooLarge)
+		}
+		switch err := s.compact(k, nil, nil); {
 		case err == nil:
-			return nil
-		case errors.Is(err, memcache.ErrNotStored): // no log yet
-			err = s.client.Add(&memcache.Item{Key: k, Value: rec})
-			if !errors.Is(err, memcache.ErrNotStored) { // another add came first: append
-				return tooLarge(err)
-			}
-		case errors.Is(tooLarge(err), store.ErrTooLarge):
-			if err := s.compact(k, nil); err != nil && !errors.Is(err, memcache.ErrCASConflict) {
-				return tooLarge(err)
-			}
-		default:
-			return err
+			compacted = true
+		case !errors.Is(err, memcache.ErrCASConflict):
+			return false, tooLarge(err)
 		}
 	}
-	return fmt.Errorf("the owner index shard keeps changing: %w", store.ErrConflict)
+	return false, fmt.Errorf("the owner index keeps changing: %w", store.ErrConflict)
 }
 
 // compact rewrites the log under k (it as read, or read now) with only
-// its live entries, conditionally on its CAS id; a log left empty is
-// removed. A racing append makes it fail with memcache.ErrCASConflict.
-func (s *Store) compact(k string, it *memcache.Item) error {
+// its live entries, less those with IDs in drop, conditionally on its CAS
+// id; a log left empty is removed, and no log is no error. A racing
+// append makes it fail with memcache.ErrCASConflict.
+func (s *Store) compact(k string, it *memcache.Item, drop []string) error {
 	if it == nil {
 		var err error
 		if it, err = s.client.Get(k); err != nil {
@@ -139,6 +183,9 @@ func (s *Store) compact(k string, it *memcache.Item) error {
 		}
 	}
 	entries, _ := replay(it.Value)
+	for _, id := range drop {
+		delete(entries, id)
+	}
 	now := time.Now()
 	var log []byte
 	for _, e := range entries {
@@ -157,65 +204,58 @@ func (s *Store) compact(k string, it *memcache.Item) error {
 	return err
 }
 
-// IndexRemove appends a remove record for each of ids to its shard of the
-// index under key (store.OwnerIndex): one round trip per shard.
+// IndexRemove appends a remove record for each of ids to the index under
+// key (store.OwnerIndex): one round trip. When memcached refuses the
+// append (there is no log, or it is full) it reads the log and, if there
+// is one, rewrites it without the removed entries instead.
 func (s *Store) IndexRemove(ctx context.Context, key string, ids ...string) error {
-	byShard := map[int][]byte{}
+	var rec []byte
 	for _, id := range ids {
 		if len(id) > 255 {
 			return fmt.Errorf("memcachedstore: index remove: ID of %d bytes", len(id))
 		}
-		i := shardOf(id)
-		byShard[i] = appendRemove(byShard[i], id)
+		rec = appendRemove(rec, id)
 	}
+	if len(rec) == 0 {
+		return ctx.Err()
+	}
+	k := s.indexKey(key)
 	return s.run(ctx, "index remove", func() error {
-		for i, rec := range byShard {
-			err := s.client.Append(&memcache.Item{Key: s.indexKey(key, i), Value: rec})
-			if errors.Is(tooLarge(err), store.ErrTooLarge) {
-				if err = s.compact(s.indexKey(key, i), nil); err == nil {
-					err = s.client.Append(&memcache.Item{Key: s.indexKey(key, i), Value: rec})
-				}
+		for range maxAddTries {
+			err := s.client.Append(&memcache.Item{Key: k, Value: rec})
+			if !errors.Is(err, memcache.ErrNotStored) {
+				return tooLarge(err)
 			}
-			if err != nil && !errors.Is(err, memcache.ErrNotStored) { // no log, nothing to remove
+			if err := s.compact(k, nil, ids); !errors.Is(err, memcache.ErrCASConflict) {
 				return tooLarge(err)
 			}
 		}
-		return nil
+		return fmt.Errorf("the owner index keeps changing: %w", store.ErrConflict)
 	})
 }
 
-// IndexList reads every shard of the index under key with one get of
-// many keys (store.OwnerIndex), and rewrites the logs that are mostly
-// dead records.
+// IndexList reads the index under key with one get (store.OwnerIndex),
+// and rewrites its log when it is mostly dead records.
 func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, error) {
-	keys := make([]string, indexShards)
-	for i := range keys {
-		keys[i] = s.indexKey(key, i)
-	}
+	k := s.indexKey(key)
 	var list []store.IndexEntry
 	err := s.run(ctx, "index list", func() error {
-		items, err := s.client.GetMulti(keys)
+		it, err := s.client.Get(k)
 		if err != nil {
-			return err
+			return ignoreMiss(err)
 		}
+		entries, records := replay(it.Value)
 		now := time.Now()
-		for _, k := range keys {
-			it := items[k]
-			if it == nil {
-				continue
+		live := 0
+		for _, e := range entries {
+			if now.Before(e.Deadline) {
+				list = append(list, e)
+				live++
 			}
-			entries, records := replay(it.Value)
-			live := 0
-			for _, e := range entries {
-				if now.Before(e.Deadline) {
-					list = append(list, e)
-					live++
-				}
-			}
-			if records > 2*live+64 {
-				if err := s.compact(k, it); err != nil && !errors.Is(err, memcache.ErrCASConflict) {
-					return err
-				}
+		}
+		if records > 2*live+64 {
+			if err := s.compact(k, it, nil); err != nil && !errors.Is(err, memcache.ErrCASConflict) {
+				return err
 			}
 		}
 		return nil

@@ -86,30 +86,68 @@ func (x *indexes) shard(key string) *indexShard {
 	return &x.shards[maphash.String(x.seed, key)%indexShards]
 }
 
+var _ store.IndexAddLister = (*Store)(nil)
+
 // IndexAdd adds e to the owner index under key, replacing the entry with
 // the same ID (store.OwnerIndex).
 func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) error {
 	if err := s.check(ctx, "index add"); err != nil {
 		return err
 	}
+	s.indexAdd(key, e, false)
+	return nil
+}
+
+// IndexAddList adds e to the owner index under key as IndexAdd does, and
+// returns its live entries under the same lock (store.IndexAddLister):
+// always listed.
+func (s *Store) IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error) {
+	if err := s.check(ctx, "index add"); err != nil {
+		return nil, false, err
+	}
+	return s.indexAdd(key, e, true), true, nil
+}
+
+// indexAdd adds e to the index under key, unless its deadline has passed,
+// and with list returns the index's live entries (never nil).
+func (s *Store) indexAdd(key string, e store.IndexEntry, list bool) []store.IndexEntry {
 	t := now()
 	deadline := unixtime.Nano(e.Deadline)
-	if deadline <= t {
+	if deadline <= t && !list {
 		return nil
 	}
 	sh := s.indexes.get().shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	set := sh.m[key]
+	if deadline > t {
+		if set == nil {
+			set = &ownerSet{entries: make(map[string]indexEntry), pruneAt: minPruneAt}
+			sh.m[key] = set
+		}
+		set.entries[e.ID] = indexEntry{deadline: deadline, added: e.Added.UnixNano()}
+		if len(set.entries) >= set.pruneAt {
+			set.prune(t)
+		}
+	}
+	if !list {
+		return nil
+	}
 	if set == nil {
-		set = &ownerSet{entries: make(map[string]indexEntry), pruneAt: minPruneAt}
-		sh.m[key] = set
+		return []store.IndexEntry{}
 	}
-	set.entries[e.ID] = indexEntry{deadline: deadline, added: e.Added.UnixNano()}
-	if len(set.entries) >= set.pruneAt {
-		set.prune(t)
+	return set.live(t)
+}
+
+// live returns the entries of set before their deadline at t.
+func (set *ownerSet) live(t int64) []store.IndexEntry {
+	list := make([]store.IndexEntry, 0, len(set.entries))
+	for id, e := range set.entries {
+		if e.deadline > t {
+			list = append(list, store.IndexEntry{ID: id, Deadline: time.Unix(0, e.deadline), Added: time.Unix(0, e.added)})
+		}
 	}
-	return nil
+	return list
 }
 
 // prune drops the entries past their deadline at t, and sets the size of
@@ -172,11 +210,7 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 		delete(sh.m, key)
 		return nil, nil
 	}
-	list := make([]store.IndexEntry, 0, len(set.entries))
-	for id, e := range set.entries {
-		list = append(list, store.IndexEntry{ID: id, Deadline: time.Unix(0, e.deadline), Added: time.Unix(0, e.added)})
-	}
-	return list, nil
+	return set.live(t), nil
 }
 
 // sweepIndexes drops the entries past their deadline of every index, and

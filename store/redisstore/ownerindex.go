@@ -18,9 +18,10 @@ import (
 // and time added (Unix ns, 8 bytes each, big endian). Their names wrap
 // the index key in braces, a hash tag, so that they never start with the
 // prefix of a scan and always share a slot in a Cluster:
-// "{key}z" and "{key}h". Each call is one Lua script, so one round trip;
-// an add removes up to 100 entries past their deadline, a list all of
-// them, and both keys expire with the latest deadline.
+// "{key}z" and "{key}h". Each call is one Lua script, so one round trip
+// (IndexAddList's adds and returns the hash: store.IndexAddLister); an add
+// removes up to 100 entries past their deadline, a list all of them, and
+// both keys expire with the latest deadline.
 func (s *Store) indexKeys(key string) (string, string) {
 	tag := "{" + s.prefix + key + "}"
 	return tag + "z", tag + "h"
@@ -47,6 +48,24 @@ redis.call('PEXPIREAT', KEYS[2], last[2])
 return 1
 `,
 	sha1: "bbb4f951f964e8f97b02d80300fd0701b08697dd",
+}
+
+// indexAddList is the script of IndexAddList: indexAdd's, and then the
+// hash, in the same atomic step.
+var indexAddList = script{
+	src: `local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, 100)
+if #old > 0 then
+  redis.call('ZREM', KEYS[1], unpack(old))
+  redis.call('HDEL', KEYS[2], unpack(old))
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIREAT', KEYS[1], last[2])
+redis.call('PEXPIREAT', KEYS[2], last[2])
+return redis.call('HGETALL', KEYS[2])
+`,
+	sha1: "4cc528be89240dc0db73034c5c02fc80d6e683dc",
 }
 
 // indexRemove is the script of IndexRemove: ARGV are the IDs.
@@ -85,26 +104,56 @@ func (s *Store) exec2(ctx context.Context, sc script, z, h string, args ...strin
 	return res, err
 }
 
+var _ store.IndexAddLister = (*Store)(nil)
+
 // IndexAdd adds e to the owner index under key (store.OwnerIndex), in one
 // script.
 func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) error {
+	_, _, err := s.indexAdd(ctx, key, e, false)
+	return err
+}
+
+// IndexAddList adds e to the owner index under key and returns its live
+// entries (store.IndexAddLister), in one script: always listed, but for an
+// entry whose deadline has passed, which is not added.
+func (s *Store) IndexAddList(ctx context.Context, key string, e store.IndexEntry) ([]store.IndexEntry, bool, error) {
+	return s.indexAdd(ctx, key, e, true)
+}
+
+// indexAdd adds e to the index under key with the script indexAdd, or
+// with list indexAddList, whose entries it returns.
+func (s *Store) indexAdd(ctx context.Context, key string, e store.IndexEntry, list bool) ([]store.IndexEntry, bool, error) {
 	const op = "index add"
 	if err := s.check(op); err != nil {
-		return err
+		return nil, false, err
 	}
 	now := time.Now()
 	if !e.Deadline.After(now) {
-		return nil
+		return nil, false, nil
 	}
 	var v [16]byte
 	binary.BigEndian.PutUint64(v[:], uint64(e.Deadline.UnixNano()))
 	binary.BigEndian.PutUint64(v[8:], uint64(e.Added.UnixNano()))
-	z, h := s.indexKeys(key)
-	res, rerr := s.exec2(ctx, indexAdd, z, h, e.ID, strconv.FormatInt(e.Deadline.UnixMilli()+1, 10), string(v[:]), strconv.FormatInt(now.UnixMilli(), 10))
-	if err := res.Error(); err != nil {
-		return fmt.Errorf("redisstore: %s: %w", op, err)
+	sc := indexAdd
+	if list {
+		sc = indexAddList
 	}
-	return s.replicaErr(rerr, op)
+	z, h := s.indexKeys(key)
+	res, rerr := s.exec2(ctx, sc, z, h, e.ID, strconv.FormatInt(e.Deadline.UnixMilli()+1, 10), string(v[:]), strconv.FormatInt(now.UnixMilli(), 10))
+	if err := res.Error(); err != nil {
+		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	if err := s.replicaErr(rerr, op); err != nil {
+		return nil, false, err
+	}
+	if !list {
+		return nil, false, nil
+	}
+	m, err := res.AsStrMap()
+	if err != nil {
+		return nil, false, fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return entriesOf(m, now), true, nil
 }
 
 // IndexRemove removes ids from the owner index under key
@@ -139,6 +188,12 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", op, err)
 	}
+	return entriesOf(m, now), nil
+}
+
+// entriesOf returns the entries of an index's hash m whose deadline is
+// after now.
+func entriesOf(m map[string]string, now time.Time) []store.IndexEntry {
 	list := make([]store.IndexEntry, 0, len(m))
 	for id, v := range m {
 		if len(v) != 16 {
@@ -153,7 +208,7 @@ func (s *Store) IndexList(ctx context.Context, key string) ([]store.IndexEntry, 
 			list = append(list, e)
 		}
 	}
-	return list, nil
+	return list
 }
 
 // LoadVersions reads the records under keys and their expiries, a GET

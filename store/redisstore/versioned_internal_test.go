@@ -10,7 +10,7 @@ import (
 
 // TestScriptSHA1 checks the SHA-1 written down next to the script.
 func TestScriptSHA1(t *testing.T) {
-	for name, sc := range map[string]script{"saveIf": saveIf, "indexAdd": indexAdd, "indexRemove": indexRemove, "indexList": indexList} {
+	for name, sc := range map[string]script{"saveIf": saveIf, "indexAdd": indexAdd, "indexRemove": indexRemove, "indexList": indexList, "indexAddList": indexAddList} {
 		sum := sha1.Sum([]byte(sc.src))
 		if got := hex.EncodeToString(sum[:]); got != sc.sha1 {
 			t.Errorf("%s.sha1 = %s, want %s (the script changed)", name, sc.sha1, got)

@@ -25,8 +25,8 @@ var owner = strings.Repeat("ü:/", 256) + "\x00\xff end"
 
 // owners runs the scenarios of sessions bound to an owner (SetOwner at
 // login): listing them, revoking one, all or the others, a revocation
-// racing a modify, an index that stays small, the token transport, and
-// RevokeAll with modifies in flight. It
+// racing a modify, logins racing a limit, an index that stays small, the
+// token transport, and RevokeAll with modifies in flight. It
 // logs one line with the numbers.
 func owners(t *testing.T, newStore func(t *testing.T) store.Store) {
 	var line []string
@@ -34,6 +34,7 @@ func owners(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("revoke others", func(t *testing.T) { line = append(line, ownerRevokeOthers(t, newStore(t))) })
 	t.Run("revoke racing a modify", func(t *testing.T) { line = append(line, ownerRevokeRace(t, newStore(t))) })
 	t.Run("logins racing RevokeOwner", func(t *testing.T) { line = append(line, ownerLoginRace(t, newStore(t))) })
+	t.Run("logins racing a full limit", func(t *testing.T) { line = append(line, ownerLimitRace(t, newStore(t))) })
 	t.Run("index stays small", func(t *testing.T) { line = append(line, ownerIndexSmall(t, newStore(t))) })
 	t.Run("token transport", func(t *testing.T) { line = append(line, ownerTransport(t, newStore(t))) })
 	t.Run("revoke all", func(t *testing.T) { line = append(line, revokeAll(t, newStore(t))) })
@@ -114,6 +115,8 @@ func ownerApp(t *testing.T, m *sessions.Manager[data]) (a *app, loaded chan stru
 			}
 		}
 		switch {
+		case errors.Is(err, sessions.ErrTooManySessions):
+			http.Error(w, r.URL.Path+": "+err.Error(), http.StatusTooManyRequests)
 		case errors.Is(err, sessions.ErrSessionChanged):
 			// Another request ended the session meanwhile (a login that
 			// RevokeOwner overtook).
@@ -385,6 +388,74 @@ func ownerLoginRace(t *testing.T, st store.Store) string {
 		}
 	}
 	return fmt.Sprintf("login race: %d logins, %d ended by RevokeOwner, %d live and unlisted", logins*rounds, ended, unlisted)
+}
+
+// ownerLimitRace runs logins of new owners at once under WithOwnerLimit,
+// each policy in turn: at rest an owner has at most the limit of
+// sessions, every login that succeeded under RefuseNew is live and
+// listed, and no login fails otherwise (under EvictOldest a login may
+// find its binding evicted by another: ErrSessionChanged). The racing logins are their
+// owner's first: on memcached, the add that creates the owner's index
+// lists it.
+func ownerLimitRace(t *testing.T, st store.Store) string {
+	const limit, logins, rounds = 3, 8, 3
+	var counts []string
+	for _, policy := range []sessions.LimitPolicy{sessions.RefuseNew, sessions.EvictOldest} {
+		m := newManager[data](t, st, sessions.WithOwnerLimit(limit, policy))
+		a, _, _ := ownerApp(t, m)
+		for round := range rounds {
+			user := "limit-" + policy.String() + strconv.Itoa(round)
+			start := make(chan struct{})
+			tokens := make([]string, logins)
+			var wg sync.WaitGroup
+			for i := range logins {
+				wg.Go(func() {
+					<-start
+					r := a.get("/login?user="+user, "")
+					switch {
+					case r.code == http.StatusTooManyRequests && policy == sessions.RefuseNew:
+					case r.code == http.StatusConflict && policy == sessions.EvictOldest:
+						// Another login evicted this one's binding, still
+						// in flight, as the least recently active.
+					case !r.ok() || r.cookie == "" || r.cookie == "-":
+						t.Errorf("%v round %d: login %d: %v", policy, round, i, r)
+					default:
+						tokens[i] = r.cookie
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			listed := map[string]bool{}
+			for _, l := range list(a, user, "") {
+				listed[l.id] = true
+			}
+			if len(listed) == 0 || len(listed) > limit {
+				t.Errorf("%v round %d: %d logins at once left %d sessions listed, want 1 to %d", policy, round, logins, len(listed), limit)
+			}
+			ok, live := 0, 0
+			for i, tok := range tokens {
+				if tok == "" {
+					continue
+				}
+				ok++
+				id, _, _ := whoami(a, tok)
+				switch {
+				case id != "" && !listed[id]:
+					t.Errorf("%v round %d: login %d is live but Sessions does not list it", policy, round, i)
+				case id != "":
+					live++
+				case policy == sessions.RefuseNew:
+					t.Errorf("%v round %d: login %d succeeded under RefuseNew but its session is gone", policy, round, i)
+				}
+			}
+			if live > limit {
+				t.Errorf("%v round %d: %d sessions live, limit %d", policy, round, live, limit)
+			}
+			counts = append(counts, fmt.Sprintf("%d/%d", ok, live))
+		}
+	}
+	return fmt.Sprintf("limit %d, %d logins at once (succeeded/live): %s", limit, logins, strings.Join(counts, " "))
 }
 
 // ownerIndexSmall logs in and out many times and checks that the owner's

@@ -232,15 +232,7 @@ func TestLastSeen(t *testing.T) {
 				spy := newVersionedSpy(t)     // the memory store: it touches on load
 				const idle = 10 * time.Minute // refresh window: 1 minute
 				m := mustNew[profile](t, sessions.WithStore(tc.wrap(spy)), sessions.WithIdleTimeout(idle))
-				ctx, err := m.Load(t.Context(), "")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := m.SetOwner(ctx, "ann"); err != nil {
-					t.Fatal(err)
-				}
-				c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) { m.Get(r.Context()) })
-				c.cookie = cookieOfCtx(t, m, ctx)
+				c := annReading(t, m)
 				spy.take()
 				writes := 0
 				for range 30 { // every 10 s for 5 minutes
@@ -277,15 +269,7 @@ func TestLastIdleTimeout(t *testing.T) {
 		spy := newVersionedSpy(t)
 		const idle = 2 * time.Minute // refresh window: 12 s
 		m := mustNew[profile](t, sessions.WithStore(spy), sessions.WithIdleTimeout(idle), sessions.WithLifetime(10*time.Minute))
-		ctx, err := m.Load(t.Context(), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := m.SetOwner(ctx, "ann"); err != nil {
-			t.Fatal(err)
-		}
-		c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) { m.Get(r.Context()) })
-		c.cookie = cookieOfCtx(t, m, ctx)
+		c := annReading(t, m)
 		list, err := m.Sessions(t.Context(), "ann")
 		if err != nil || len(list) != 1 {
 			t.Fatalf("Sessions = %v, %v", list, err)
@@ -324,6 +308,21 @@ func TestLastIdleTimeout(t *testing.T) {
 			t.Errorf("%d rewrites in %d requests of the last idle timeout, want one per refresh window (about 10)", writes, final)
 		}
 	})
+}
+
+// annReading returns a client of a handler that only reads the session,
+// holding a new session of m bound to "ann".
+func annReading(t *testing.T, m *sessions.Manager[profile]) *client {
+	ctx, err := m.Load(t.Context(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.SetOwner(ctx, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, m, func(w http.ResponseWriter, r *http.Request) { m.Get(r.Context()) })
+	c.cookie = cookieOfCtx(t, m, ctx)
+	return c
 }
 
 // noExpiry is a versioned store that touches on load but does not report

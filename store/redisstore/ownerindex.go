@@ -35,7 +35,14 @@ func (s *Store) indexKeys(key string) (string, string) {
 //	ARGV[3]  the hash's value: deadline and added, Unix ns
 //	ARGV[4]  now, Unix ms
 var indexAdd = script{
-	src: `local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, 100)
+	src:  indexAddSrc + "return 1\n",
+	sha1: "bbb4f951f964e8f97b02d80300fd0701b08697dd",
+}
+
+// indexAddSrc is the add both scripts make: it drops up to 100 entries
+// past their deadline, adds the entry, and moves both keys' expiry to the
+// last deadline.
+const indexAddSrc = `local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, 100)
 if #old > 0 then
   redis.call('ZREM', KEYS[1], unpack(old))
   redis.call('HDEL', KEYS[2], unpack(old))
@@ -45,26 +52,12 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIREAT', KEYS[1], last[2])
 redis.call('PEXPIREAT', KEYS[2], last[2])
-return 1
-`,
-	sha1: "bbb4f951f964e8f97b02d80300fd0701b08697dd",
-}
+`
 
 // indexAddList is the script of IndexAddList: indexAdd's, and then the
 // hash, in the same atomic step.
 var indexAddList = script{
-	src: `local old = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[4], 'LIMIT', 0, 100)
-if #old > 0 then
-  redis.call('ZREM', KEYS[1], unpack(old))
-  redis.call('HDEL', KEYS[2], unpack(old))
-end
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], last[2])
-redis.call('PEXPIREAT', KEYS[2], last[2])
-return redis.call('HGETALL', KEYS[2])
-`,
+	src:  indexAddSrc + "return redis.call('HGETALL', KEYS[2])\n",
 	sha1: "4cc528be89240dc0db73034c5c02fc80d6e683dc",
 }
 

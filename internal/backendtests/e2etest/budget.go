@@ -54,35 +54,7 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { m.Close() })
-			base := handler(t, m)
-			h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/login" {
-					if err := login(r.Context(), m, r.URL.Query().Get("user")); err != nil {
-						t.Errorf("login: %v", err)
-					}
-				}
-				base(w, r)
-			}))
-			var cookie string
-			request := func(path string) {
-				t.Helper()
-				req := httptest.NewRequest(http.MethodGet, path, nil)
-				if cookie != "" {
-					req.Header.Set("Cookie", "session="+cookie)
-				}
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
-				}
-				for _, c := range rec.Result().Cookies() {
-					if c.MaxAge < 0 {
-						cookie = ""
-					} else {
-						cookie = c.Value
-					}
-				}
-			}
+			request := budgetClient(t, m)
 			var costs []string
 			expect := func(path string, most int, what string) int {
 				t.Helper()
@@ -124,4 +96,39 @@ func Budget(t *testing.T, st store.Store, count func() int) {
 		})
 	}
 	t.Run("last seen", func(t *testing.T) { budgetLastSeen(t, st, count) })
+}
+
+// budgetClient returns a function that sends GET path to handler's
+// application on m (with /login?user=u: Renew and SetOwner u), with the
+// session cookie the responses set, and fails t unless the answer is 200.
+func budgetClient(t *testing.T, m *sessions.Manager[data]) func(path string) {
+	base := handler(t, m)
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" {
+			if err := login(r.Context(), m, r.URL.Query().Get("user")); err != nil {
+				t.Errorf("login: %v", err)
+			}
+		}
+		base(w, r)
+	}))
+	var cookie string
+	return func(path string) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		if cookie != "" {
+			req.Header.Set("Cookie", "session="+cookie)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		for _, c := range rec.Result().Cookies() {
+			if c.MaxAge < 0 {
+				cookie = ""
+			} else {
+				cookie = c.Value
+			}
+		}
+	}
 }

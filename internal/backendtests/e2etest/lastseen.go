@@ -2,8 +2,6 @@ package e2etest
 
 import (
 	"crypto/rand"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -33,33 +31,9 @@ func budgetLastSeen(t *testing.T, st store.Store, count func() int) {
 	}
 	t.Cleanup(func() { m.Close() })
 	owner := "lastseen-" + rand.Text()
-	base := handler(t, m)
-	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/login" {
-			if err := login(r.Context(), m, owner); err != nil {
-				t.Errorf("login: %v", err)
-			}
-		}
-		base(w, r)
-	}))
-	var cookie string
-	request := func(path string) {
-		t.Helper()
-		req := httptest.NewRequest(http.MethodGet, path, nil)
-		if cookie != "" {
-			req.Header.Set("Cookie", "session="+cookie)
-		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
-		}
-		for _, c := range rec.Result().Cookies() {
-			cookie = c.Value
-		}
-	}
+	request := budgetClient(t, m)
 	request("/set?name=ls")
-	request("/login")
+	request("/login?user=" + owner)
 	rewrites := 0
 	for range 4 {
 		time.Sleep(300 * time.Millisecond) // past the refresh window

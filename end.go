@@ -30,24 +30,26 @@ const maxEndSteps = maxWriteAttempts + maxForwards
 // another request wrote first it reads again, so a racing save never
 // brings the session back. A forward is followed to the renewed session;
 // where the Renew has not written that session yet, a tombstone takes its
-// place so that it never will. With pending, a missing record gets a
-// tombstone too (a key from an owner index, whose SetOwner may not have
-// written it yet), and a record bound to another owner than owner is left
-// alone, with the forwards that led to it, and reported as errOtherOwner
-// (an entry of a SetOwner still in flight, or one left behind by a
-// SetOwner that failed). A forward to the session keep (an ID, or "")
-// ends the walk, leaving both: RevokeOthers keeps the current session even
-// when an older ID in the index was renewed into it.
+// place so that it never will. For a key from an owner index (mode other
+// than endKnown), a missing record gets a tombstone too (a SetOwner may
+// not have written it yet), and a record bound to another owner than
+// owner is left alone, with the forwards that led to it, and reported as
+// errLeftAlone (an entry of a SetOwner still in flight, or one left
+// behind by a SetOwner that failed). The session keep (an ID, or "") and
+// every session a Renew moved it to, written or with its forward written,
+// are left alone too (errLeftAlone): RevokeOthers keeps the current
+// session even when it was renewed since the request loaded it, or an
+// older ID in the index was renewed into it.
 //
 // It returns the records it ended or passed, and whether a session that
 // was live (or being renewed into) ended.
-func (m *core) endSession(ctx context.Context, key string, version store.Version, owner string, pending bool, keep string) (ended []endedSession, live bool, err error) {
+func (m *core) endSession(ctx context.Context, key string, version store.Version, owner string, mode endMode, keep string) (ended []endedSession, live bool, err error) {
 	// The forwards passed go too, after the session they lead to (last
 	// passed, first dropped), so that the chain never looks ended while
 	// its end still answers; not when the end is another owner's.
 	var forwards []markedRecord
 	defer func() {
-		if !errors.Is(err, errOtherOwner) {
+		if !errors.Is(err, errLeftAlone) {
 			for _, f := range slices.Backward(forwards) {
 				m.dropForward(ctx, f.key, f.version)
 			}
@@ -66,8 +68,11 @@ func (m *core) endSession(ctx context.Context, key string, version store.Version
 				return ended, false, err
 			}
 			if !l.Found() {
-				if !pending && !viaForward {
+				switch {
+				case !viaForward && mode == endKnown:
 					return ended, false, nil
+				case !viaForward && keep != "" && m.renewedInto(ctx, keep, m.id(key)):
+					return nil, false, errLeftAlone // the session kept, being renewed
 				}
 				// The tombstone goes where a SetOwner or a Renew is about
 				// to write: that write fails.
@@ -79,8 +84,10 @@ func (m *core) endSession(ctx context.Context, key string, version store.Version
 					return ended, false, m.delete(ctx, key)
 				case rec.revoked:
 					return ended, false, nil
-				case pending && rec.owner != want:
-					return nil, false, errOtherOwner
+				case mode != endKnown && rec.owner != want:
+					return nil, false, errLeftAlone
+				case keep != "" && !viaForward && m.renewedInto(ctx, keep, m.id(key)):
+					return nil, false, errLeftAlone // the session kept, renewed
 				case rec.forward:
 					if string(rec.payload) == keep {
 						return ended, false, nil // leads to the session kept: stays
@@ -117,9 +124,42 @@ type markedRecord struct {
 	version store.Version
 }
 
-// errOtherOwner reports an owner index entry whose record is bound to
-// another owner: endSession leaves it alone.
-var errOtherOwner = errors.New("sessions: the session is bound to another owner")
+// An endMode says what endSession is given.
+type endMode uint8
+
+const (
+	endKnown  endMode = iota // a session the caller names (Destroy, Revoke, RevokeAll)
+	endListed                // an owner index entry (RevokeOwner, RevokeOthers, the owner limit)
+)
+
+// errLeftAlone reports an owner index entry endSession leaves alone: bound
+// to another owner, or the session RevokeOthers keeps.
+var errLeftAlone = errors.New("sessions: the session is not one to end")
+
+// renewedInto reports whether the session keep (an ID) was renewed into
+// the session id, through one Renew or more: a Renew writes its forward
+// before the new record, so a record found under id before this call is
+// seen here if it is one.
+func (m *core) renewedInto(ctx context.Context, keep, id string) bool {
+	key := m.cfg.keyPrefix + keep
+	for range maxForwards {
+		sctx, cancel := m.storeContext(ctx)
+		l, err := m.loadRecord(sctx, key, time.Time{})
+		cancel()
+		if err != nil || !l.Found() {
+			return false
+		}
+		rec, err := m.openRecord(key, l.Data)
+		if err != nil || !rec.forward {
+			return false
+		}
+		if string(rec.payload) == id {
+			return true
+		}
+		key = m.cfg.keyPrefix + string(rec.payload)
+	}
+	return false
+}
 
 // dropForward deletes the forward under key if it is still version: a
 // forward is never written again, and one that is gone already is fine.
@@ -198,7 +238,7 @@ func (s *session[T]) destroy(ctx context.Context) error {
 				m.ev.destroyed(ctx, s.key, s.bound)
 			}
 		} else {
-			ended, _, err := m.endSession(m.ending(ctx, "Destroy"), s.key, s.version, s.bound, false, "")
+			ended, _, err := m.endSession(m.ending(ctx, "Destroy"), s.key, s.version, s.bound, endKnown, "")
 			if err != nil {
 				return fmt.Errorf("sessions: destroy: %w", err)
 			}
@@ -210,7 +250,7 @@ func (s *session[T]) destroy(ctx context.Context) error {
 	if !s.exists && s.forwardKey != "" && m.versioned != nil {
 		// The token presented was renewed by a racing request: the
 		// logout ends the session it was renewed into.
-		ended, _, err := m.endSession(ctx, s.forwardKey, 0, "", false, "")
+		ended, _, err := m.endSession(ctx, s.forwardKey, 0, "", endKnown, "")
 		if err == nil {
 			err = m.unlist(ctx, ended)
 		}

@@ -143,8 +143,8 @@ func (m *core) enforceLimit(ctx context.Context, owner, id string, entries []ind
 	// when it was added, so a racing login's comes last.
 	slices.SortStableFunc(counted, func(a, b ownedSession) int { return cmp.Compare(a.activity.UnixNano(), b.activity.UnixNano()) })
 	for _, o := range counted[:len(counted)-limit+1] {
-		ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+o.entry.id, 0, owner, true, "")
-		if err != nil && !errors.Is(err, errOtherOwner) {
+		ended, _, err := m.endSession(ctx, m.cfg.keyPrefix+o.entry.id, 0, owner, endListed, "")
+		if err != nil && !errors.Is(err, errLeftAlone) {
 			return fmt.Errorf("sessions: owner limit: evict: %w", err)
 		}
 		// Never the request's own session (its lock is held here): the

@@ -286,7 +286,7 @@ func (m *Manager[T]) Revoke(ctx context.Context, id string) error {
 	if m.versioned == nil {
 		return fmt.Errorf("sessions: revoke: the store has no conditional writes (store.Versioned): %w", errors.ErrUnsupported)
 	}
-	ended, _, err := m.endSession(m.ending(ctx, "Revoke"), m.cfg.keyPrefix+id, 0, "", false, "")
+	ended, _, err := m.endSession(m.ending(ctx, "Revoke"), m.cfg.keyPrefix+id, 0, "", endKnown, "")
 	m.endCurrent(ctx, ended)
 	if err != nil {
 		return fmt.Errorf("sessions: revoke: %w", err)
@@ -304,7 +304,9 @@ func (m *Manager[T]) RevokeOwner(ctx context.Context, owner string) (int, error)
 
 // RevokeOthers ends every other session of the owner of the request's
 // session ("sign out my other devices") and returns how many it ended. A
-// session without an owner has no others.
+// session without an owner has no others. The request's session stays,
+// also when another request renewed it meanwhile: that costs one read
+// more per other session.
 func (m *Manager[T]) RevokeOthers(ctx context.Context) (int, error) {
 	s := m.session(ctx)
 	if s == nil {
@@ -349,8 +351,8 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 				if done[e.id] {
 					continue
 				}
-				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
-				if errors.Is(err, errOtherOwner) {
+				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, endListed, keep)
+				if errors.Is(err, errLeftAlone) {
 					if !m.stale(e, time.Now()) {
 						kept = append(kept, e)
 					}
@@ -396,8 +398,8 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 				gone = append(gone, e.id)
 				continue
 			}
-			ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, true, keep)
-			if errors.Is(err, errOtherOwner) {
+			ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, endListed, keep)
+			if errors.Is(err, errLeftAlone) {
 				// Not (or not yet) the owner's: a SetOwner in flight
 				// keeps its entry; a failed one's entry goes.
 				if m.stale(e, time.Now()) {

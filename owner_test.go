@@ -527,6 +527,49 @@ func TestRevokeOwnerEndsARecordThatAppearsMeanwhile(t *testing.T) {
 	}
 }
 
+// RevokeOthers keeps the request's session even when another request of
+// the same browser renewed it after this one loaded it: the renewed
+// session is the same session, under its new token.
+func TestRevokeOthersKeepsItsSessionRenewedMeanwhile(t *testing.T) {
+	for name, newStore := range limitStores(t) {
+		t.Run(name, func(t *testing.T) {
+			m := mustNew[profile](t, sessions.WithStore(newStore()))
+			token, _, err := m.Commit(ownedSession(t, m, "ann"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, _, err := m.Commit(ownedSession(t, m, "ann"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stale, err := m.Load(t.Context(), token) // loads the session
+			if err != nil || sessionID(t, m, stale) == "" {
+				t.Fatalf("Load = %v", err)
+			}
+			renewing, err := m.Load(t.Context(), token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Renew(renewing); err != nil {
+				t.Fatal(err)
+			}
+			renewed, _, err := m.Commit(renewing)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := m.RevokeOthers(stale); n != 1 || err != nil {
+				t.Errorf("RevokeOthers = %d, %v; want 1 (the other session), nil", n, err)
+			}
+			if ctx, _ := m.Load(t.Context(), renewed); sessionID(t, m, ctx) == "" {
+				t.Error("RevokeOthers ended its own session, renewed by another request")
+			}
+			if ctx, _ := m.Load(t.Context(), other); sessionID(t, m, ctx) != "" {
+				t.Error("the other session survived RevokeOthers")
+			}
+		})
+	}
+}
+
 // Renew of a bound session moves its index entry when the session is
 // saved: one entry, not two, listed as the current one; until then the
 // session is listed, as the current one, under its old ID.

@@ -74,7 +74,7 @@ func (r *rebinding) clearedDuring(a, b store.Version) bool {
 // version and bound to owner.
 func (r *rebinding) endUnsent(ctx context.Context, key string, version store.Version, owner string) error {
 	m := (*core)(r)
-	ended, _, err := m.endSession(m.ending(ctx, "abandon"), key, version, owner, false, "")
+	ended, _, err := m.endSession(m.ending(ctx, "abandon"), key, version, owner, endKnown, "")
 	if err == nil {
 		err = m.unlist(ctx, ended)
 	}

@@ -86,7 +86,7 @@ func (m *Manager[T]) revokeScanned(ctx context.Context, sc store.Scanner) (int, 
 			if !ours || len(rest) != tokenLen || !validToken(rest) {
 				continue // an owner index, or not a key of this manager's
 			}
-			ended, live, err := m.endSession(ctx, key, 0, "", false, "")
+			ended, live, err := m.endSession(ctx, key, 0, "", endKnown, "")
 			all = append(all, ended...)
 			if err != nil {
 				m.endCurrent(ctx, all)

@@ -55,7 +55,7 @@ func (s *Store) IndexAdd(ctx context.Context, key string, e store.IndexEntry) er
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Deadline.UnixNano()))
 	b = binary.BigEndian.AppendUint64(b, uint64(e.Added.UnixNano()))
 	var err error
-	for range 3 { // the cleanup may remove the directory once it is empty
+	for range 16 { // the cleanup may remove the directory once it is empty
 		if err = os.MkdirAll(dir, 0o700); err != nil {
 			break
 		}

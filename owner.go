@@ -351,20 +351,12 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 				if done[e.id] {
 					continue
 				}
-				ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, endListed, keep)
-				if errors.Is(err, errLeftAlone) {
-					if !m.stale(e, time.Now()) {
-						kept = append(kept, e)
-					}
-					continue
-				}
-				done[e.id] = true
-				for _, x := range ended {
-					done[x.id] = true
-				}
-				all = append(all, ended...)
+				_, drop, live, err := m.revokeEntry(ctx, e, owner, keep, done, &all)
 				if err != nil {
-					return nil, fmt.Errorf("sessions: revoke: %w", err)
+					return nil, err
+				}
+				if !drop {
+					kept = append(kept, e)
 				}
 				if live {
 					n++
@@ -398,25 +390,14 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 				gone = append(gone, e.id)
 				continue
 			}
-			ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, endListed, keep)
-			if errors.Is(err, errLeftAlone) {
-				// Not (or not yet) the owner's: a SetOwner in flight
-				// keeps its entry; a failed one's entry goes.
-				if m.stale(e, time.Now()) {
-					gone = append(gone, e.id)
-				}
-				continue
-			}
-			fresh = true
-			done[e.id] = true
-			for _, x := range ended {
-				done[x.id] = true
-			}
-			all = append(all, ended...)
+			tried, drop, live, err := m.revokeEntry(ctx, e, owner, keep, done, &all)
 			if err != nil {
-				return n, fmt.Errorf("sessions: revoke: %w", err)
+				return n, err
 			}
-			gone = append(gone, e.id)
+			fresh = fresh || tried
+			if drop {
+				gone = append(gone, e.id)
+			}
 			if live {
 				n++
 			}
@@ -439,6 +420,28 @@ func (m *Manager[T]) revokeOwner(ctx context.Context, owner, keep string) (int, 
 			return n, fmt.Errorf("sessions: revoke: %w: the owner's index kept changing", ErrSessionChanged)
 		}
 	}
+}
+
+// revokeEntry ends the session of owner's index entry e for revokeOwner
+// (see endSession), marking in done what it ended or passed and adding
+// that to all. It reports whether it tried (false: the entry is not, or
+// not yet, the owner's session, and left alone), whether the entry leaves
+// the index (ended, or left alone and stale: a SetOwner in flight keeps
+// its entry, a failed one's goes), and whether a live session ended.
+func (m *core) revokeEntry(ctx context.Context, e indexEntry, owner, keep string, done map[string]bool, all *[]endedSession) (tried, drop, live bool, err error) {
+	ended, live, err := m.endSession(ctx, m.cfg.keyPrefix+e.id, 0, owner, endListed, keep)
+	if errors.Is(err, errLeftAlone) {
+		return false, m.stale(e, time.Now()), false, nil
+	}
+	done[e.id] = true
+	for _, x := range ended {
+		done[x.id] = true
+	}
+	*all = append(*all, ended...)
+	if err != nil {
+		return true, false, false, fmt.Errorf("sessions: revoke: %w", err)
+	}
+	return true, true, live, nil
 }
 
 // endCurrent marks the request's session as ended if it is one of ended:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionkit/sessions"
+	"github.com/sessionkit/sessions/internal/storebench"
 	"github.com/sessionkit/sessions/store/fsstore"
 )
 
@@ -201,14 +202,12 @@ func BenchmarkEncryption(b *testing.B) {
 					}))
 					w := &discardWriter{h: http.Header{}}
 					b.ReportAllocs()
-					cpu := cpuTime()
+					reportCPU := storebench.MeasureCPU(b)
 					for b.Loop() {
 						clear(w.h)
 						h.ServeHTTP(w, req)
 					}
-					if used := cpuTime() - cpu; used > 0 {
-						b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
-					}
+					reportCPU()
 				})
 			}
 		}

@@ -85,7 +85,7 @@ func benchLoads(b *testing.B, s *Store, keys []string) {
 		}
 	}
 	b.ReportAllocs()
-	cpu := cpuTime()
+	reportCPU := storebench.MeasureCPU(b)
 	i := 0
 	for b.Loop() {
 		if _, found, err := s.Load(ctx, keys[i%len(keys)]); err != nil || !found {
@@ -93,9 +93,7 @@ func benchLoads(b *testing.B, s *Store, keys []string) {
 		}
 		i++
 	}
-	if used := cpuTime() - cpu; used > 0 {
-		b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
-	}
+	reportCPU()
 }
 
 // writeRecord writes the file of a record directly, much faster than Save

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package fsstore
+package storebench
 
 import "time"
 

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package sessions_test
-
-import "time"
-
-// cpuTime returns 0: the benchmarks report no processor time here.
-func cpuTime() time.Duration { return 0 }

@@ -27,7 +27,8 @@ type keyDeadline struct {
 	deadline time.Time
 }
 
-func newLastWindow() *lastWindow { return &lastWindow{seed: maphash.MakeSeed()} }
+// newLastWindow returns an empty lastWindow that hashes keys with seed.
+func newLastWindow(seed maphash.Seed) *lastWindow { return &lastWindow{seed: seed} }
 
 func (w *lastWindow) slot(key string) *atomic.Pointer[keyDeadline] {
 	return &w.slots[maphash.String(w.seed, key)%lastWindowSlots]

@@ -70,7 +70,7 @@ func New[T any](opts ...Option) (*Manager[T], error) {
 	cfg.logger = option.Logger(cfg.logger)
 	m := &Manager[T]{core{cfg: cfg, isMap: kind == reflect.Map, keySeed: maphash.MakeSeed()}}
 	if cfg.idleTimeout > 0 {
-		m.lastWindow = newLastWindow()
+		m.lastWindow = newLastWindow(m.keySeed)
 	}
 	for i := range m.keyLocks {
 		m.keyLocks[i] = make(chan struct{}, 1)
